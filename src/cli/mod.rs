@@ -1,0 +1,91 @@
+//! Command-line interface: the argument structs of every command and the glue from library
+//! calls to terminal output. One file per command; `main.rs` only calls [`main`].
+
+use clap::{Args, Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Process exit status, the scriptable contract documented in the README.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    /// 0: ok, nothing wrong found.
+    Ok,
+    /// 1: an evidence problem was found (tampered, invalid, missing, a High/Critical finding).
+    EvidenceProblem,
+    /// 2: usage error or input that could not be read.
+    InputError,
+}
+
+impl Status {
+    pub fn code(self) -> u8 {
+        match self {
+            Status::Ok => 0,
+            Status::EvidenceProblem => 1,
+            Status::InputError => 2,
+        }
+    }
+}
+
+impl From<Status> for ExitCode {
+    fn from(s: Status) -> ExitCode {
+        ExitCode::from(s.code())
+    }
+}
+
+/// Options every command accepts.
+#[derive(Args, Debug, Clone, Default)]
+pub struct GlobalArgs {
+    /// More detail on stderr (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Print nothing but errors and the requested output; no progress bars.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// No colour (also when NO_COLOR is set or stdout is not a terminal).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "wsc-forensics",
+    version,
+    about = "Evidence collection, verification and reporting for signed WebAssembly modules",
+    long_about = None,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {}
+
+/// Parses the command line, runs the command and returns its exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                Status::InputError.into()
+            } else {
+                Status::Ok.into()
+            };
+        }
+    };
+    match run(cli) {
+        Ok(status) => status.into(),
+        Err(e) => {
+            eprintln!("wsc-forensics: error: {e:#}");
+            Status::InputError.into()
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<Status> {
+    let _ = &cli.global;
+    match cli.command {}
+}

@@ -1,0 +1,394 @@
+//! The Evidence model: the single serialisable record (`data/evidence.json`, schema-versioned)
+//! that verification, the timeline and every report read. Nothing downstream of it touches the
+//! original sources, so a report made from a bundle in five years is the same report.
+
+use crate::case::CaseInfo;
+use crate::digest::Sha256Digest;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::Path;
+
+/// Version of the evidence.json schema. Bump it on any change that an older reader would misread.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Severity levels of the incident runbook ("Incident Classification").
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Policy violation; respond within a week (e.g. key file permission issues).
+    Low,
+    /// Vulnerability discovered; respond within 24 hours.
+    Medium,
+    /// Suspected compromise; respond within 4 hours (e.g. unauthorized signatures).
+    High,
+    /// Active compromise; respond immediately (e.g. private key leaked).
+    Critical,
+}
+
+impl Severity {
+    /// The runbook's response-time target for this level.
+    pub fn response_time(self) -> &'static str {
+        match self {
+            Severity::Critical => "Immediate",
+            Severity::High => "< 4 hours",
+            Severity::Medium => "< 24 hours",
+            Severity::Low => "< 1 week",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Low => "Low",
+            Severity::Medium => "Medium",
+            Severity::High => "High",
+            Severity::Critical => "Critical",
+        })
+    }
+}
+
+impl std::str::FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "low" => Ok(Severity::Low),
+            "medium" => Ok(Severity::Medium),
+            "high" => Ok(Severity::High),
+            "critical" => Ok(Severity::Critical),
+            _ => Err(format!(
+                "unknown severity {s:?} (expected low, medium, high or critical)"
+            )),
+        }
+    }
+}
+
+/// Incident types of the runbook.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IncidentType {
+    /// INC-1: private key compromise.
+    #[serde(rename = "INC-1")]
+    KeyCompromise,
+    /// INC-2: malicious module detected.
+    #[serde(rename = "INC-2")]
+    MaliciousModule,
+    /// INC-3: Sigstore infrastructure compromise.
+    #[serde(rename = "INC-3")]
+    SigstoreCompromise,
+    /// INC-4: dependency vulnerability.
+    #[serde(rename = "INC-4")]
+    DependencyVulnerability,
+}
+
+impl IncidentType {
+    pub fn code(self) -> &'static str {
+        match self {
+            IncidentType::KeyCompromise => "INC-1",
+            IncidentType::MaliciousModule => "INC-2",
+            IncidentType::SigstoreCompromise => "INC-3",
+            IncidentType::DependencyVulnerability => "INC-4",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            IncidentType::KeyCompromise => "Private Key Compromise",
+            IncidentType::MaliciousModule => "Malicious Module Detected",
+            IncidentType::SigstoreCompromise => "Sigstore Infrastructure Compromise",
+            IncidentType::DependencyVulnerability => "Dependency Vulnerability",
+        }
+    }
+}
+
+impl fmt::Display for IncidentType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl std::str::FromStr for IncidentType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_uppercase().replace('_', "-").as_str() {
+            "INC-1" | "INC1" | "1" => Ok(IncidentType::KeyCompromise),
+            "INC-2" | "INC2" | "2" => Ok(IncidentType::MaliciousModule),
+            "INC-3" | "INC3" | "3" => Ok(IncidentType::SigstoreCompromise),
+            "INC-4" | "INC4" | "4" => Ok(IncidentType::DependencyVulnerability),
+            _ => Err(format!(
+                "unknown incident type {s:?} (expected INC-1 … INC-4)"
+            )),
+        }
+    }
+}
+
+/// One thing the tool concluded, with the runbook severity and the incident type it points to.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// Stable kebab-case identifier (`signature-does-not-cover-module`, …): what scripts match on.
+    pub code: String,
+    pub severity: Severity,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_type: Option<IncidentType>,
+    /// One line, human readable.
+    pub message: String,
+    /// SHA-256 of the evidence items this finding is about (beyond the item that carries it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Sha256Digest>,
+}
+
+impl Finding {
+    pub fn new(
+        code: impl Into<String>,
+        severity: Severity,
+        incident_type: Option<IncidentType>,
+        message: impl Into<String>,
+    ) -> Self {
+        Finding {
+            code: code.into(),
+            severity,
+            incident_type,
+            message: message.into(),
+            related: Vec::new(),
+        }
+    }
+}
+
+/// A path recorded losslessly: `text` is the display form; `raw_hex` holds the exact bytes when
+/// the name is not valid UTF-8 (Unix file names are bytes).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RecordedPath {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_hex: Option<String>,
+}
+
+impl RecordedPath {
+    pub fn from_path(p: &Path) -> Self {
+        match p.to_str() {
+            Some(s) => RecordedPath {
+                text: s.to_owned(),
+                raw_hex: None,
+            },
+            None => {
+                use std::os::unix::ffi::OsStrExt;
+                RecordedPath {
+                    text: p.to_string_lossy().into_owned(),
+                    raw_hex: Some(hex::encode(p.as_os_str().as_bytes())),
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for RecordedPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// `stat` metadata of a source file, as read before or after acquisition.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct FileStat {
+    pub size: u64,
+    /// Permission bits and file type, as `st_mode`.
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// Owner name, when the host could resolve it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    pub dev: u64,
+    pub inode: u64,
+    pub nlink: u64,
+    pub mtime: DateTime<Utc>,
+    pub ctime: DateTime<Utc>,
+    pub atime: DateTime<Utc>,
+}
+
+impl FileStat {
+    /// Reads `lstat`-style metadata (symlinks are not followed).
+    pub fn of_metadata(md: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        FileStat {
+            size: md.size(),
+            mode: md.mode(),
+            uid: md.uid(),
+            gid: md.gid(),
+            owner: None,
+            dev: md.dev(),
+            inode: md.ino(),
+            nlink: md.nlink(),
+            mtime: unix_time(md.mtime(), md.mtime_nsec()),
+            ctime: unix_time(md.ctime(), md.ctime_nsec()),
+            atime: unix_time(md.atime(), md.atime_nsec()),
+        }
+    }
+
+    /// Permission bits only (`0o7777`).
+    pub fn permissions(&self) -> u32 {
+        self.mode & 0o7777
+    }
+}
+
+/// Converts Unix seconds + nanoseconds to UTC, clamping values chrono cannot represent.
+pub fn unix_time(secs: i64, nsecs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, nsecs.clamp(0, 999_999_999) as u32).unwrap_or_default()
+}
+
+/// What kind of source an evidence item is; decides where it goes in the bag and who analyses it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum ItemKind {
+    Module,
+    DetachedSignature,
+    PublicKey,
+    /// Secret key: metadata only, its bytes never enter the bundle.
+    SecretKey,
+    RekorEntry,
+    SigstoreBundle,
+    TrustRoot,
+    /// wsc air-gapped trust bundle (`wsc bundle create`).
+    TrustBundle,
+    Certificate,
+    AuditLog,
+    CaseFile,
+    Attachment,
+}
+
+/// A dated fact about an item (stat times, certificate validity, Rekor integration, audit
+/// events, …): what the timeline is built from.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ItemTime {
+    pub at: DateTime<Utc>,
+    /// Stable machine name of the event (`file.mtime`, `rekor.integrated`, `cert.not_before`, …).
+    pub event_type: String,
+    /// Timesketch `timestamp_desc`: what this time means ("Rekor integrated time").
+    pub description: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// Tool name and version, as recorded in evidence and custody.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+impl ToolInfo {
+    pub fn this() -> Self {
+        ToolInfo {
+            name: crate::TOOL_NAME.to_owned(),
+            version: crate::TOOL_VERSION.to_owned(),
+        }
+    }
+}
+
+/// A source that was seen but not collected, and why (symlink, FIFO, unreadable, too large, …).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct NotCollected {
+    pub path: RecordedPath,
+    pub reason: String,
+}
+
+/// The whole evidence record of one collection.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Evidence {
+    pub schema_version: u32,
+    pub tool: ToolInfo,
+    pub case: CaseInfo,
+    pub collected_at: DateTime<Utc>,
+    /// Every collected item, sorted by bag path then source path.
+    pub items: Vec<EvidenceItem>,
+    #[serde(default)]
+    pub not_collected: Vec<NotCollected>,
+    /// Findings about the case as a whole (cross-item), beyond each item's own.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+}
+
+/// One collected source file.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct EvidenceItem {
+    pub source: RecordedPath,
+    pub kind: ItemKind,
+    pub sha256: Sha256Digest,
+    pub size: u64,
+    /// Path inside the bag (`data/modules/<sha256>.wasm`); `None` for secret keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bag_path: Option<String>,
+    pub stat_before: FileStat,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stat_after: Option<FileStat>,
+    /// Why the source looked different after it was read (size, mtime, ctime, inode); empty when
+    /// it did not change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed_during_acquisition: Vec<String>,
+    /// What the analyser for this kind made of the bytes.
+    pub analysis: serde_json::Value,
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+    #[serde(default)]
+    pub times: Vec<ItemTime>,
+}
+
+impl Evidence {
+    /// Every finding, the case's and each item's, with the item it belongs to (if any).
+    pub fn all_findings(&self) -> impl Iterator<Item = (Option<&EvidenceItem>, &Finding)> {
+        self.findings.iter().map(|f| (None, f)).chain(
+            self.items
+                .iter()
+                .flat_map(|i| i.findings.iter().map(move |f| (Some(i), f))),
+        )
+    }
+
+    /// Highest severity among all findings.
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.all_findings().map(|(_, f)| f.severity).max()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severities_order_like_the_runbook() {
+        assert!(Severity::Critical > Severity::High);
+        assert!(Severity::High > Severity::Medium);
+        assert!(Severity::Medium > Severity::Low);
+        assert_eq!(Severity::High.response_time(), "< 4 hours");
+    }
+
+    #[test]
+    fn incident_types_serialise_as_runbook_codes() {
+        assert_eq!(
+            serde_json::to_string(&IncidentType::KeyCompromise).unwrap(),
+            "\"INC-1\""
+        );
+        assert_eq!(
+            "inc-3".parse::<IncidentType>().unwrap(),
+            IncidentType::SigstoreCompromise
+        );
+        assert!("INC-9".parse::<IncidentType>().is_err());
+    }
+
+    #[test]
+    fn non_utf8_paths_are_recorded_losslessly() {
+        use std::os::unix::ffi::OsStrExt;
+        let p = Path::new(std::ffi::OsStr::from_bytes(b"mod\xffule.wasm"));
+        let r = RecordedPath::from_path(p);
+        assert_eq!(r.raw_hex.as_deref(), Some("6d6f64ff756c652e7761736d"));
+        assert_eq!(RecordedPath::from_path(Path::new("a b.wasm")).raw_hex, None);
+    }
+}

@@ -1,0 +1,18 @@
+//! wsc-forensics: evidence collection, verification and reporting for incidents involving signed
+//! WebAssembly modules (wsc / wasmsign2 signatures, ed25519 keys, Sigstore keyless signing).
+//!
+//! Data flows one way: inputs → acquire → analyse → [`evidence::Evidence`] → bundle →
+//! (verify | timeline → reports). Analysers are pure (bytes in, typed findings out); only
+//! `acquire` and `bundle` touch the filesystem.
+#![forbid(unsafe_code)]
+
+pub mod case;
+pub mod cli;
+pub mod custody;
+pub mod digest;
+pub mod evidence;
+
+/// Name and version recorded in evidence, custody events and `Bag-Software-Agent`.
+pub const TOOL_NAME: &str = env!("CARGO_PKG_NAME");
+/// Crate version, recorded with every artefact the tool writes.
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
