@@ -11,6 +11,7 @@ pub mod cli;
 pub mod custody;
 pub mod digest;
 pub mod evidence;
+pub mod kind;
 
 /// Name and version recorded in evidence, custody events and `Bag-Software-Agent`.
 pub const TOOL_NAME: &str = env!("CARGO_PKG_NAME");
