@@ -221,6 +221,16 @@ description = "secret key pushed to a public repository"
     }
 
     #[test]
+    fn the_demo_case_file_parses_completely() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/case.toml");
+        let c = CaseInfo::load(&p).unwrap();
+        assert_eq!(c.case_id, "IR-2026-0042");
+        assert!(c.times.entries().iter().all(|(_, _, t)| t.is_some()));
+        assert_eq!(c.keys.replacement.as_deref(), Some("465c5341001f3e570f784f71"));
+        assert_eq!(c.events.len(), 2);
+    }
+
+    #[test]
     fn errors_name_the_file_and_the_problem() {
         let e = CaseInfo::parse("x/case.toml", b"severity = \"apocalyptic\"").unwrap_err();
         let msg = e.to_string();
