@@ -1,6 +1,9 @@
 //! Command-line interface: the argument structs of every command and the glue from library
 //! calls to terminal output. One file per command; `main.rs` only calls [`main`].
 
+pub mod report;
+pub mod timeline;
+
 use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
 

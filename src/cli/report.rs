@@ -1,0 +1,90 @@
+//! `report BUNDLE.zip --out DIR [--format md,pdf] [--templates DIR]`: renders the incident
+//! timeline, RCA, key-compromise notice, advisory and metrics from a bundle, and prints the paths.
+
+use super::Status;
+use crate::custody::CustodyEvent;
+use crate::digest::Sha256Digest;
+use crate::evidence::Evidence;
+use crate::report::{self, Integrity, ReportFormat, ReportInput, TemplateSet};
+use anyhow::Context;
+use clap::Args;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// Evidence bundle (.zip) written by `collect`.
+    pub bundle: PathBuf,
+    /// Directory to write the reports into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Output formats, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "md,pdf")]
+    pub format: Vec<ReportFormat>,
+    /// Directory of templates that replace the built-in ones by file name
+    /// (`root-cause-analysis.md.j2`, `_header.md.j2`, …).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+}
+
+/// What the reporting commands need from a bundle: its evidence and custody record, its digest,
+/// and whether it passed verification.
+#[derive(Clone, Debug)]
+pub struct OpenedBundle {
+    pub evidence: Evidence,
+    pub custody: Vec<CustodyEvent>,
+    pub digest: Sha256Digest,
+    pub integrity: Integrity,
+}
+
+impl OpenedBundle {
+    pub fn input(&self) -> ReportInput<'_> {
+        ReportInput {
+            evidence: &self.evidence,
+            custody: &self.custody,
+            bundle_digest: self.digest,
+            integrity: &self.integrity,
+        }
+    }
+}
+
+/// Exit status of a reporting command: 1 when the bundle failed verification (the output is
+/// still written), else 0.
+pub fn status_of(b: &OpenedBundle) -> Status {
+    match b.integrity {
+        Integrity::Intact => Status::Ok,
+        Integrity::Altered { .. } => Status::EvidenceProblem,
+    }
+}
+
+/// Warns on stderr when the bundle failed verification.
+pub fn warn_if_altered(b: &OpenedBundle, bundle: &Path) {
+    if let Integrity::Altered { problems } = &b.integrity {
+        eprintln!(
+            "wsc-forensics: warning: {} FAILED verification; output is marked accordingly",
+            bundle.display()
+        );
+        for p in problems {
+            eprintln!("  {p}");
+        }
+    }
+}
+
+/// Runs `report` on an opened bundle, printing each written path on `out`.
+pub fn run_with(
+    args: &ReportArgs,
+    bundle: &OpenedBundle,
+    mut out: impl Write,
+) -> anyhow::Result<Status> {
+    let templates = match &args.templates {
+        Some(dir) => TemplateSet::with_overrides(dir)?,
+        None => TemplateSet::builtin(),
+    };
+    warn_if_altered(bundle, &args.bundle);
+    let written = report::write_reports(&bundle.input(), &templates, &args.out, &args.format)
+        .with_context(|| format!("reporting on {}", args.bundle.display()))?;
+    for p in written {
+        writeln!(out, "{}", p.display())?;
+    }
+    Ok(status_of(bundle))
+}
