@@ -190,18 +190,33 @@ fn wrap(runs: &[Run], size: f32, width: f32) -> Vec<LineRuns> {
                     if !cur.is_empty() {
                         lines.push(std::mem::take(&mut cur));
                     }
-                    // Break an over-long word between characters.
+                    // Break an over-long word, after a path or list separator when there is one
+                    // on the line, else between characters.
                     let mut piece = String::new();
                     let mut pw = 0.0;
+                    let mut last_break: Option<(usize, f32)> = None;
                     for ch in word.chars() {
                         let cw = metrics(run.face).em(ch) * size;
                         if pw + cw > width && !piece.is_empty() {
-                            cur.push((0.0, run.face, std::mem::take(&mut piece)));
+                            match last_break {
+                                Some((at, w)) if at < piece.len() => {
+                                    let rest = piece.split_off(at);
+                                    cur.push((0.0, run.face, std::mem::replace(&mut piece, rest)));
+                                    pw -= w;
+                                }
+                                _ => {
+                                    cur.push((0.0, run.face, std::mem::take(&mut piece)));
+                                    pw = 0.0;
+                                }
+                            }
                             lines.push(std::mem::take(&mut cur));
-                            pw = 0.0;
+                            last_break = None;
                         }
                         piece.push(ch);
                         pw += cw;
+                        if matches!(ch, '/' | '-' | '_' | '.' | ',' | ';' | ':') {
+                            last_break = Some((piece.len(), pw));
+                        }
                     }
                     cur.push((0.0, run.face, piece));
                     x = pw;
@@ -503,7 +518,15 @@ impl Layout {
                 })
                 .collect()
         };
-        let head_lines = wrap_row(header);
+        // A header row with no text (`| | |`) is not drawn or repeated.
+        let header_empty = header
+            .iter()
+            .all(|cell| cell.iter().all(|r| r.text.trim().is_empty()));
+        let head_lines = if header_empty {
+            Vec::new()
+        } else {
+            wrap_row(header)
+        };
         let head_h =
             head_lines.iter().map(|c| c.len()).max().unwrap_or(1) as f32 * lh + 2.0 * CELL_PAD;
         let page_room = TOP - BOTTOM - head_h;
@@ -559,6 +582,9 @@ impl Layout {
     }
 
     fn table_row(&mut self, cells: &[Vec<LineRuns>], widths: &[f32], lh: f32, header: bool) {
+        if header && cells.is_empty() {
+            return;
+        }
         let n = cells.iter().map(|c| c.len()).max().unwrap_or(1).max(1);
         let h = n as f32 * lh + 2.0 * CELL_PAD;
         let top = self.y;
@@ -907,5 +933,16 @@ mod tests {
         }];
         let lines = wrap(&long, 10.0, 100.0);
         assert!(lines.len() >= 60, "{}", lines.len());
+        let path = [Run {
+            face: Face::Sans,
+            text: "/srv/release/module-00001.wasm".into(),
+        }];
+        let lines = wrap(&path, 8.0, 70.0);
+        let texts: Vec<String> = lines
+            .iter()
+            .map(|l| l.iter().map(|p| p.2.as_str()).collect())
+            .collect();
+        assert_eq!(texts.concat(), "/srv/release/module-00001.wasm");
+        assert!(texts[0].ends_with('/') || texts[0].ends_with('-'), "{texts:?}");
     }
 }
