@@ -83,8 +83,9 @@ fn main() {
         let t1 = Instant::now();
         let pdf = report::render_pdf(timeline, &frame).unwrap();
         let t_pdf = t1.elapsed();
+        let pages = lopdf::Document::load_mem(&pdf).unwrap().get_pages().len();
         println!(
-            "round {round}: 10,000-event timeline: markdown (all 5 reports) {:.3} s, timeline PDF {:.3} s ({} bytes), total {:.3} s",
+            "round {round}: 10,000-event timeline: markdown (all 5 reports) {:.3} s, timeline PDF {:.3} s ({} bytes, {pages} pages), total {:.3} s",
             t_md.as_secs_f64(),
             t_pdf.as_secs_f64(),
             pdf.len(),

@@ -329,13 +329,20 @@ fn the_demo_case_file_meets_all_four_metrics_with_their_times() {
     let mut ev = evidence();
     ev.case = wsc_forensics::case::CaseInfo::load(&common::fixture("demo/case.toml")).unwrap();
     let reports = render(&ev, &Integrity::Intact);
-    let m = &reports.iter().find(|r| r.name == "metrics").unwrap().markdown;
+    let m = &reports
+        .iter()
+        .find(|r| r.name == "metrics")
+        .unwrap()
+        .markdown;
     assert_eq!(m.matches("**MET**").count(), 4, "{m}");
     // detected − compromise_estimated = 2026-11-17T09:40 − 2026-11-16T14:05.
     assert!(m.contains(
         "| Time to detect | \\< 24 hours | `detected` (2026-11-17T09:40:00+00:00) − `compromise_estimated` (2026-11-16T14:05:00+00:00) | 19 h 35 min | **MET** |"
     ));
-    assert!(m.contains("| 5 d 4 h | **MET** |"), "review: 2026-11-18T11:00 to 2026-11-23T15:00");
+    assert!(
+        m.contains("| 5 d 4 h | **MET** |"),
+        "review: 2026-11-18T11:00 to 2026-11-23T15:00"
+    );
     let rca = &reports
         .iter()
         .find(|r| r.name == "root-cause-analysis")

@@ -943,6 +943,9 @@ mod tests {
             .map(|l| l.iter().map(|p| p.2.as_str()).collect())
             .collect();
         assert_eq!(texts.concat(), "/srv/release/module-00001.wasm");
-        assert!(texts[0].ends_with('/') || texts[0].ends_with('-'), "{texts:?}");
+        assert!(
+            texts[0].ends_with('/') || texts[0].ends_with('-'),
+            "{texts:?}"
+        );
     }
 }
