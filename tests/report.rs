@@ -165,7 +165,15 @@ fn hostile_case_strings_are_escaped_wrapped_and_never_executed() {
     ev.case.root_cause = Some("{{ bundle_digest }} ```\ncode fence".into());
     ev.case.open_items = vec!["- [ ] nested\n# heading".into()];
     ev.case.case_id = "IR|1".into();
+    ev.case.keys.compromised = vec!["c858|<b>x</b>\n| y |".into()];
+    ev.case.examiner = Some("<img src=x onerror=alert(1)>".into());
+    ev.items[0].source.text = "/srv/a|b\n| c |.wasm".into();
+    ev.items[0].analysis = serde_json::json!({"signatures": [{"key_id": "`|`<i>"}]});
+    ev.findings[0].message = "msg | with\r\n| pipes |".into();
     let reports = render(&ev, &Integrity::Intact);
+    for r in &reports {
+        assert_tables_are_well_formed_and_html_free(&r.name, &r.markdown);
+    }
     let rca = reports
         .iter()
         .find(|r| r.name == "root-cause-analysis")
@@ -350,4 +358,38 @@ fn the_demo_case_file_meets_all_four_metrics_with_their_times() {
         .markdown;
     // Markdown in the case file's prose is shown, not interpreted.
     assert!(rca.contains("A CI debugging step ran \\`cat\\` on the signing key directory"));
+}
+
+/// Every table row has the header's number of unescaped `|` (pulldown-cmark would silently pad
+/// or drop cells, so count the delimiters), and no raw HTML survives.
+fn assert_tables_are_well_formed_and_html_free(name: &str, md: &str) {
+    use pulldown_cmark::{Event, Options, Parser};
+    fn delimiters(line: &str) -> usize {
+        let mut n = 0;
+        let mut backslashes = 0;
+        for c in line.chars() {
+            if c == '|' && backslashes % 2 == 0 {
+                n += 1;
+            }
+            backslashes = if c == '\\' { backslashes + 1 } else { 0 };
+        }
+        n
+    }
+    let mut expected: Option<usize> = None;
+    for line in md.lines() {
+        if line.starts_with('|') {
+            let n = delimiters(line);
+            match expected {
+                None => expected = Some(n),
+                Some(e) => assert_eq!(n, e, "{name}: table row {line:?}"),
+            }
+        } else {
+            expected = None;
+        }
+    }
+    for ev in Parser::new_ext(md, Options::ENABLE_TABLES) {
+        if let Event::Html(h) | Event::InlineHtml(h) = ev {
+            panic!("{name}: raw HTML {h:?}");
+        }
+    }
 }

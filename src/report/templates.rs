@@ -203,8 +203,13 @@ fn display(v: &Value) -> String {
 }
 
 /// An inline code span holding `s` verbatim (control characters made visible, cut at
-/// [`MAX_VALUE_CHARS`]): the fence is one backtick longer than the longest run inside.
+/// [`MAX_VALUE_CHARS`]): the fence is one backtick longer than the longest run inside. A value
+/// holding `|` is escaped text instead, because a GFM table ends a cell at `|` even inside a
+/// code span.
 pub fn code_span(s: &str) -> String {
+    if s.contains('|') {
+        return escape_inline(s);
+    }
     let clean: String = escape_inline_controls(s);
     let mut longest = 0;
     let mut run = 0;
@@ -277,6 +282,8 @@ mod tests {
         assert_eq!(code_span("abc"), "`abc`");
         assert_eq!(code_span("a`b"), "``a`b``");
         assert_eq!(code_span("`x"), "`` `x ``");
+        assert_eq!(code_span("a|b"), "a\\|b");
+        assert_eq!(code_span("a\nb"), "`a b`");
     }
 
     #[test]
