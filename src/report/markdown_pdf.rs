@@ -764,6 +764,10 @@ fn lay_out(markdown: &str) -> Layout {
             Event::End(TagEnd::Strong) => inl.bold = inl.bold.saturating_sub(1),
             Event::Text(t) => inl.push(Face::Sans, &t),
             Event::Code(t) => inl.push(Face::Mono, &t),
+            // A template may force a page break with an HTML comment `<!-- pagebreak -->`; data
+            // can never produce one (values are escaped). Other HTML is shown as text.
+            Event::Html(t) if t.trim() == "<!-- pagebreak -->" && l.y < TOP => l.new_page(),
+            Event::Html(t) if t.trim() == "<!-- pagebreak -->" => {}
             Event::Html(t) | Event::InlineHtml(t) => inl.push(Face::Sans, &t),
             Event::SoftBreak => inl.push(Face::Sans, " "),
             Event::HardBreak => inl.push(Face::Sans, "\n"),
@@ -914,6 +918,26 @@ pub fn render(markdown: &str, title: &str, frame: &PageFrame) -> Result<Vec<u8>,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_breaks_long_tables_and_explicit_breaks_make_pages() {
+        let l = lay_out("# One\n\ntext\n\n<!-- pagebreak -->\n\n# Two\n");
+        assert_eq!(l.pages.len(), 2);
+        let mut md = String::from("| a | b |\n| --- | --- |\n");
+        for i in 0..200 {
+            md.push_str(&format!("| row {i} | value |\n"));
+        }
+        let l = lay_out(&md);
+        assert!(l.pages.len() >= 3, "{}", l.pages.len());
+        // The header row is repeated on every page: its bold text is on each one.
+        for page in &l.pages {
+            let bold_a = page.windows(4).any(|w| {
+                matches!(&w[0], Op::SetFont { font, .. } if *font == Face::Bold.handle())
+                    && matches!(&w[2], Op::ShowText { items } if items == &vec![TextItem::Text("a".into())])
+            });
+            assert!(bold_a, "header missing on a page");
+        }
+    }
 
     #[test]
     fn wrapping_respects_width_and_breaks_long_words() {
