@@ -89,10 +89,17 @@ impl TemplateError {
 }
 
 /// The template sources in use: built-ins, with any overrides applied.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct TemplateSet {
     sources: BTreeMap<String, String>,
     overridden: Vec<String>,
+    fuel: u64,
+}
+
+impl Default for TemplateSet {
+    fn default() -> Self {
+        Self::builtin()
+    }
 }
 
 impl TemplateSet {
@@ -104,7 +111,14 @@ impl TemplateSet {
                 .map(|(n, s)| ((*n).to_owned(), (*s).to_owned()))
                 .collect(),
             overridden: vec![],
+            fuel: TEMPLATE_FUEL,
         }
+    }
+
+    /// Sets the instruction budget of one render (default [`TEMPLATE_FUEL`]).
+    pub fn with_fuel(mut self, fuel: u64) -> Self {
+        self.fuel = fuel;
+        self
     }
 
     /// Built-ins, each replaced by `dir/<same file name>` when that file exists.
@@ -150,7 +164,7 @@ impl TemplateSet {
     /// Builds the rendering environment.
     pub fn environment(&self) -> Result<Environment<'static>, TemplateError> {
         let mut env = Environment::new();
-        env.set_fuel(Some(TEMPLATE_FUEL));
+        env.set_fuel(Some(self.fuel));
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_syntax(
             minijinja::syntax::SyntaxConfig::builder()
@@ -316,7 +330,7 @@ mod tests {
         let e = set.environment().unwrap_err().to_string();
         assert!(e.contains("syntax.md.j2 line 2"), "{e}");
 
-        let mut set = TemplateSet::builtin();
+        let mut set = TemplateSet::builtin().with_fuel(200_000);
         set.set(
             "loop.md.j2",
             "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
