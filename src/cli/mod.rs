@@ -2,6 +2,9 @@
 //! calls to terminal output. One file per command; `main.rs` only calls [`main`].
 
 use clap::{Args, Parser, Subcommand};
+
+pub mod collect;
+pub mod verify;
 use std::process::ExitCode;
 
 /// Process exit status, the scriptable contract documented in the README.
@@ -61,7 +64,12 @@ pub struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {}
+pub enum Command {
+    /// Collect inputs into a hashed evidence bundle (BagIt bag in a zip); prints its digest.
+    Collect(collect::CollectArgs),
+    /// Verify that a bundle is complete and unaltered (exit 0 intact, 1 altered, 2 unreadable).
+    Verify(verify::VerifyArgs),
+}
 
 /// Parses the command line, runs the command and returns its exit code.
 pub fn main() -> ExitCode {
@@ -86,6 +94,8 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<Status> {
-    let _ = &cli.global;
-    match cli.command {}
+    match cli.command {
+        Command::Collect(a) => collect::run(a, &cli.global),
+        Command::Verify(a) => verify::run(a, &cli.global),
+    }
 }
