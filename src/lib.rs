@@ -11,6 +11,7 @@ pub mod cli;
 pub mod custody;
 pub mod digest;
 pub mod evidence;
+pub mod keys;
 pub mod kind;
 
 /// Name and version recorded in evidence, custody events and `Bag-Software-Agent`.
