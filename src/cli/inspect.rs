@@ -131,7 +131,16 @@ pub fn inspect_one(path: &Path, keys: &[PublicKey], signature: Option<&Path>) ->
             return out;
         }
     };
-    let k = kind::classify(path, &head);
+    let mut k = kind::classify(path, &head);
+    // A `.wasm` that does not look like one is still judged as a module, so the scanner says
+    // exactly what is wrong with it (and `-K` never exits 0 for it).
+    if k != ItemKind::Module
+        && path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("wasm"))
+    {
+        k = ItemKind::Module;
+    }
     out.kind = Some(k);
     match k {
         ItemKind::Module => inspect_module(&mut out, path, keys, signature),
