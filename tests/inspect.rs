@@ -573,3 +573,45 @@ fn readme_first_command_works_and_exits_1() {
             "invalid (key c858d5ec82d976c190cb33d0)",
         ));
 }
+
+#[test]
+fn a_100_mib_module_is_streamed() {
+    // Header, a 100 MiB custom section (sparse zeros), then base.wasm's sections.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("big.wasm");
+    let base = std::fs::read(module("base.wasm")).unwrap();
+    let size: u32 = 100 * 1024 * 1024;
+    let mut head = base[..8].to_vec();
+    head.push(0);
+    let mut v = size;
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            head.push(b);
+            break;
+        }
+        head.push(b | 0x80);
+    }
+    head.extend_from_slice(&[4, b'b', b'l', b'o', b'b']);
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::File::create(&p).unwrap();
+        f.write_all(&head).unwrap();
+        let payload_end = 8 + 1 + 4 + size as u64;
+        f.seek(SeekFrom::Start(payload_end)).unwrap();
+        f.write_all(&base[8..]).unwrap();
+    }
+    let out = cli()
+        .args(["inspect", "--json", &p.display().to_string()])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let secs = v["module"]["scan"]["sections"].as_array().unwrap();
+    assert_eq!(secs[0]["name"], "blob");
+    assert_eq!(secs[0]["range"]["end"], 8 + 5 + size as u64);
+    assert_eq!(secs.len(), 8);
+    assert_eq!(v["size"], 8 + 5 + size as u64 + 119);
+}
