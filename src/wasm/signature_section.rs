@@ -303,7 +303,7 @@ fn decode_set(
     })
 }
 
-/// One `SignatureForHashes`; `Err(reason)` for an element wsc would drop.
+/// One `SignatureForHashes`; `Err(reason)` for an element that cannot be decoded (wsc drops it).
 fn decode_element(index: usize, el: &[u8], base: u64) -> Result<SignatureEntry, String> {
     let mut r = Reader {
         buf: el,
@@ -311,13 +311,9 @@ fn decode_element(index: usize, el: &[u8], base: u64) -> Result<SignatureEntry, 
         base,
     };
     let (key_id, _) = r.slice("key id").map_err(|e| e.to_string())?;
+    // An alg id other than Ed25519 makes wsc drop the element; it is still decoded here (and
+    // judged `unsupported`) so the examiner sees what it holds.
     let alg_id = r.byte("algorithm id").map_err(|e| e.to_string())?;
-    if alg_id != ALG_ED25519 {
-        return Err(format!(
-            "byte offset {}: algorithm id 0x{alg_id:02x} is not Ed25519 (0x01)",
-            r.at() - 1
-        ));
-    }
     let (signature, _) = r.slice("signature").map_err(|e| e.to_string())?;
     let mut certificates = Vec::new();
     let cert_count_present = r.pos < el.len();
@@ -403,15 +399,25 @@ mod tests {
         p.extend_from_slice(b"hidden");
         let d = decode(&p, base).unwrap();
         assert_eq!(d.trailing, Some(base + 120..base + 126));
-        // alg id 0x02 in the element: dropped with a reason. Element starts after
+        // alg id 0x02 in the element: still decoded. Element starts after
         // 01 01 01 | 01 | 73 | 01 <32> | 01 | 50 -> offset 40 in payload; alg at 40+13.
         let (mut p, base) = payload("signed-a.wasm");
         assert_eq!(p[40], 0x0c);
         p[53] = 0x02;
         let d = decode(&p, base).unwrap();
+        assert_eq!(d.sets[0].signatures[0].alg_id, 2);
+        // A key id length running past the element: dropped with a reason.
+        let (mut p, base) = payload("signed-a.wasm");
+        p[40] = 0x7f;
+        let d = decode(&p, base).unwrap();
         assert!(d.sets[0].signatures.is_empty());
         assert_eq!(d.sets[0].dropped.len(), 1);
-        assert!(d.sets[0].dropped[0].reason.contains("not Ed25519"));
+        assert_eq!(d.sets[0].dropped[0].range, base + 40..base + 120);
+        assert!(
+            d.sets[0].dropped[0].reason.contains("key id"),
+            "{}",
+            d.sets[0].dropped[0].reason
+        );
     }
 
     #[test]

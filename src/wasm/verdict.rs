@@ -3,7 +3,9 @@
 //! module-level findings, including the cases wsc's own verifiers wrongly accept (§5, §7).
 
 use super::scanner::{ModuleScan, PrefixHash, SectionInfo};
-use super::signature_section::{SignatureData, SignatureEntry, SignedHashSet, HASH_SHA256};
+use super::signature_section::{
+    SignatureData, SignatureEntry, SignedHashSet, ALG_ED25519, HASH_SHA256,
+};
 use crate::evidence::{Finding, IncidentType, Severity};
 use crate::keys::PublicKey;
 use serde::Serialize;
@@ -107,6 +109,8 @@ pub enum InvalidReason {
 #[derive(Serialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum UnsupportedReason {
+    /// Not Ed25519: wsc silently drops such an element.
+    AlgorithmId(u8),
     HashFunction(u8),
     SignatureLength(usize),
 }
@@ -213,6 +217,11 @@ fn judge_one(
     if data.hash_function != HASH_SHA256 {
         return Verdict::Unsupported {
             reason: UnsupportedReason::HashFunction(data.hash_function),
+        };
+    }
+    if sig.alg_id != ALG_ED25519 {
+        return Verdict::Unsupported {
+            reason: UnsupportedReason::AlgorithmId(sig.alg_id),
         };
     }
     if sig.signature.len() != 64 {
@@ -383,6 +392,9 @@ pub fn findings(
                     v.set_index,
                     v.signature_index,
                     match reason {
+                        UnsupportedReason::AlgorithmId(a) => format!(
+                            "algorithm id 0x{a:02x} is not Ed25519 (wsc silently drops this element)"
+                        ),
                         UnsupportedReason::HashFunction(h) =>
                             format!("hash function 0x{h:02x} is not SHA-256"),
                         UnsupportedReason::SignatureLength(n) =>
@@ -427,4 +439,154 @@ pub fn findings(
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wasm::scanner::{ScanOptions, Scanner};
+    use crate::wasm::{analyse_module, ModuleReport};
+
+    fn read(rel: &str) -> Vec<u8> {
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/wsc")
+                .join(rel),
+        )
+        .unwrap()
+    }
+
+    fn key_a() -> PublicKey {
+        crate::keys::parse_key_file("a", &read("keys/test-key-a.pub"))
+            .unwrap()
+            .public_key
+            .unwrap()
+    }
+
+    fn report(bytes: &[u8]) -> ModuleReport {
+        analyse_module(
+            Scanner::scan_bytes(bytes, ScanOptions::default()),
+            None,
+            &[key_a()],
+        )
+    }
+
+    #[test]
+    fn corrupted_signature_with_matching_key_id_is_invalid_not_other_key() {
+        let mut b = read("modules/signed-a.wasm");
+        // Signature bytes of the single element start at file offset 21 + 40 + 15.
+        b[21 + 40 + 15 + 10] ^= 1;
+        let r = report(&b);
+        assert_eq!(
+            r.verdicts()[0].verdict,
+            Verdict::Invalid {
+                key: "c858d5ec82d976c190cb33d0".into(),
+                reason: InvalidReason::SignatureDoesNotVerify
+            }
+        );
+        assert!(r
+            .findings
+            .iter()
+            .any(|f| f.code == "signature-does-not-verify"));
+        // Without a key id nothing claims key A: other-key.
+        let mut b = read("modules/signed-a-nokeyid.wasm");
+        let n = b.len();
+        let scan = Scanner::scan_bytes(&b, ScanOptions::default());
+        let sig_end = scan.covered_start as usize;
+        b[sig_end - 10] ^= 1;
+        assert_eq!(n, b.len());
+        assert_eq!(report(&b).verdicts()[0].verdict, Verdict::OtherKey);
+    }
+
+    #[test]
+    fn unsupported_hash_function_algorithm_and_length() {
+        let mut b = read("modules/signed-a.wasm");
+        b[23] = 0x02; // hash function
+        let r = report(&b);
+        assert_eq!(
+            r.verdicts()[0].verdict,
+            Verdict::Unsupported {
+                reason: UnsupportedReason::HashFunction(2)
+            }
+        );
+        let mut b = read("modules/signed-a.wasm");
+        b[21 + 40 + 13] = 0x07; // alg id
+        let r = report(&b);
+        assert_eq!(
+            r.verdicts()[0].verdict,
+            Verdict::Unsupported {
+                reason: UnsupportedReason::AlgorithmId(7)
+            }
+        );
+        assert!(r
+            .findings
+            .iter()
+            .any(|f| f.code == "unsupported-signature" && f.message.contains("silently drops")));
+        // A 63-byte signature in a hand-built section over base.wasm.
+        let base = read("modules/base.wasm");
+        let hash = crate::digest::Sha256Digest::of(&base[8..]);
+        let mut el = vec![0x00, 0x01, 63];
+        el.extend_from_slice(&[0u8; 63]);
+        el.push(0);
+        let mut set = vec![1];
+        set.extend_from_slice(&hash.0);
+        set.push(1);
+        set.push(el.len() as u8);
+        set.extend_from_slice(&el);
+        let mut data = vec![1, 1, 1, 1, set.len() as u8];
+        data.extend_from_slice(&set);
+        let mut payload = vec![9];
+        payload.extend_from_slice(b"signature");
+        payload.extend_from_slice(&data);
+        let mut m = base[..8].to_vec();
+        m.push(0);
+        m.push(payload.len() as u8);
+        m.extend_from_slice(&payload);
+        m.extend_from_slice(&base[8..]);
+        let r = report(&m);
+        assert_eq!(
+            r.verdicts()[0].verdict,
+            Verdict::Unsupported {
+                reason: UnsupportedReason::SignatureLength(63)
+            }
+        );
+        // Without keys the stored hash still says the bytes are intact.
+        let r = analyse_module(Scanner::scan_bytes(&m, ScanOptions::default()), None, &[]);
+        assert!(r
+            .findings
+            .iter()
+            .all(|f| f.code != "signed-content-changed"));
+    }
+
+    #[test]
+    fn misplaced_signature_section_is_reported() {
+        let mut b = read("modules/base.wasm");
+        b.extend_from_slice(&[0x00, 0x0b, 0x09]);
+        b.extend_from_slice(b"signature");
+        b.push(0x01);
+        let r = report(&b);
+        assert!(matches!(
+            r.signature,
+            crate::wasm::SignatureAnalysis::Unsigned
+        ));
+        assert!(r
+            .findings
+            .iter()
+            .any(|f| f.code == "misplaced-signature-section"));
+    }
+
+    #[test]
+    fn trailing_bytes_in_the_section_are_a_finding_and_do_not_change_the_verdict() {
+        // signed-a with 3 extra bytes inside the signature section (size 0x82 01 -> 0x85 01).
+        let b = read("modules/signed-a.wasm");
+        let mut m = b[..141].to_vec();
+        m[9] = 0x85;
+        m.extend_from_slice(b"xyz");
+        m.extend_from_slice(&b[141..]);
+        let r = report(&m);
+        assert_eq!(r.verdicts()[0].verdict.word(), "valid");
+        assert!(r.findings.iter().any(
+            |f| f.code == "signature-section-trailing-bytes" && f.message.contains("141..144")
+        ));
+    }
 }
