@@ -124,7 +124,7 @@ pub fn inspect_one(path: &Path, keys: &[PublicKey], signature: Option<&Path>) ->
         findings: Vec::new(),
         status: 2,
     };
-    let head = match read_head(path) {
+    let (file, head) = match read_head(path) {
         Ok(h) => h,
         Err(e) => {
             out.error = Some(format!("{name}: cannot read: {e}"));
@@ -143,7 +143,11 @@ pub fn inspect_one(path: &Path, keys: &[PublicKey], signature: Option<&Path>) ->
     }
     out.kind = Some(k);
     match k {
-        ItemKind::Module => inspect_module(&mut out, path, keys, signature),
+        // The head already read is fed first, then the same handle continues: one read per byte.
+        ItemKind::Module => {
+            let reader = std::io::Cursor::new(head).chain(file);
+            inspect_module(&mut out, path, reader, keys, signature)
+        }
         ItemKind::PublicKey | ItemKind::SecretKey => match keys::inspect_key_path(path) {
             Ok(r) => {
                 out.size = Some(r.stat.size);
@@ -167,7 +171,7 @@ pub fn inspect_one(path: &Path, keys: &[PublicKey], signature: Option<&Path>) ->
             }
             Err(e) => out.error = Some(e.to_string()),
         },
-        _ => match std::fs::File::open(path).and_then(crate::digest::sha256_stream) {
+        _ => match crate::digest::sha256_stream(std::io::Cursor::new(head).chain(file)) {
             Ok((d, n)) => {
                 out.size = Some(n);
                 out.sha256 = Some(d);
@@ -196,21 +200,25 @@ pub fn inspect_one(path: &Path, keys: &[PublicKey], signature: Option<&Path>) ->
     out
 }
 
-fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
-    let md = std::fs::symlink_metadata(path)?;
+/// Opens a regular file (symlinks given explicitly are followed; FIFOs, devices and directories
+/// are refused so nothing blocks) and reads its first [`kind::SNIFF_LEN`] bytes.
+fn read_head(path: &Path) -> std::io::Result<(std::fs::File, Vec<u8>)> {
+    let md = std::fs::metadata(path)?;
     if !md.is_file() {
         return Err(std::io::Error::other("not a regular file"));
     }
+    let mut file = std::fs::File::open(path)?;
     let mut head = Vec::new();
-    std::fs::File::open(path)?
+    (&mut file)
         .take(kind::SNIFF_LEN as u64)
         .read_to_end(&mut head)?;
-    Ok(head)
+    Ok((file, head))
 }
 
 fn inspect_module(
     out: &mut InspectOutput,
     path: &Path,
+    reader: impl Read,
     keys: &[PublicKey],
     signature: Option<&Path>,
 ) {
@@ -236,7 +244,7 @@ fn inspect_module(
         },
         file_sha256: true,
     };
-    let scan = match std::fs::File::open(path).and_then(|f| Scanner::scan_reader(f, opts)) {
+    let scan = match Scanner::scan_reader(reader, opts) {
         Ok(s) => s,
         Err(e) => {
             out.error = Some(format!("{name}: cannot read: {e}"));
