@@ -412,7 +412,9 @@ impl Scanner {
                         return;
                     }
                     self.state = State::SectionId;
-                } else if self.header.len() == 4 && self.header != CORE_HEADER[..4] {
+                } else if self.header.len() <= 4
+                    && self.header[..] != CORE_HEADER[..self.header.len()]
+                {
                     let found = hex::encode(&self.header);
                     self.fail(0, ScanErrorKind::NotWasm { found });
                 }
