@@ -297,7 +297,16 @@ pub fn render_human(out: &InspectOutput, with_keys: bool) -> String {
                 None => "none",
             }
         );
-        let _ = writeln!(s, "  sections ({}):", m.scan.sections.len());
+        let _ = writeln!(
+            s,
+            "  sections ({}{}):",
+            m.scan.section_count,
+            if m.scan.section_count > m.scan.sections.len() {
+                format!(", first {} listed", m.scan.sections.len())
+            } else {
+                String::new()
+            }
+        );
         for sec in &m.scan.sections {
             let _ = writeln!(
                 s,

@@ -107,6 +107,18 @@ pub fn analyse_module(
             ));
         }
     }
+    if scan.section_count > scan.sections.len() {
+        findings.push(Finding::new(
+            "too-many-sections",
+            Severity::Medium,
+            Some(IncidentType::MaliciousModule),
+            format!(
+                "{} sections: only the first {} are listed (all are hashed); such a module is built to exhaust tools",
+                scan.section_count,
+                scan.sections.len()
+            ),
+        ));
+    }
     if scan.error.is_some() {
         return ModuleReport {
             scan,

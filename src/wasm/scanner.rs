@@ -23,6 +23,9 @@ pub const DELIMITER_SECTION: &str = "signature_delimiter";
 pub const MAX_SIGNATURE_PAYLOAD: u64 = 16 * 1024 * 1024 + 64 * 1024;
 /// Custom-section name bytes kept; longer names are reported truncated.
 pub const MAX_NAME_BYTES: usize = 1024;
+/// Sections listed (with their prefix hashes); later ones are still walked and hashed, only
+/// counted, so a hostile module of millions of tiny sections cannot exhaust memory.
+pub const MAX_RECORDED_SECTIONS: usize = 65_536;
 /// A LEB128 u32 takes at most 5 bytes.
 pub const MAX_LEB128_BYTES: usize = 5;
 
@@ -194,6 +197,8 @@ pub struct ModuleScan {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file_sha256: Option<Sha256Digest>,
     pub sections: Vec<SectionInfo>,
+    /// Number of sections walked; more than `sections.len()` when over [`MAX_RECORDED_SECTIONS`].
+    pub section_count: usize,
     /// Payload (after the name) of the first section, when it is a custom `signature` section.
     #[serde(skip)]
     pub signature_payload: Option<Vec<u8>>,
@@ -264,6 +269,7 @@ pub struct Scanner {
     header: Vec<u8>,
     header_kind: Option<HeaderKind>,
     sections: Vec<SectionInfo>,
+    section_count: usize,
     // Current section.
     sec_start: u64,
     sec_id: u8,
@@ -294,6 +300,7 @@ impl Scanner {
             header: Vec::with_capacity(8),
             header_kind: None,
             sections: Vec::new(),
+            section_count: 0,
             sec_start: 0,
             sec_id: 0,
             varint: 0,
@@ -449,7 +456,7 @@ impl Scanner {
                             self.fail(
                                 at,
                                 ScanErrorKind::CustomNameOverrun {
-                                    index: self.sections.len(),
+                                    index: self.section_count,
                                     name_len: 0,
                                     payload_len: 0,
                                 },
@@ -467,7 +474,7 @@ impl Scanner {
                 if let Some(v) = self.leb_byte(span[0], at, "custom section name length") {
                     let used = self.pos - self.payload_start;
                     if v > self.payload_len - used.min(self.payload_len) {
-                        let index = self.sections.len();
+                        let index = self.section_count;
                         let payload_len = self.payload_len;
                         self.fail(
                             at,
@@ -490,7 +497,7 @@ impl Scanner {
                     && self.pos == self.payload_start + self.payload_len
                 {
                     // Payload ended inside the name length.
-                    let index = self.sections.len();
+                    let index = self.section_count;
                     let payload_len = self.payload_len;
                     self.fail(
                         at,
@@ -549,7 +556,7 @@ impl Scanner {
     }
 
     fn name_done(&mut self) {
-        let is_first = self.sections.is_empty();
+        let is_first = self.section_count == 0;
         let is_signature = self.name_len as usize == SIGNATURE_SECTION.len()
             && self.name == SIGNATURE_SECTION.as_bytes();
         if is_first && is_signature {
@@ -586,7 +593,7 @@ impl Scanner {
     }
 
     fn section_done(&mut self) {
-        let index = self.sections.len();
+        let index = self.section_count;
         let (name, name_irregular) = if self.sec_id == 0 {
             let valid = std::str::from_utf8(&self.name).is_ok();
             let truncated = self.name_len as usize > self.name.len();
@@ -622,6 +629,12 @@ impl Scanner {
                 self.module_hasher = Some(m);
             }
         }
+        self.section_count += 1;
+        if self.section_count > MAX_RECORDED_SECTIONS {
+            // Still hashed and walked; no longer listed (memory stays bounded).
+            self.state = State::SectionId;
+            return;
+        }
         if info.range.start >= self.covered_start {
             self.prefix_hashes.push(PrefixHash {
                 section_index: index,
@@ -638,7 +651,7 @@ impl Scanner {
     pub fn finish(mut self) -> ModuleScan {
         if self.error.is_none() {
             let at = self.pos;
-            let index = self.sections.len();
+            let index = self.section_count;
             match self.state {
                 State::Header => self.fail(at, ScanErrorKind::TruncatedHeader { len: at }),
                 State::SectionSize => self.fail(
@@ -675,6 +688,7 @@ impl Scanner {
             file_len: self.pos,
             file_sha256: self.file_hasher.map(|h| Sha256Digest(h.finalize().into())),
             sections: self.sections,
+            section_count: self.section_count,
             signature_payload: self.signature_payload,
             covered_start: self.covered_start,
             covered_sha256: ok.then(|| Sha256Digest(self.covered.finalize().into())),
@@ -868,6 +882,22 @@ mod tests {
             matches!(e.kind, ScanErrorKind::SignatureSectionTooLarge { .. }),
             "{e}"
         );
+    }
+
+    #[test]
+    fn millions_of_sections_are_counted_not_listed() {
+        let base = module("base.wasm");
+        let n = MAX_RECORDED_SECTIONS + 1000;
+        let mut m = base[..8].to_vec();
+        for _ in 0..n {
+            m.extend_from_slice(&[0x0c, 0x01, 0x00]); // data count section, 3 bytes
+        }
+        let s = Scanner::scan_bytes(&m, ScanOptions::default());
+        assert_eq!(s.error, None);
+        assert_eq!(s.section_count, n);
+        assert_eq!(s.sections.len(), MAX_RECORDED_SECTIONS);
+        assert_eq!(s.prefix_hashes.len(), MAX_RECORDED_SECTIONS);
+        assert_eq!(s.covered_sha256.unwrap(), Sha256Digest::of(&m[8..]));
     }
 
     #[test]
