@@ -119,14 +119,10 @@ pub fn decode(
         let field = format!("certificate {i}");
         let at = r.pos;
         let pem = r.slice(&field)?;
-        let pem = std::str::from_utf8(pem).map_err(|e| {
-            let mut rr = Reader {
-                buf: payload,
-                pos: at,
-                base,
-            };
-            rr.pos = at;
-            rr.err(&field, format!("not UTF-8 PEM text: {e}"))
+        let pem = std::str::from_utf8(pem).map_err(|e| KeylessDecodeError {
+            offset: base + at as u64,
+            field: field.clone(),
+            reason: format!("not UTF-8 PEM text: {e}"),
         })?;
         certificates_pem.push(pem.to_owned());
     }
@@ -507,5 +503,8 @@ mod tests {
         assert_eq!(e.offset, 5);
         assert_eq!(der_utf8_string(&[0x0c, 0x05, b'a']), None);
         assert_eq!(der_utf8_string(&[0x0c, 0x01, b'a']).as_deref(), Some("a"));
+        // A certificate that is not UTF-8: error at its length prefix.
+        let e = decode(&[2, 2, 0, 1, 2, 0xff, 0xfe], 100).unwrap_err();
+        assert_eq!((e.offset, e.field.as_str()), (104, "certificate 0"));
     }
 }
