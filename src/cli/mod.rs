@@ -2,10 +2,11 @@
 //! calls to terminal output. One file per command; `main.rs` only calls [`main`].
 
 use clap::{Args, Parser, Subcommand};
+use std::process::ExitCode;
 
 pub mod collect;
+pub mod inspect;
 pub mod verify;
-use std::process::ExitCode;
 
 /// Process exit status, the scriptable contract documented in the README.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -69,6 +70,9 @@ pub enum Command {
     Collect(collect::CollectArgs),
     /// Verify that a bundle is complete and unaltered (exit 0 intact, 1 altered, 2 unreadable).
     Verify(verify::VerifyArgs),
+    /// What the tool sees in modules, detached signatures and key files: sections, signatures
+    /// and verdicts, keys, findings (the forensic `wsc info`).
+    Inspect(inspect::InspectArgs),
 }
 
 /// Parses the command line, runs the command and returns its exit code.
@@ -97,5 +101,6 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
     match cli.command {
         Command::Collect(a) => collect::run(a, &cli.global),
         Command::Verify(a) => verify::run(a, &cli.global),
+        Command::Inspect(args) => inspect::run(args, &cli.global),
     }
 }
