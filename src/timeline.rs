@@ -4,7 +4,7 @@
 
 use crate::custody::{CustodyAction, CustodyEvent};
 use crate::digest::Sha256Digest;
-use crate::evidence::{Evidence, IncidentType, Severity};
+use crate::evidence::{Evidence, IncidentType, ItemKind, Severity};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
@@ -172,6 +172,35 @@ pub fn build(evidence: &Evidence, custody: &[CustodyEvent]) -> Vec<TimelineEvent
     let mut drafts: Vec<Draft> = Vec::new();
     let case = &evidence.case;
 
+    // The collected case.toml carries the same declared times as item times: cite it by hash
+    // on the declared events, and do not list those times twice.
+    let case_file_times: Vec<(&str, DateTime<Utc>, Sha256Digest, &str)> = evidence
+        .items
+        .iter()
+        .filter(|i| i.kind == ItemKind::CaseFile)
+        .flat_map(|i| {
+            i.times.iter().map(move |t| {
+                (
+                    t.event_type.as_str(),
+                    t.at,
+                    i.sha256,
+                    i.source.text.as_str(),
+                )
+            })
+        })
+        .collect();
+    let mut cited: Vec<(String, DateTime<Utc>)> = Vec::new();
+    let mut cite = |d: &mut Draft| {
+        if let Some((ty, at, sha, path)) = case_file_times
+            .iter()
+            .find(|(ty, at, _, _)| *ty == d.event_type && *at == d.at)
+        {
+            d.sha = Some(*sha);
+            d.path = Some((*path).to_owned());
+            cited.push(((*ty).to_owned(), *at));
+        }
+    };
+
     for (name, desc, at) in case.times.entries() {
         if let Some(at) = at {
             let mut d = Draft::new(
@@ -183,6 +212,7 @@ pub fn build(evidence: &Evidence, custody: &[CustodyEvent]) -> Vec<TimelineEvent
             );
             d.incident_type = case.incident_type;
             d.detail = "declared in the case file".to_owned();
+            cite(&mut d);
             drafts.push(d);
         }
     }
@@ -217,6 +247,7 @@ pub fn build(evidence: &Evidence, custody: &[CustodyEvent]) -> Vec<TimelineEvent
             ev.description.clone(),
         );
         d.incident_type = case.incident_type;
+        cite(&mut d);
         drafts.push(d);
     }
 
@@ -276,6 +307,13 @@ pub fn build(evidence: &Evidence, custody: &[CustodyEvent]) -> Vec<TimelineEvent
             .item(item.sha256, path),
         );
         for t in &item.times {
+            if item.kind == ItemKind::CaseFile
+                && cited
+                    .iter()
+                    .any(|(ty, at)| *ty == t.event_type && *at == t.at)
+            {
+                continue;
+            }
             drafts.push(
                 Draft {
                     detail: t.detail.clone(),

@@ -181,3 +181,42 @@ fn markdown_table_cells_cannot_break_the_table() {
     assert_eq!(html, 0, "no HTML or emphasis leaks through");
     assert!(md.contains("second line \\| pipe \\<b\\>html\\</b\\> \\*md\\*"));
 }
+
+#[test]
+fn a_collected_case_file_is_cited_not_listed_twice() {
+    use wsc_forensics::analyse::analyse_bytes;
+    use wsc_forensics::evidence::ItemKind;
+    let mut ev = evidence();
+    let before = timeline::build(&ev, &custody(&ev)).len();
+    // The real demo case file, analysed by the collector's case-file analyser.
+    let mut case_item = item(
+        "demo/case.toml",
+        ItemKind::CaseFile,
+        0o644,
+        "2026-11-24T09:00:00Z",
+    );
+    let bytes = std::fs::read(common::fixture("demo/case.toml")).unwrap();
+    let outcome = analyse_bytes(ItemKind::CaseFile, "case.toml", &bytes);
+    assert_eq!(outcome.times.len(), 11, "9 declared times + 2 events");
+    case_item.times = outcome.times;
+    ev.case = wsc_forensics::case::CaseInfo::parse("case.toml", &bytes).unwrap();
+    ev.items.push(case_item);
+    let evs = timeline::build(&ev, &custody(&ev));
+    let declared: Vec<&TimelineEvent> = evs
+        .iter()
+        .filter(|e| e.source == EventSource::CaseFile)
+        .collect();
+    // 9 times + window from/to + 2 events, each once, each citing the case file by hash.
+    assert_eq!(declared.len(), 13);
+    let case_sha = ev.items.last().unwrap().sha256;
+    let cited = declared
+        .iter()
+        .filter(|e| e.evidence_sha256 == Some(case_sha))
+        .count();
+    assert_eq!(cited, 11, "window bounds are not item times");
+    assert!(evs
+        .iter()
+        .all(|e| e.source != EventSource::Evidence || e.evidence_sha256 != Some(case_sha)));
+    // Demo case: 9 + 2 + 2 declared instead of the fixture's 10; +2 stat times, +1 custody.
+    assert_eq!(evs.len(), before - 10 + 13 + 2 + 1);
+}

@@ -1,7 +1,8 @@
 //! `report BUNDLE.zip --out DIR [--format md,pdf] [--templates DIR]`: renders the incident
 //! timeline, RCA, key-compromise notice, advisory and metrics from a bundle, and prints the paths.
 
-use super::Status;
+use super::{GlobalArgs, Status};
+use crate::bundle::{open_bundle, verify_bundle, Verdict, VerifyOptions};
 use crate::custody::CustodyEvent;
 use crate::digest::Sha256Digest;
 use crate::evidence::Evidence;
@@ -46,6 +47,41 @@ impl OpenedBundle {
             integrity: &self.integrity,
         }
     }
+}
+
+/// Verifies `path` (every byte hashed against the manifests) and loads its evidence, custody
+/// record and digest. A bundle that fails verification is still loaded, marked
+/// [`Integrity::Altered`] with its problems; one that cannot be read at all is an error.
+pub fn open_verified(path: &Path) -> anyhow::Result<OpenedBundle> {
+    let verdict = verify_bundle(path, &VerifyOptions::default());
+    let integrity = match verdict.verdict {
+        Verdict::Intact => Integrity::Intact,
+        Verdict::Altered => Integrity::Altered {
+            problems: verdict.problems.iter().map(|p| p.to_string()).collect(),
+        },
+        Verdict::Unreadable => {
+            let why: Vec<String> = verdict.problems.iter().map(|p| p.to_string()).collect();
+            anyhow::bail!(
+                "{}: not a readable bundle: {}",
+                path.display(),
+                why.join("; ")
+            );
+        }
+    };
+    let contents =
+        open_bundle(path).with_context(|| format!("reading evidence from {}", path.display()))?;
+    Ok(OpenedBundle {
+        evidence: contents.evidence,
+        custody: contents.custody,
+        digest: contents.digest,
+        integrity,
+    })
+}
+
+/// `report` as run from the command line.
+pub fn run(args: ReportArgs, _global: &GlobalArgs) -> anyhow::Result<Status> {
+    let bundle = open_verified(&args.bundle)?;
+    run_with(&args, &bundle, std::io::stdout().lock())
 }
 
 /// Exit status of a reporting command: 1 when the bundle failed verification (the output is

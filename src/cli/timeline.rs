@@ -1,8 +1,8 @@
 //! `timeline BUNDLE.zip [--format csv|jsonl|md] [-o FILE] [--from T] [--to T]`: the bundle's
 //! events in UTC order, as Timesketch CSV, JSON Lines or a Markdown table.
 
-use super::report::{status_of, warn_if_altered, OpenedBundle};
-use super::Status;
+use super::report::{open_verified, status_of, warn_if_altered, OpenedBundle};
+use super::{GlobalArgs, Status};
 use crate::timeline::{self, TimelineFormat};
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -42,6 +42,12 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     Err(format!(
         "{s:?} is not a time (expected RFC 3339 like 2026-11-20T09:00:00Z, or a date like 2026-11-20)"
     ))
+}
+
+/// `timeline` as run from the command line.
+pub fn run(args: TimelineArgs, _global: &GlobalArgs) -> anyhow::Result<Status> {
+    let bundle = open_verified(&args.bundle)?;
+    run_with(&args, &bundle, std::io::stdout().lock())
 }
 
 /// Runs `timeline` on an opened bundle, writing to `-o FILE` or `stdout`.
