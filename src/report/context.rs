@@ -220,13 +220,17 @@ pub struct ReportContext {
 }
 
 /// Collects key ids from an analyser's JSON without relying on its exact shape: any string (or
-/// list of strings) under a field named like `key_id`.
+/// list of strings) under a field named like `key_id` (`key_id` in wasm signature verdicts,
+/// `wsc_key_id` in key-file analyses).
 fn key_ids_in(v: &serde_json::Value, out: &mut BTreeSet<String>) {
     match v {
         serde_json::Value::Object(m) => {
             for (k, val) in m {
                 let kl = k.to_ascii_lowercase();
-                if matches!(kl.as_str(), "key_id" | "keyid" | "key_ids" | "keyids") {
+                if matches!(
+                    kl.as_str(),
+                    "key_id" | "keyid" | "key_ids" | "keyids" | "wsc_key_id"
+                ) {
                     match val {
                         serde_json::Value::String(s) if !s.is_empty() => {
                             out.insert(s.to_ascii_lowercase());
@@ -888,5 +892,38 @@ fn metric_view(m: &Metric) -> MetricView {
         verdict: m.verdict.label(),
         elapsed,
         reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_ids_are_read_leniently_from_analyser_json() {
+        let module = serde_json::json!({
+            "signatures": [
+                {"set_index": 0, "key_id": "C858D5EC82D976C190CB33D0", "verdict": "valid", "key": "c858d5ec82d976c190cb33d0"},
+                {"set_index": 0, "key_id": null, "verdict": "other-key"}
+            ],
+            "keyless": {"nested": [{"key_ids": ["465c5341001f3e570f784f71"]}]}
+        });
+        let mut ids = BTreeSet::new();
+        key_ids_in(&module, &mut ids);
+        assert_eq!(
+            ids.into_iter().collect::<Vec<_>>(),
+            ["465c5341001f3e570f784f71", "c858d5ec82d976c190cb33d0"]
+        );
+        let key_file =
+            serde_json::json!({"format": "wsc-raw", "wsc_key_id": "465c5341001f3e570f784f71"});
+        let mut ids = BTreeSet::new();
+        key_ids_in(&key_file, &mut ids);
+        assert_eq!(ids.len(), 1);
+        let mut none = BTreeSet::new();
+        key_ids_in(
+            &serde_json::json!({"analyser": "basic", "size": 3}),
+            &mut none,
+        );
+        assert!(none.is_empty());
     }
 }
