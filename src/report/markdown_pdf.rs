@@ -846,6 +846,7 @@ fn subset_face(face: Face, used: &BTreeSet<char>) -> Result<ParsedFont, String> 
     use allsorts::binary::read::ReadScope;
     use allsorts::font_data::FontData;
     use allsorts::subset::{subset, CmapTarget, SubsetProfile};
+    use allsorts::tag;
     let full = &metrics(face).font;
     let mut gids: BTreeSet<u16> = used
         .iter()
@@ -864,7 +865,18 @@ fn subset_face(face: Face, used: &BTreeSet<char>) -> Result<ParsedFont, String> 
     let provider = data
         .table_provider(0)
         .map_err(|e| format!("reading {face:?} font: {e}"))?;
-    let sub = subset(&provider, &ids, &SubsetProfile::Pdf, CmapTarget::Unicode)
+    // Only what a PDF CIDFontType2 program needs (glyf and loca are always kept): the `name`
+    // table (DejaVu's carries its whole licence text, ~4 KB a face) and the hinting programs
+    // (cvt, fpgm, prep) are left out. The licence ships next to the fonts instead.
+    let profile = SubsetProfile::Custom(vec![
+        tag::CMAP,
+        tag::HEAD,
+        tag::HHEA,
+        tag::HMTX,
+        tag::MAXP,
+        tag::POST,
+    ]);
+    let sub = subset(&provider, &ids, &profile, CmapTarget::Unicode)
         .map_err(|e| format!("subsetting {face:?} font: {e:?}"))?;
     let mut warn = Vec::new();
     ParsedFont::from_bytes(&sub, 0, &mut warn)
