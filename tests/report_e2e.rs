@@ -204,4 +204,22 @@ fn an_altered_bundle_still_reports_says_so_and_exits_1() {
     let out = bin().arg("timeline").arg(&zip).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(!out.stdout.is_empty(), "the timeline is still written");
+
+    let json_dir = dir.path().join("j");
+    let out = bin()
+        .arg("report")
+        .arg(&zip)
+        .arg("--out")
+        .arg(&json_dir)
+        .args(["--format", "pdf", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["intact"], false);
+    assert!(!doc["problems"].as_array().unwrap().is_empty());
+    assert_eq!(doc["bundle_digest"].as_str().unwrap().len(), 64);
+    let files = doc["files"].as_array().unwrap();
+    assert_eq!(files.len(), 5);
+    assert!(files.iter().all(|f| f.as_str().unwrap().ends_with(".pdf")));
 }

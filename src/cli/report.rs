@@ -26,6 +26,9 @@ pub struct ReportArgs {
     /// (`root-cause-analysis.md.j2`, `_header.md.j2`, …).
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// Print a JSON document (bundle, digest, integrity, files) instead of one path a line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// What the reporting commands need from a bundle: its evidence and custody record, its digest,
@@ -119,8 +122,23 @@ pub fn run_with(
     warn_if_altered(bundle, &args.bundle);
     let written = report::write_reports(&bundle.input(), &templates, &args.out, &args.format)
         .with_context(|| format!("reporting on {}", args.bundle.display()))?;
-    for p in written {
-        writeln!(out, "{}", p.display())?;
+    if args.json {
+        let (intact, problems) = match &bundle.integrity {
+            Integrity::Intact => (true, Vec::new()),
+            Integrity::Altered { problems } => (false, problems.clone()),
+        };
+        let doc = serde_json::json!({
+            "bundle": args.bundle.display().to_string(),
+            "bundle_digest": bundle.digest.to_hex(),
+            "intact": intact,
+            "problems": problems,
+            "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        for p in written {
+            writeln!(out, "{}", p.display())?;
+        }
     }
     Ok(status_of(bundle))
 }
