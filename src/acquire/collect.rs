@@ -50,7 +50,8 @@ pub struct CollectRequest {
     /// Deflate text entries (JSON, logs, case files, tag files) instead of storing them.
     pub compress: bool,
     pub sign_key: Option<SigningKey>,
-    /// Command line to record, already redacted.
+    /// Command line as given; values of secret-bearing flags are redacted before it is recorded
+    /// ([`crate::custody::redact_argv`]).
     pub argv: Vec<String>,
     pub actor: Actor,
     pub acquire: AcquireOptions,
@@ -112,8 +113,13 @@ fn is_text(kind: ItemKind) -> bool {
     )
 }
 
-/// A file name made safe for a zip entry: the original name, with `/`, `\` and control
-/// characters replaced by `_` (zip names are UTF-8; non-UTF-8 bytes become U+FFFD).
+/// A file name made safe for a zip entry and a manifest line: the original name, with `/`,
+/// `\`, `%` and control characters (CR, LF among them) replaced by `_` (zip names are UTF-8;
+/// non-UTF-8 bytes become U+FFFD). The original path is kept in evidence.json.
+///
+/// Why `%` too: RFC 8493 wants `%` in a manifest path written as `%25`, but bagit-python 1.9
+/// neither writes nor decodes `%25` (its issue #157), so such a bag fails its validation. A
+/// bag path without `%`, CR or LF reads the same under both, so every BagIt tool agrees.
 fn safe_file_name(path: &Path) -> String {
     let name = path
         .file_name()
@@ -122,7 +128,7 @@ fn safe_file_name(path: &Path) -> String {
     let s: String = name
         .chars()
         .map(|c| {
-            if c == '/' || c == '\\' || c.is_control() {
+            if c == '/' || c == '\\' || c == '%' || c.is_control() {
                 '_'
             } else {
                 c
@@ -327,6 +333,7 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
     let event_time =
         |t: DateTime<Utc>| if req.time_fixed { req.collected_at } else { t }.fixed_offset();
     let tool = ToolInfo::this();
+    let argv = crate::custody::redact_argv(&req.argv);
     let mut custody: Vec<CustodyEvent> = Vec::new();
     let event =
         |time: DateTime<Utc>, action, source: Option<RecordedPath>, note: String| CustodyEvent {
@@ -335,7 +342,7 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
             action,
             actor: req.actor.clone(),
             tool: tool.clone(),
-            argv: req.argv.clone(),
+            argv: argv.clone(),
             source,
             stat_before: None,
             stat_after: None,
@@ -518,16 +525,16 @@ mod tests {
         let b = Sha256Digest::of(b"b");
         assert_eq!(
             name_under_case(&mut taken, Path::new("/x/100% notes.txt"), a),
-            "data/case/100% notes.txt"
+            "data/case/100_ notes.txt"
         );
         assert_eq!(
             name_under_case(&mut taken, Path::new("/y/100% notes.txt"), a),
-            "data/case/100% notes.txt"
+            "data/case/100_ notes.txt"
         );
         let alt = name_under_case(&mut taken, Path::new("/z/100% notes.txt"), b);
         assert_eq!(
             alt,
-            format!("data/case/{}-100% notes.txt", &b.to_hex()[..12])
+            format!("data/case/{}-100_ notes.txt", &b.to_hex()[..12])
         );
         assert_eq!(safe_file_name(Path::new("/a/x\ny\\z")), "x_y_z");
     }
