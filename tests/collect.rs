@@ -267,6 +267,11 @@ fn secret_keys_are_metadata_only_and_no_secret_byte_enters_the_zip() {
             assert!(!h.windows(n.len()).any(|w| w == n.as_bytes()));
         }
     }
+    // Deflated (--compress) entries verify like stored ones.
+    assert_eq!(
+        verify_bundle(&out, &VerifyOptions::default()).verdict,
+        Verdict::Intact
+    );
     let contents = open_bundle(&out).unwrap();
     let secrets: Vec<_> = contents
         .evidence
@@ -558,6 +563,33 @@ fn an_existing_bundle_is_kept_unless_forced() {
         Verdict::Intact
     );
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn a_bundle_written_inside_an_input_folder_does_not_collect_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture("wsc/modules/base.wasm"),
+        dir.path().join("base.wasm"),
+    )
+    .unwrap();
+    let a = bin()
+        .args(["collect", "--case-id", "IR-IN", "--json", "-o"])
+        .arg(dir.path())
+        .arg(dir.path())
+        .assert()
+        .success();
+    let doc: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert_eq!(doc["items"], 1);
+    assert_eq!(
+        doc["changed_during_acquisition"].as_array().unwrap().len(),
+        0
+    );
+    let out = dir.path().join("IR-IN.zip");
+    assert_eq!(
+        verify_bundle(&out, &VerifyOptions::default()).verdict,
+        Verdict::Intact
+    );
 }
 
 #[test]

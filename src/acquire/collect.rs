@@ -288,11 +288,14 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
         Utc::now()
     };
     let (atomic, file) = AtomicFile::create(&req.output, req.force)?;
-    let (cands, walk_skipped) = walk_inputs(
+    let (mut cands, walk_skipped) = walk_inputs(
         &req.inputs,
         req.case_file.as_deref(),
         req.acquire.max_file_size,
     );
+    // The bundle may be written inside an input folder: never collect our own temp file.
+    let temp = std::path::absolute(atomic.temp_path()).unwrap_or_default();
+    cands.retain(|c| c.path != temp);
     let sink = BundleSink::new(file, req.fail_write_after);
     let mut st = WriteState {
         writer: BagZipWriter::new(sink, &req.output, &case_id, req.collected_at, req.compress),
