@@ -449,6 +449,37 @@ fn a_declared_size_that_lies_is_caught() {
     );
 }
 
+/// Sets the "encrypted" bit of `name`'s central directory record.
+fn mark_encrypted(zip: &Path, name: &str) {
+    let mut raw = std::fs::read(zip).unwrap();
+    let mut i = 0;
+    while let Some(off) = raw[i..].windows(4).position(|w| w == b"PK\x01\x02") {
+        let h = i + off;
+        let nlen = u16::from_le_bytes([raw[h + 28], raw[h + 29]]) as usize;
+        if &raw[h + 46..h + 46 + nlen] == name.as_bytes() {
+            raw[h + 8] |= 1;
+        }
+        i = h + 4;
+    }
+    std::fs::write(zip, raw).unwrap();
+}
+
+#[test]
+fn an_encrypted_entry_is_named_and_not_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (zip, _) = bundle(dir.path(), &[]);
+    let name = format!("{ROOT}/data/case/notes.txt");
+    mark_encrypted(&zip, &name);
+    let r = report(&zip);
+    assert!(
+        r.problems
+            .contains(&Problem::EncryptedEntry { entry: name }),
+        "{:?}",
+        r.problems
+    );
+    assert_eq!(r.exit_code(), 1);
+}
+
 #[test]
 fn not_a_bundle_exits_2() {
     let dir = tempfile::tempdir().unwrap();

@@ -367,8 +367,20 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
         ),
     );
     let mut items = Vec::with_capacity(written.len());
+    // Owner names, resolved once per uid (the host's account database, as seen at collection).
+    let mut owners: HashMap<u32, Option<String>> = HashMap::new();
+    let mut owner_of = |st: &mut crate::evidence::FileStat| {
+        st.owner = owners
+            .entry(st.uid)
+            .or_insert_with(|| crate::keys::owner_name(st.uid))
+            .clone();
+    };
     for w in written {
-        let a = w.acq;
+        let mut a = w.acq;
+        owner_of(&mut a.stat_before);
+        if let Some(st) = a.stat_after.as_mut() {
+            owner_of(st);
+        }
         let source = RecordedPath::from_path(&a.path);
         let (action, note) = match &w.bag_path {
             None => (
