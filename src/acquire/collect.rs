@@ -236,16 +236,35 @@ fn write_window(
                         // Second read of a large file: hashed again while copied; the bag holds
                         // exactly the bytes hashed now, so the item records this digest and the
                         // difference is flagged.
-                        let file = open_source(&acq.path).map_err(|e| WriteError::Io {
-                            path: acq.path.clone(),
-                            source: e,
-                        })?;
+                        // A source that cannot be re-read is not collected; the run goes on.
+                        let file = match open_source(&acq.path) {
+                            Ok(f) => f,
+                            Err(e) => {
+                                st.not_collected.push(NotCollected {
+                                    path: RecordedPath::from_path(&acq.path),
+                                    reason: format!(
+                                        "hashed, then could not be reopened to copy: {e}"
+                                    ),
+                                });
+                                continue;
+                            }
+                        };
                         let before = file.metadata().ok();
-                        let (digest, n) =
+                        let copied =
                             st.writer
                                 .add_payload_stream(bp, &file, acq.size, text, &|n| {
                                     opts.progress(n)
                                 })?;
+                        let (digest, n) = match copied {
+                            Ok(r) => r,
+                            Err(e) => {
+                                st.not_collected.push(NotCollected {
+                                    path: RecordedPath::from_path(&acq.path),
+                                    reason: format!("hashed, then the copying read failed: {e}"),
+                                });
+                                continue;
+                            }
+                        };
                         if let (Some(b), Ok(a)) = (before, file.metadata()) {
                             acq.changed
                                 .extend(stat_changes(&b, &a, "during the copying read"));
