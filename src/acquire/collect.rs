@@ -50,7 +50,8 @@ pub struct CollectRequest {
     /// Deflate text entries (JSON, logs, case files, tag files) instead of storing them.
     pub compress: bool,
     pub sign_key: Option<SigningKey>,
-    /// Command line to record, already redacted.
+    /// Command line as given; values of secret-bearing flags are redacted before it is recorded
+    /// ([`crate::custody::redact_argv`]).
     pub argv: Vec<String>,
     pub actor: Actor,
     pub acquire: AcquireOptions,
@@ -112,8 +113,13 @@ fn is_text(kind: ItemKind) -> bool {
     )
 }
 
-/// A file name made safe for a zip entry: the original name, with `/`, `\` and control
-/// characters replaced by `_` (zip names are UTF-8; non-UTF-8 bytes become U+FFFD).
+/// A file name made safe for a zip entry and a manifest line: the original name, with `/`,
+/// `\`, `%` and control characters (CR, LF among them) replaced by `_` (zip names are UTF-8;
+/// non-UTF-8 bytes become U+FFFD). The original path is kept in evidence.json.
+///
+/// Why `%` too: RFC 8493 wants `%` in a manifest path written as `%25`, but bagit-python 1.9
+/// neither writes nor decodes `%25` (its issue #157), so such a bag fails its validation. A
+/// bag path without `%`, CR or LF reads the same under both, so every BagIt tool agrees.
 fn safe_file_name(path: &Path) -> String {
     let name = path
         .file_name()
@@ -122,7 +128,7 @@ fn safe_file_name(path: &Path) -> String {
     let s: String = name
         .chars()
         .map(|c| {
-            if c == '/' || c == '\\' || c.is_control() {
+            if c == '/' || c == '\\' || c == '%' || c.is_control() {
                 '_'
             } else {
                 c
@@ -230,16 +236,35 @@ fn write_window(
                         // Second read of a large file: hashed again while copied; the bag holds
                         // exactly the bytes hashed now, so the item records this digest and the
                         // difference is flagged.
-                        let file = open_source(&acq.path).map_err(|e| WriteError::Io {
-                            path: acq.path.clone(),
-                            source: e,
-                        })?;
+                        // A source that cannot be re-read is not collected; the run goes on.
+                        let file = match open_source(&acq.path) {
+                            Ok(f) => f,
+                            Err(e) => {
+                                st.not_collected.push(NotCollected {
+                                    path: RecordedPath::from_path(&acq.path),
+                                    reason: format!(
+                                        "hashed, then could not be reopened to copy: {e}"
+                                    ),
+                                });
+                                continue;
+                            }
+                        };
                         let before = file.metadata().ok();
-                        let (digest, n) =
+                        let copied =
                             st.writer
                                 .add_payload_stream(bp, &file, acq.size, text, &|n| {
                                     opts.progress(n)
                                 })?;
+                        let (digest, n) = match copied {
+                            Ok(r) => r,
+                            Err(e) => {
+                                st.not_collected.push(NotCollected {
+                                    path: RecordedPath::from_path(&acq.path),
+                                    reason: format!("hashed, then the copying read failed: {e}"),
+                                });
+                                continue;
+                            }
+                        };
                         if let (Some(b), Ok(a)) = (before, file.metadata()) {
                             acq.changed
                                 .extend(stat_changes(&b, &a, "during the copying read"));
@@ -282,11 +307,14 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
         Utc::now()
     };
     let (atomic, file) = AtomicFile::create(&req.output, req.force)?;
-    let (cands, walk_skipped) = walk_inputs(
+    let (mut cands, walk_skipped) = walk_inputs(
         &req.inputs,
         req.case_file.as_deref(),
         req.acquire.max_file_size,
     );
+    // The bundle may be written inside an input folder: never collect our own temp file.
+    let temp = std::path::absolute(atomic.temp_path()).unwrap_or_default();
+    cands.retain(|c| c.path != temp);
     let sink = BundleSink::new(file, req.fail_write_after);
     let mut st = WriteState {
         writer: BagZipWriter::new(sink, &req.output, &case_id, req.collected_at, req.compress),
@@ -327,6 +355,7 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
     let event_time =
         |t: DateTime<Utc>| if req.time_fixed { req.collected_at } else { t }.fixed_offset();
     let tool = ToolInfo::this();
+    let argv = crate::custody::redact_argv(&req.argv);
     let mut custody: Vec<CustodyEvent> = Vec::new();
     let event =
         |time: DateTime<Utc>, action, source: Option<RecordedPath>, note: String| CustodyEvent {
@@ -335,7 +364,7 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
             action,
             actor: req.actor.clone(),
             tool: tool.clone(),
-            argv: req.argv.clone(),
+            argv: argv.clone(),
             source,
             stat_before: None,
             stat_after: None,
@@ -357,8 +386,20 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
         ),
     );
     let mut items = Vec::with_capacity(written.len());
+    // Owner names, resolved once per uid (the host's account database, as seen at collection).
+    let mut owners: HashMap<u32, Option<String>> = HashMap::new();
+    let mut owner_of = |st: &mut crate::evidence::FileStat| {
+        st.owner = owners
+            .entry(st.uid)
+            .or_insert_with(|| crate::keys::owner_name(st.uid))
+            .clone();
+    };
     for w in written {
-        let a = w.acq;
+        let mut a = w.acq;
+        owner_of(&mut a.stat_before);
+        if let Some(st) = a.stat_after.as_mut() {
+            owner_of(st);
+        }
         let source = RecordedPath::from_path(&a.path);
         let (action, note) = match &w.bag_path {
             None => (
@@ -518,16 +559,16 @@ mod tests {
         let b = Sha256Digest::of(b"b");
         assert_eq!(
             name_under_case(&mut taken, Path::new("/x/100% notes.txt"), a),
-            "data/case/100% notes.txt"
+            "data/case/100_ notes.txt"
         );
         assert_eq!(
             name_under_case(&mut taken, Path::new("/y/100% notes.txt"), a),
-            "data/case/100% notes.txt"
+            "data/case/100_ notes.txt"
         );
         let alt = name_under_case(&mut taken, Path::new("/z/100% notes.txt"), b);
         assert_eq!(
             alt,
-            format!("data/case/{}-100% notes.txt", &b.to_hex()[..12])
+            format!("data/case/{}-100_ notes.txt", &b.to_hex()[..12])
         );
         assert_eq!(safe_file_name(Path::new("/a/x\ny\\z")), "x_y_z");
     }

@@ -8,7 +8,6 @@
 use crate::digest::Sha256Digest;
 use base64::Engine;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
-use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 
 /// Name of the signature file inside the bag folder.
@@ -38,9 +37,7 @@ pub fn signed_message(digest: &Sha256Digest) -> Vec<u8> {
 
 /// The wsc key id of a raw Ed25519 public key (wsc-formats.md §8).
 pub fn wsc_key_id(public_key: &[u8; 32]) -> String {
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(public_key).expect("any key length");
-    mac.update(b"key_id");
-    hex::encode(&mac.finalize().into_bytes()[..12])
+    hex::encode(crate::keys::PublicKey(*public_key).wsc_key_id())
 }
 
 /// Signs `digest` with the examiner's key.
@@ -218,28 +215,27 @@ pub fn load_signing_key(path: &std::path::Path) -> Result<SigningKey, KeyFileErr
     SigningKey::from_pkcs8_der(&bytes.0).map_err(|_| unsupported())
 }
 
-/// Loads an Ed25519 public key: wsc raw (`0x01` ‖ pk), SPKI PEM or DER, or a 64-hex-char line.
+/// Loads an Ed25519 public key from any format `inspect` reads ([`crate::keys::parse_key_file`]:
+/// wsc raw, SPKI PEM/DER, OpenSSH; the public half of a secret key file), or a 64-hex-char line.
 pub fn load_verifying_key(path: &std::path::Path) -> Result<VerifyingKey, KeyFileError> {
-    use ed25519_dalek::pkcs8::DecodePublicKey;
     let bytes = read_key_file(path)?;
     let unsupported = || KeyFileError::Unsupported {
         path: path.display().to_string(),
         want: "public",
     };
-    if bytes.len() == 33 && bytes[0] == 0x01 {
-        let pk: [u8; 32] = bytes[1..].try_into().expect("32 bytes");
-        return VerifyingKey::from_bytes(&pk).map_err(|_| unsupported());
-    }
-    if let Ok(text) = std::str::from_utf8(&bytes) {
-        if let Ok(k) = VerifyingKey::from_public_key_pem(text.trim()) {
-            return Ok(k);
-        }
-        let mut pk = [0u8; 32];
-        if hex::decode_to_slice(text.trim(), &mut pk).is_ok() {
-            return VerifyingKey::from_bytes(&pk).map_err(|_| unsupported());
+    let name = path.display().to_string();
+    if let Ok(kf) = crate::keys::parse_key_file(&name, &bytes) {
+        if let Some(pk) = kf.public_key {
+            return VerifyingKey::from_bytes(&pk.0).map_err(|_| unsupported());
         }
     }
-    VerifyingKey::from_public_key_der(&bytes).map_err(|_| unsupported())
+    let mut pk = [0u8; 32];
+    match std::str::from_utf8(&bytes) {
+        Ok(text) if hex::decode_to_slice(text.trim(), &mut pk).is_ok() => {
+            VerifyingKey::from_bytes(&pk).map_err(|_| unsupported())
+        }
+        _ => Err(unsupported()),
+    }
 }
 
 /// Secret key file bytes, wiped when dropped.

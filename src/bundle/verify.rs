@@ -318,6 +318,28 @@ fn unsafe_name(name: &[u8]) -> Option<String> {
     None
 }
 
+/// Every file name in the central directory, duplicates included (the zip crate keeps only
+/// one entry per name, so a planted duplicate would otherwise be invisible).
+fn central_directory_names(path: &Path, start: u64) -> io::Result<Vec<Vec<u8>>> {
+    use std::io::{BufReader, Seek, SeekFrom};
+    let mut r = BufReader::new(File::open(path)?);
+    r.seek(SeekFrom::Start(start))?;
+    let mut names = Vec::new();
+    let mut header = [0u8; 46];
+    while names.len() <= MAX_ENTRIES {
+        if r.read_exact(&mut header).is_err() || header[..4] != *b"PK\x01\x02" {
+            break;
+        }
+        let le = |i: usize| u16::from_le_bytes([header[i], header[i + 1]]) as u64;
+        let (name_len, extra_len, comment_len) = (le(28), le(30), le(32));
+        let mut name = vec![0u8; name_len as usize];
+        r.read_exact(&mut name)?;
+        r.seek_relative((extra_len + comment_len) as i64)?;
+        names.push(name);
+    }
+    Ok(names)
+}
+
 struct Hashed {
     rel: String,
     digest: Sha256Digest,
@@ -413,6 +435,26 @@ pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> VerifyReport {
     };
     let prefix = format!("{root}/");
     let mut problems = Vec::new();
+    if za.has_duplicate_names() {
+        let mut count = HashMap::<Vec<u8>, usize>::new();
+        for n in central_directory_names(bundle, za.central_directory_start()).unwrap_or_default() {
+            *count.entry(n).or_default() += 1;
+        }
+        let mut dups: Vec<_> = count
+            .into_iter()
+            .filter(|(_, c)| *c > 1)
+            .map(|(n, _)| n)
+            .collect();
+        dups.sort();
+        if dups.is_empty() {
+            dups.push(b"(unnamed)".to_vec());
+        }
+        for n in dups {
+            problems.push(Problem::DuplicateEntry {
+                entry: String::from_utf8_lossy(&n).into_owned(),
+            });
+        }
+    }
 
     // Structure: names, types, duplicates; collect the file entries to hash.
     let mut seen = HashSet::new();

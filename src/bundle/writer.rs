@@ -196,7 +196,9 @@ impl BagZipWriter {
 
     /// Streams a payload file from `reader` (expected to be `size` bytes, which decides Zip64),
     /// hashing exactly the bytes written; returns their digest and count. `progress` is told
-    /// the size of each chunk.
+    /// the size of each chunk. The outer error is a failure to write the bundle; the inner one
+    /// a failure to read the source, after which the partial entry has been removed again and
+    /// the bundle can go on.
     pub fn add_payload_stream<R: Read>(
         &mut self,
         bag_path: &str,
@@ -204,7 +206,7 @@ impl BagZipWriter {
         size: u64,
         text: bool,
         progress: &dyn Fn(u64),
-    ) -> Result<(Sha256Digest, u64), WriteError> {
+    ) -> Result<Result<(Sha256Digest, u64), io::Error>, WriteError> {
         self.start(bag_path, size, text)?;
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; STREAM_CHUNK];
@@ -214,7 +216,16 @@ impl BagZipWriter {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(self.io(e)),
+                Err(e) => {
+                    let path = self.path.clone();
+                    self.zip.abort_file().map_err(|z| WriteError::Zip {
+                        path,
+                        entry: bag_path.to_owned(),
+                        source: z,
+                    })?;
+                    self.names.remove(bag_path);
+                    return Ok(Err(e));
+                }
             };
             hasher.update(&buf[..n]);
             self.zip.write_all(&buf[..n]).map_err(|e| self.io(e))?;
@@ -224,7 +235,7 @@ impl BagZipWriter {
         let digest = Sha256Digest(hasher.finalize().into());
         self.payload.push((bag_path.to_owned(), digest));
         self.octets += total;
-        Ok((digest, total))
+        Ok(Ok((digest, total)))
     }
 
     fn add_tag(&mut self, name: &str, bytes: &[u8]) -> Result<Sha256Digest, WriteError> {
@@ -260,11 +271,19 @@ impl BagZipWriter {
             self.add_tag(SIGNATURE_NAME, &json)?;
         }
         let path = self.path.clone();
-        let sink = self.zip.finish().map_err(|e| WriteError::Zip {
-            path,
+        let mut sink = self.zip.finish().map_err(|e| WriteError::Zip {
+            path: path.clone(),
             entry: "(central directory)".to_owned(),
             source: e,
         })?;
+        // An aborted entry rewinds the writer: cut anything left past the end of the archive.
+        let end = sink.stream_position().map_err(|e| WriteError::Io {
+            path: path.clone(),
+            source: e,
+        })?;
+        sink.file
+            .set_len(end)
+            .map_err(|e| WriteError::Io { path, source: e })?;
         Ok((
             sink,
             FinishedBag {

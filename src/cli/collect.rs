@@ -4,7 +4,7 @@ use crate::acquire::{collect, AcquireOptions, CollectRequest, DEFAULT_MAX_FILE_S
 use crate::bundle::signature::load_signing_key;
 use crate::case::CaseInfo;
 use crate::cli::{GlobalArgs, Status};
-use crate::custody::{redact_argv, Actor};
+use crate::custody::Actor;
 use crate::evidence::{IncidentType, Severity};
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
@@ -203,7 +203,7 @@ pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
         force: args.force,
         compress: args.compress,
         sign_key,
-        argv: redact_argv(&argv),
+        argv,
         acquire,
         fail_write_after: None,
     };
