@@ -11,7 +11,9 @@ pub mod cli;
 pub mod custody;
 pub mod digest;
 pub mod evidence;
+pub mod keys;
 pub mod kind;
+pub mod wasm;
 
 /// Name and version recorded in evidence, custody events and `Bag-Software-Agent`.
 pub const TOOL_NAME: &str = env!("CARGO_PKG_NAME");

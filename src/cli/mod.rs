@@ -2,6 +2,8 @@
 //! calls to terminal output. One file per command; `main.rs` only calls [`main`].
 
 use clap::{Args, Parser, Subcommand};
+
+pub mod inspect;
 use std::process::ExitCode;
 
 /// Process exit status, the scriptable contract documented in the README.
@@ -61,7 +63,11 @@ pub struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {}
+pub enum Command {
+    /// What the tool sees in modules, detached signatures and key files: sections, signatures
+    /// and verdicts, keys, findings (the forensic `wsc info`).
+    Inspect(inspect::InspectArgs),
+}
 
 /// Parses the command line, runs the command and returns its exit code.
 pub fn main() -> ExitCode {
@@ -86,6 +92,7 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<Status> {
-    let _ = &cli.global;
-    match cli.command {}
+    match cli.command {
+        Command::Inspect(args) => inspect::run(args, &cli.global),
+    }
 }
