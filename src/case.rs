@@ -226,7 +226,10 @@ description = "secret key pushed to a public repository"
         let c = CaseInfo::load(&p).unwrap();
         assert_eq!(c.case_id, "IR-2026-0042");
         assert!(c.times.entries().iter().all(|(_, _, t)| t.is_some()));
-        assert_eq!(c.keys.replacement.as_deref(), Some("465c5341001f3e570f784f71"));
+        assert_eq!(
+            c.keys.replacement.as_deref(),
+            Some("465c5341001f3e570f784f71")
+        );
         assert_eq!(c.events.len(), 2);
     }
 

@@ -9,6 +9,7 @@
 pub mod case;
 pub mod cli;
 pub mod custody;
+pub mod demo;
 pub mod digest;
 pub mod evidence;
 pub mod keys;
