@@ -226,7 +226,7 @@ pub fn analyse_transparency_file(
                 times: Vec::new(),
             },
         );
-        for log in parsed.logs.iter().filter(|l| !l.log_id_matches_key) {
+        for log in parsed.logs.iter().filter(|l| l.log_id_is_suspicious()) {
             r.verification.findings.push(Finding::new(
                 "trust-root-log-id-mismatch",
                 Severity::High,

@@ -52,12 +52,19 @@ pub struct TransparencyLog {
     #[serde(skip)]
     pub key: Option<PublicKey>,
     pub valid_for: ValidFor,
-    /// True when the stated log id equals SHA-256 of the key: a root that disagrees with itself
-    /// is reported, never trusted silently.
-    pub log_id_matches_key: bool,
+    /// True when the stated log id equals SHA-256 of the key's DER SPKI, the Rekor v1 rule. Rekor
+    /// v2 (Ed25519) logs name themselves differently, so `false` is only suspicious for ECDSA logs
+    /// (see [`TransparencyLog::log_id_is_suspicious`]).
+    pub log_id_is_key_hash: bool,
 }
 
 impl TransparencyLog {
+    /// An ECDSA (Rekor v1) log whose stated id is not its key's hash: a root that disagrees with
+    /// itself is reported, never trusted silently.
+    pub fn log_id_is_suspicious(&self) -> bool {
+        !self.log_id_is_key_hash && self.algorithm != LogKeyAlgorithm::Ed25519
+    }
+
     /// The host part of `base_url`, which checkpoint origins start with.
     pub fn host(&self) -> &str {
         let rest = self
@@ -167,7 +174,7 @@ impl TransparencyLog {
             algorithm,
             key,
             valid_for,
-            log_id_matches_key: true,
+            log_id_is_key_hash: true,
         }
     }
 }
@@ -215,7 +222,7 @@ fn parse_log(t: &Node<'_>) -> Result<TransparencyLog, TransparencyError> {
         .as_ref()
         .map(|k| k.algorithm())
         .unwrap_or(LogKeyAlgorithm::Unsupported);
-    let log_id_matches_key = Sha256::digest(&raw).as_slice() == log_id.as_slice();
+    let log_id_is_key_hash = Sha256::digest(&raw).as_slice() == log_id.as_slice();
     Ok(TransparencyLog {
         base_url,
         log_id,
@@ -223,7 +230,7 @@ fn parse_log(t: &Node<'_>) -> Result<TransparencyLog, TransparencyError> {
         algorithm,
         key,
         valid_for,
-        log_id_matches_key,
+        log_id_is_key_hash,
     })
 }
 
