@@ -176,12 +176,16 @@ struct Instance {
     artifacts: Vec<Vec<u8>>,
 }
 
-fn instance() -> Instance {
-    instance_with(true)
+/// The instance's keys and certificates (deterministic: RFC 6979 signatures, fixed keys).
+struct Keys {
+    ca_key: SigningKey,
+    leaf_key: SigningKey,
+    log_key: SigningKey,
+    ca: Vec<u8>,
+    leaf: Vec<u8>,
 }
 
-/// The instance; `code_signing` decides whether the leaf carries the code-signing EKU.
-fn instance_with(code_signing: bool) -> Instance {
+fn keys(code_signing: bool) -> Keys {
     let ca_key = SigningKey::from_slice(&[0x11; 32]).unwrap();
     let leaf_key = SigningKey::from_slice(&[0x22; 32]).unwrap();
     let log_key = SigningKey::from_slice(&[0x33; 32]).unwrap();
@@ -227,6 +231,28 @@ fn instance_with(code_signing: bool) -> Instance {
         &ca_key,
     );
 
+    Keys {
+        ca_key,
+        leaf_key,
+        log_key,
+        ca,
+        leaf,
+    }
+}
+
+fn instance() -> Instance {
+    instance_with(true)
+}
+
+/// The instance; `code_signing` decides whether the leaf carries the code-signing EKU.
+fn instance_with(code_signing: bool) -> Instance {
+    let Keys {
+        ca_key,
+        leaf_key,
+        log_key,
+        ca,
+        leaf,
+    } = keys(code_signing);
     let log_spki = spki(&log_key);
     let log_id = Sha256::digest(&log_spki).to_vec();
 
@@ -428,4 +454,129 @@ fn a_leaf_without_code_signing_usage_fails_only_the_chain_check() {
         .unwrap()
         .text()
         .contains("code-signing"));
+}
+
+/// A DSSE bundle (in-toto statement about `artifact`) logged as the only leaf of a one-leaf tree of
+/// the same private log.
+fn dsse_bundle(artifact: &[u8]) -> Value {
+    let k = keys(true);
+    let log_id = Sha256::digest(spki(&k.log_key)).to_vec();
+    let payload_type = "application/vnd.in-toto+json";
+    let payload = serde_json::to_vec(&json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "artifact", "digest": {"sha256": hex::encode(Sha256::digest(artifact))}}],
+        "predicateType": "https://example.test/predicate", "predicate": {}
+    }))
+    .unwrap();
+    let mut pae = format!(
+        "DSSEv1 {} {payload_type} {} ",
+        payload_type.len(),
+        payload.len()
+    )
+    .into_bytes();
+    pae.extend_from_slice(&payload);
+    let sig: Signature = k.leaf_key.sign(&pae);
+    let sig = sig.to_der().as_bytes().to_vec();
+    let envelope = json!({"payload": b64(&payload), "payloadType": payload_type,
+                          "signatures": [{"sig": b64(&sig)}]});
+    let body = serde_json_canonicalizer::to_vec(&json!({
+        "apiVersion": "0.0.1", "kind": "dsse",
+        "spec": {
+            "envelopeHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(serde_json::to_vec(&envelope).unwrap()))},
+            "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(&payload))},
+            "signatures": [{"signature": b64(&sig), "verifier": b64(pem(&k.leaf).as_bytes())}]
+        }
+    }))
+    .unwrap();
+    let root_hash = mth(std::slice::from_ref(&body));
+    let note = format!("rekor.example.test - 42\n1\n{}\n", b64(&root_hash));
+    let note_sig: Signature = k.log_key.sign(note.as_bytes());
+    let mut hint_sig = log_id[..4].to_vec();
+    hint_sig.extend_from_slice(note_sig.to_der().as_bytes());
+    let body_b64 = b64(&body);
+    let set: Signature = k.log_key.sign(
+        &serde_json_canonicalizer::to_vec(&json!({
+            "body": body_b64, "integratedTime": INTEGRATED,
+            "logID": hex::encode(&log_id), "logIndex": 0,
+        }))
+        .unwrap(),
+    );
+    json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": {
+            "certificate": {"rawBytes": b64(&k.leaf)},
+            "tlogEntries": [{
+                "logIndex": "0", "logId": {"keyId": b64(&log_id)},
+                "kindVersion": {"kind": "dsse", "version": "0.0.1"},
+                "integratedTime": INTEGRATED.to_string(),
+                "inclusionPromise": {"signedEntryTimestamp": b64(set.to_der().as_bytes())},
+                "inclusionProof": {
+                    "logIndex": "0", "rootHash": b64(&root_hash), "treeSize": "1", "hashes": [],
+                    "checkpoint": {"envelope": format!("{note}\n\u{2014} rekor.example.test {}\n", b64(&hint_sig))},
+                },
+                "canonicalizedBody": body_b64,
+            }]
+        },
+        "dsseEnvelope": envelope,
+    })
+}
+
+fn failed_checks(rep: &TransparencyReport) -> Vec<CheckId> {
+    rep.verification
+        .checks
+        .iter()
+        .filter(|c| c.outcome.is_fail())
+        .map(|c| c.id)
+        .collect()
+}
+
+#[test]
+fn a_dsse_bundle_passes_all_checks_and_binds_its_in_toto_subject() {
+    let root = TrustRoot::parse("private-root.json", &instance().root_json).unwrap();
+    let artifact = b"the attested artifact";
+    let bundle = serde_json::to_vec(&dsse_bundle(artifact)).unwrap();
+    let rep = analyse(&bundle, artifact, &root, &IdentityPolicy::default());
+    assert!(
+        rep.verification.checks.iter().all(|c| c.outcome.is_pass()),
+        "{:#?}",
+        rep.verification.checks
+    );
+    assert_eq!(
+        rep.verification.summary.body_kind.as_deref(),
+        Some("dsse 0.0.1")
+    );
+
+    // Another artifact is not a subject of the statement.
+    let rep = analyse(
+        &bundle,
+        b"something else",
+        &root,
+        &IdentityPolicy::default(),
+    );
+    assert_eq!(failed_checks(&rep), [CheckId::BodyBindsArtifact]);
+}
+
+#[test]
+fn a_dsse_envelope_with_a_changed_payload_fails_binding_and_signature() {
+    let root = TrustRoot::parse("private-root.json", &instance().root_json).unwrap();
+    let artifact = b"the attested artifact";
+    let mut doc = dsse_bundle(artifact);
+    let mut payload: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD
+            .decode(doc["dsseEnvelope"]["payload"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    payload["predicate"] = json!({"changed": true});
+    doc["dsseEnvelope"]["payload"] = Value::String(b64(&serde_json::to_vec(&payload).unwrap()));
+    let rep = analyse(
+        &serde_json::to_vec(&doc).unwrap(),
+        artifact,
+        &root,
+        &IdentityPolicy::default(),
+    );
+    assert_eq!(
+        failed_checks(&rep),
+        [CheckId::BodyBindsArtifact, CheckId::ArtifactSignature]
+    );
 }

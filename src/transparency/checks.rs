@@ -583,6 +583,16 @@ fn body_binds_artifact(m: &Material<'_>, _s: &Signer) -> Outcome {
                 } else {
                     mismatches.push("the envelope's signatures are not the body's".into());
                 }
+                if let Some(a) = &m.artifact_sha256 {
+                    if in_toto_subject_digests(payload).contains(&hex::encode(a)) {
+                        matched.push("artifact digest (an in-toto subject)".into());
+                    } else {
+                        mismatches.push(format!(
+                            "the artifact's sha256 {} is not a subject of the envelope's statement",
+                            hex::encode(a)
+                        ));
+                    }
+                }
                 if let Some(leaf) = &m.leaf_der {
                     if signatures
                         .iter()
@@ -783,4 +793,21 @@ fn artifact_signature(m: &Material<'_>, s: &Signer) -> Outcome {
             }
         }
     }
+}
+
+/// The `sha256` digests of an in-toto statement's subjects (empty when the payload is not one).
+fn in_toto_subject_digests(payload: &[u8]) -> Vec<String> {
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(payload) else {
+        return Vec::new();
+    };
+    doc.get("subject")
+        .and_then(|s| s.as_array())
+        .map(|subjects| {
+            subjects
+                .iter()
+                .filter_map(|s| s.get("digest")?.get("sha256")?.as_str())
+                .map(|d| d.to_ascii_lowercase())
+                .collect()
+        })
+        .unwrap_or_default()
 }
