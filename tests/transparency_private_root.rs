@@ -247,11 +247,11 @@ fn instance() -> Instance {
 /// The instance; `code_signing` decides whether the leaf carries the code-signing EKU.
 fn instance_with(code_signing: bool) -> Instance {
     let Keys {
-        ca_key,
         leaf_key,
         log_key,
         ca,
         leaf,
+        ..
     } = keys(code_signing);
     let log_spki = spki(&log_key);
     let log_id = Sha256::digest(&log_spki).to_vec();
