@@ -178,7 +178,6 @@ struct Instance {
 
 /// The instance's keys and certificates (deterministic: RFC 6979 signatures, fixed keys).
 struct Keys {
-    ca_key: SigningKey,
     leaf_key: SigningKey,
     log_key: SigningKey,
     ca: Vec<u8>,
@@ -232,7 +231,6 @@ fn keys(code_signing: bool) -> Keys {
     );
 
     Keys {
-        ca_key,
         leaf_key,
         log_key,
         ca,
