@@ -264,3 +264,14 @@ fn a_malformed_checkpoint_fails_the_check_without_panicking() {
         );
     }
 }
+
+#[test]
+fn millions_of_tiny_values_are_refused_before_parsing() {
+    // 8 MB of `0,` would be ~4 million serde_json values (over 128 MB in memory).
+    let mut s = String::from("{\"a\":[");
+    s.push_str(&"0,".repeat(4_000_000));
+    s.push_str("0]}");
+    let (file, field, problem) = field_error("many.json", s.as_bytes());
+    assert_eq!((file.as_str(), field.as_str()), ("many.json", "(document)"));
+    assert!(problem.contains("JSON values"), "{problem}");
+}

@@ -6,8 +6,13 @@ use super::{TransparencyError, MAX_BASE64_FIELD, MAX_INPUT_BYTES};
 use base64::Engine;
 use serde_json::Value;
 
-/// Parses a whole document, refusing inputs above [`MAX_INPUT_BYTES`]. serde_json's own recursion
-/// limit (128 levels) bounds nesting.
+/// Most JSON values (array elements and object members) a document may have. A `serde_json::Value`
+/// costs about 32 bytes per element however short its text, so `[0,0,0,…]` in 32 MiB would take
+/// half a gigabyte; real entries and bundles have a few hundred values.
+pub const MAX_JSON_VALUES: usize = 1_000_000;
+
+/// Parses a whole document, refusing inputs above [`MAX_INPUT_BYTES`] or with more than
+/// [`MAX_JSON_VALUES`] values. serde_json's own recursion limit (128 levels) bounds nesting.
 pub fn parse_document(file: &str, bytes: &[u8]) -> Result<Value, TransparencyError> {
     if bytes.len() > MAX_INPUT_BYTES {
         return Err(TransparencyError::TooLarge {
@@ -16,10 +21,43 @@ pub fn parse_document(file: &str, bytes: &[u8]) -> Result<Value, TransparencyErr
             limit: MAX_INPUT_BYTES as u64,
         });
     }
+    let values = count_separators(bytes);
+    if values > MAX_JSON_VALUES {
+        return Err(TransparencyError::Field {
+            file: file.to_owned(),
+            field: "(document)".to_owned(),
+            problem: format!(
+                "more than {MAX_JSON_VALUES} JSON values ({values} separators): refused before parsing"
+            ),
+        });
+    }
     serde_json::from_slice(bytes).map_err(|source| TransparencyError::Json {
         file: file.to_owned(),
         source,
     })
+}
+
+/// Counts `,` and `:` outside strings: an upper bound on the values a parse would allocate, found
+/// without allocating.
+fn count_separators(bytes: &[u8]) -> usize {
+    let (mut n, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b',' | b':' => n += 1,
+                _ => {}
+            }
+        }
+    }
+    n
 }
 
 /// An owned path buffer for children, so callers can build `a.b[3]` paths without lifetimes

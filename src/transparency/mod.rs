@@ -185,8 +185,8 @@ pub fn analyse_transparency_file(
         _ => None,
     };
     if sigstore_bundle::is_bundle(&doc) {
+        let bundle = SigstoreBundle::from_document(name, &doc)?;
         drop(doc);
-        let bundle = SigstoreBundle::parse(name, bytes)?;
         let entry = bundle.tlog_entries.first();
         let material = Material {
             entry,
@@ -212,8 +212,8 @@ pub fn analyse_transparency_file(
         .and_then(|m| m.as_str())
         .is_some_and(|m| m.starts_with("application/vnd.dev.sigstore.trustedroot"))
     {
+        let parsed = TrustRoot::from_document(name, &doc)?;
         drop(doc);
-        let parsed = TrustRoot::parse(name, bytes)?;
         let mut r = report(
             name,
             InputKind::TrustRoot,
@@ -245,8 +245,8 @@ pub fn analyse_transparency_file(
             file: name.to_owned(),
             what: "neither a Sigstore bundle, a trusted root nor a Rekor entry".to_owned(),
         })?;
+    let entries = rekor_entry::entries_from_document(name, &doc)?;
     drop(doc);
-    let entries = rekor_entry::parse_entries(name, bytes)?;
     let material = Material {
         entry: entries.first(),
         no_entry_reason: "the file holds no entry",

@@ -123,9 +123,16 @@ pub fn detect_shape(doc: &serde_json::Value) -> Option<EntryShape> {
 /// Parses a standalone entry file (REST API, wsc flattened, rekor-cli or wsc embedded JSON).
 /// A REST response may hold several entries; all are returned.
 pub fn parse_entries(file: &str, bytes: &[u8]) -> Result<Vec<LogEntry>, TransparencyError> {
-    let doc = parse_document(file, bytes)?;
-    let root = Node::root(file, &doc);
-    match detect_shape(&doc) {
+    entries_from_document(file, &parse_document(file, bytes)?)
+}
+
+/// Reads the entries of an already parsed document.
+pub fn entries_from_document(
+    file: &str,
+    doc: &serde_json::Value,
+) -> Result<Vec<LogEntry>, TransparencyError> {
+    let root = Node::root(file, doc);
+    match detect_shape(doc) {
         Some(EntryShape::RestApi) => {
             let members = root.members()?;
             if members.len() > 64 {

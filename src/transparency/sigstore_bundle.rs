@@ -31,8 +31,15 @@ pub fn is_bundle(doc: &serde_json::Value) -> bool {
 
 impl SigstoreBundle {
     pub fn parse(file: &str, bytes: &[u8]) -> Result<SigstoreBundle, TransparencyError> {
-        let doc = parse_document(file, bytes)?;
-        let root = Node::root(file, &doc);
+        Self::from_document(file, &parse_document(file, bytes)?)
+    }
+
+    /// Reads a bundle from an already parsed document.
+    pub fn from_document(
+        file: &str,
+        doc: &serde_json::Value,
+    ) -> Result<SigstoreBundle, TransparencyError> {
+        let root = Node::root(file, doc);
         let mt = root.req("mediaType")?;
         let media_type = mt.str()?.to_owned();
         if !media_type.starts_with("application/vnd.dev.sigstore.bundle") {

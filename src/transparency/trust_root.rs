@@ -111,8 +111,15 @@ impl TrustRoot {
 
     /// Parses a `trusted_root.json`; `file` names it in errors and becomes the origin.
     pub fn parse(file: &str, bytes: &[u8]) -> Result<TrustRoot, TransparencyError> {
-        let doc = parse_document(file, bytes)?;
-        let root = Node::root(file, &doc);
+        Self::from_document(file, &parse_document(file, bytes)?)
+    }
+
+    /// Reads a trusted root from an already parsed document.
+    pub fn from_document(
+        file: &str,
+        doc: &serde_json::Value,
+    ) -> Result<TrustRoot, TransparencyError> {
+        let root = Node::root(file, doc);
         let media_type = root.req("mediaType")?.str()?.to_owned();
         if !media_type.starts_with("application/vnd.dev.sigstore.trustedroot") {
             return Err(root
