@@ -265,6 +265,10 @@ fn plan_inputs(files: &[PathBuf]) -> Vec<Input> {
     plan
 }
 
+fn z(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 fn write_human(out: &mut dyn Write, r: &TransparencyReport) -> std::io::Result<()> {
     use crate::transparency::InputKind;
     let kind = match &r.kind {
@@ -291,13 +295,10 @@ fn write_human(out: &mut dyn Write, r: &TransparencyReport) -> std::io::Result<(
                 l.base_url,
                 hex::encode(&l.log_id),
                 l.key_details,
-                l.valid_for
-                    .start
-                    .map(|t| t.to_rfc3339())
-                    .unwrap_or_default(),
+                l.valid_for.start.map(z).unwrap_or_default(),
                 l.valid_for
                     .end
-                    .map(|t| format!(" until {}", t.to_rfc3339()))
+                    .map(|t| format!(" until {}", z(t)))
                     .unwrap_or_default()
             )?;
         }
@@ -308,13 +309,10 @@ fn write_human(out: &mut dyn Write, r: &TransparencyReport) -> std::io::Result<(
                 ca.uri,
                 ca.subject,
                 ca.chain_len,
-                ca.valid_for
-                    .start
-                    .map(|t| t.to_rfc3339())
-                    .unwrap_or_default(),
+                ca.valid_for.start.map(z).unwrap_or_default(),
                 ca.valid_for
                     .end
-                    .map(|t| format!(" until {}", t.to_rfc3339()))
+                    .map(|t| format!(" until {}", z(t)))
                     .unwrap_or_default()
             )?;
         }
@@ -325,7 +323,10 @@ fn write_human(out: &mut dyn Write, r: &TransparencyReport) -> std::io::Result<(
         facts.push(format!("log index {i}"));
     }
     if let Some(t) = s.integrated_time {
-        facts.push(format!("integrated {}", t.to_rfc3339()));
+        facts.push(format!(
+            "integrated {}",
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ));
     }
     if let Some(k) = &s.body_kind {
         facts.push(format!("body {k}"));

@@ -77,6 +77,11 @@ impl Outcome {
     }
 }
 
+/// Times in reasons are RFC 3339 UTC with a `Z`, like the rest of the output.
+pub(crate) fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 fn pass(d: impl Into<String>) -> Outcome {
     Outcome::Pass { detail: d.into() }
 }
@@ -226,7 +231,7 @@ pub fn run_checks(
         },
         Check {
             id: CheckId::BodyBindsArtifact,
-            outcome: body_binds_artifact(m, &s),
+            outcome: body_binds_artifact(m),
         },
         Check {
             id: CheckId::CertificateChain,
@@ -286,14 +291,16 @@ fn log_in_trust_root(m: &Material<'_>, root: &TrustRoot) -> Outcome {
     };
     if !log.valid_for.contains(t) {
         return fail(format!(
-            "log {} is in the trust root but not valid at the integrated time {t}",
-            log.base_url
+            "log {} is in the trust root but not valid at the integrated time {}",
+            log.base_url,
+            rfc3339(t)
         ));
     }
     pass(format!(
-        "log {} (id {}…) valid at {t}",
+        "log {} (id {}…) valid at {}",
         log.base_url,
-        hex::encode(&id[..4.min(id.len())])
+        hex::encode(&id[..4.min(id.len())]),
+        rfc3339(t)
     ))
 }
 
@@ -467,7 +474,7 @@ fn first_cert(pem: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-fn body_binds_artifact(m: &Material<'_>, _s: &Signer) -> Outcome {
+fn body_binds_artifact(m: &Material<'_>) -> Outcome {
     let e = match usable_entry(m) {
         Ok(e) => e,
         Err(o) => return o,
@@ -658,8 +665,10 @@ fn certificate_chain(
     };
     if t < leaf.not_before || t > leaf.not_after {
         return fail(format!(
-            "integrated time {t} is outside the certificate's validity {} … {}",
-            leaf.not_before, leaf.not_after
+            "integrated time {} is outside the certificate's validity {} … {}",
+            rfc3339(t),
+            rfc3339(leaf.not_before),
+            rfc3339(leaf.not_after)
         ));
     }
     if !leaf.code_signing_eku {
@@ -682,11 +691,12 @@ fn certificate_chain(
         }
     }
     pass(format!(
-        "chains to {} ({}) valid at {t}; leaf valid {} … {}; identity {}; issuer {}",
+        "chains to {} ({}) valid at {}; leaf valid {} … {}; identity {}; issuer {}",
         chained.uri,
         chained.subject,
-        leaf.not_before,
-        leaf.not_after,
+        rfc3339(t),
+        rfc3339(leaf.not_before),
+        rfc3339(leaf.not_after),
         leaf.identity.as_deref().unwrap_or("(none)"),
         leaf.oidc_issuer.as_deref().unwrap_or("(none)")
     ))
