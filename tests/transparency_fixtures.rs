@@ -516,3 +516,21 @@ fn cli_pairs_sig_with_crt_and_uses_a_given_root() {
     assert_eq!(st, Status::Ok, "{out}");
     assert!(out.contains("staging-trusted_root.json"));
 }
+
+#[test]
+fn evidence_parts_carry_the_report_findings_and_times() {
+    let rep = analyse(
+        "sigstore/bundle_v3_github.whl.sigstore",
+        Some(b"not the wheel"),
+        &TrustRoot::production(),
+    );
+    let findings = rep.verification.findings.clone();
+    let (analysis, f, times) = rep.into_evidence_parts();
+    assert_eq!(f, findings);
+    assert_eq!(f.len(), 2);
+    assert_eq!(times.len(), 3);
+    assert_eq!(analysis["checks"].as_array().unwrap().len(), 7);
+    assert_eq!(analysis["verdict"], "failed");
+    assert_eq!(analysis["kind"]["type"], "sigstore-bundle");
+    assert_eq!(analysis["summary"]["log_index"], 79605083);
+}

@@ -96,7 +96,9 @@ impl Checkpoint {
         })
     }
 
-    /// Verifies the signature whose key hint matches `log_id[..4]` with `key`.
+    /// Verifies the signature whose key hint names `key`: Rekor v1 uses the first 4 bytes of the
+    /// log id; an Ed25519 key (Rekor v2, C2SP signed-note) is named by the first 4 bytes of
+    /// `SHA-256(name ‖ "\n" ‖ 0x01 ‖ public key)`.
     pub fn verify(
         &self,
         log_id: &[u8],
@@ -106,12 +108,68 @@ impl Checkpoint {
         let sig = self
             .signatures
             .iter()
-            .find(|s| s.key_hint == hint)
+            .find(|s| {
+                s.key_hint == hint || ed25519_hint(&s.name, key).as_deref() == Some(&s.key_hint[..])
+            })
             .ok_or_else(|| CheckpointError::NoSignatureForKey(hex::encode(hint)))?;
         key.verify_message(self.signed_text.as_bytes(), &sig.signature)
             .map_err(|_| CheckpointError::BadSignature {
                 name: sig.name.clone(),
             })?;
         Ok(sig)
+    }
+}
+
+/// The C2SP signed-note key hint of an Ed25519 key under `name`.
+fn ed25519_hint(name: &str, key: &PublicKey) -> Option<Vec<u8>> {
+    use sha2::{Digest, Sha256};
+    let PublicKey::Ed25519(k) = key else {
+        return None;
+    };
+    let mut h = Sha256::new();
+    h.update(name.as_bytes());
+    h.update(b"\n\x01");
+    h.update(k.as_bytes());
+    Some(h.finalize()[..4].to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use ed25519_dalek::Signer;
+
+    fn note(name: &str, hint: &[u8], sk: &ed25519_dalek::SigningKey) -> String {
+        let body = "log.example.test\n3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+        let mut raw = hint.to_vec();
+        raw.extend_from_slice(&sk.sign(body.as_bytes()).to_bytes());
+        let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
+        format!("{body}\n\u{2014} {name} {b64}\n")
+    }
+
+    #[test]
+    fn ed25519_notes_are_found_by_their_c2sp_key_hint() {
+        let sk = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let key = PublicKey::Ed25519(sk.verifying_key());
+        let hint = ed25519_hint("log.example.test", &key).unwrap();
+        let cp = Checkpoint::parse(&note("log.example.test", &hint, &sk)).unwrap();
+        assert_eq!(cp.tree_size, 3);
+        assert_eq!(
+            cp.verify(&[0xff; 32], &key).unwrap().name,
+            "log.example.test"
+        );
+        // A hint for another name does not select the signature.
+        let cp = Checkpoint::parse(&note("other.example.test", &hint, &sk)).unwrap();
+        assert!(matches!(
+            cp.verify(&[0xff; 32], &key),
+            Err(CheckpointError::NoSignatureForKey(_))
+        ));
+        // A signature by another key under the right hint does not verify.
+        let other = ed25519_dalek::SigningKey::from_bytes(&[8; 32]);
+        let cp = Checkpoint::parse(&note("log.example.test", &hint, &other)).unwrap();
+        assert!(matches!(
+            cp.verify(&[0xff; 32], &key),
+            Err(CheckpointError::BadSignature { .. })
+        ));
     }
 }

@@ -6,7 +6,7 @@ use super::certificate::{leaf_info, read_signer_material, verify_chain, LeafInfo
 use super::checkpoint::Checkpoint;
 use super::entry_body::EntryBody;
 use super::merkle::{leaf_hash, verify_inclusion};
-use super::public_key::{LogKeyAlgorithm, PublicKey};
+use super::public_key::PublicKey;
 use super::rekor_entry::{EntryShape, LogEntry};
 use super::set::verify_set;
 use super::trust_root::TrustRoot;
@@ -271,12 +271,6 @@ fn log_in_trust_root(m: &Material<'_>, root: &TrustRoot) -> Outcome {
             root.origin
         ));
     };
-    if log.algorithm == LogKeyAlgorithm::Ed25519 && !log.log_id_is_key_hash {
-        return not_possible(format!(
-            "log {} is a Rekor v2 (Ed25519) log: its entries are not supported",
-            log.base_url
-        ));
-    }
     if log.log_id_is_suspicious() {
         return fail(format!(
             "the trust root lists log id {} with a key whose SHA-256 differs",

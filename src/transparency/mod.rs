@@ -170,6 +170,17 @@ pub struct TransparencyReport {
     pub trust_root_contents: Option<TrustRoot>,
 }
 
+impl TransparencyReport {
+    /// What `collect` stores for the item: the report as `analysis`, its findings and its dated
+    /// facts.
+    pub fn into_evidence_parts(self) -> (serde_json::Value, Vec<Finding>, Vec<ItemTime>) {
+        let findings = self.verification.findings.clone();
+        let times = self.verification.times.clone();
+        let analysis = serde_json::to_value(&self).unwrap_or(serde_json::Value::Null);
+        (analysis, findings, times)
+    }
+}
+
 /// Analyses one transparency file: a Rekor entry (any shape), a Sigstore bundle or a trust root.
 pub fn analyse_transparency_file(
     name: &str,
