@@ -220,3 +220,36 @@ fn corrupt_embedded_entry_is_a_finding_not_a_panic() {
     assert!(outcome(&r, CheckId::SignedEntryTimestamp).is_not_possible());
     assert!(codes(&r).contains(&"tlog-entry-unreadable"));
 }
+
+#[test]
+fn keyless_table_starts_with_the_module_hash() {
+    let r = verify(
+        "keyless-replayed-rekor-entry.wasm",
+        &TrustRoot::production(),
+    );
+    let mut out = Vec::new();
+    wsc_forensics::cli::inspect_transparency::write_verification(&mut out, &r).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("  ") && !l.starts_with("  finding") && !l.starts_with("  verdict")
+        })
+        .skip(2)
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "module-hash",
+            "log-in-trust-root",
+            "signed-entry-timestamp",
+            "inclusion-proof",
+            "checkpoint",
+            "body-binds-artifact",
+            "certificate-chain",
+            "artifact-signature"
+        ]
+    );
+    assert!(text.contains("verdict: FAILED (2 checks)"), "{text}");
+}

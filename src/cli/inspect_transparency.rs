@@ -6,7 +6,7 @@ use super::Status;
 use crate::digest::sha256_stream;
 use crate::transparency::{
     analyse_signature_pair, analyse_transparency_file, Artifact, IdentityPolicy,
-    TransparencyReport, TrustRoot, Verdict, MAX_INPUT_BYTES,
+    TransparencyReport, TrustRoot, Verdict, Verification, MAX_INPUT_BYTES,
 };
 use anyhow::Context as _;
 use serde::Serialize;
@@ -317,7 +317,20 @@ fn write_human(out: &mut dyn Write, r: &TransparencyReport) -> std::io::Result<(
             )?;
         }
     }
-    let s = &r.verification.summary;
+    if r.entries_in_file > 1 {
+        writeln!(
+            out,
+            "  {} entries in the file: only the first is checked",
+            r.entries_in_file
+        )?;
+    }
+    write_verification(out, &r.verification)
+}
+
+/// The summary lines, the per-check table, the findings and the verdict of one verification
+/// (also used for wsc keyless reports, whose table starts with `module-hash`).
+pub fn write_verification(out: &mut dyn Write, v: &Verification) -> std::io::Result<()> {
+    let s = &v.summary;
     let mut facts = Vec::new();
     if let Some(i) = s.log_index {
         facts.push(format!("log index {i}"));
@@ -341,14 +354,7 @@ fn write_human(out: &mut dyn Write, r: &TransparencyReport) -> std::io::Result<(
             s.oidc_issuer.as_deref().unwrap_or("(none)")
         )?;
     }
-    if r.entries_in_file > 1 {
-        writeln!(
-            out,
-            "  {} entries in the file: only the first is checked",
-            r.entries_in_file
-        )?;
-    }
-    for c in &r.verification.checks {
+    for c in &v.checks {
         writeln!(
             out,
             "  {:<24} {:<13} {}",
@@ -357,17 +363,12 @@ fn write_human(out: &mut dyn Write, r: &TransparencyReport) -> std::io::Result<(
             c.outcome.text()
         )?;
     }
-    for f in &r.verification.findings {
+    for f in &v.findings {
         writeln!(out, "  finding [{}] {}: {}", f.severity, f.code, f.message)?;
     }
-    if !r.verification.checks.is_empty() {
-        let failed = r
-            .verification
-            .checks
-            .iter()
-            .filter(|c| c.outcome.is_fail())
-            .count();
-        match r.verdict {
+    if !v.checks.is_empty() {
+        let failed = v.checks.iter().filter(|c| c.outcome.is_fail()).count();
+        match v.verdict() {
             Verdict::AllPossiblePassed => writeln!(out, "  verdict: every possible check passed")?,
             Verdict::Failed => writeln!(out, "  verdict: FAILED ({failed} checks)")?,
         }

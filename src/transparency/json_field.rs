@@ -121,14 +121,6 @@ impl<'a> Node<'a> {
         self.opt(key).ok_or_else(|| self.missing(key))
     }
 
-    pub fn has(&self, key: &str) -> bool {
-        self.value.get(key).is_some()
-    }
-
-    pub fn is_object(&self) -> bool {
-        self.value.is_object()
-    }
-
     /// The elements of an array, refusing more than `max`.
     pub fn array(&self, max: usize) -> Result<Vec<Node<'a>>, TransparencyError> {
         let items = self
