@@ -14,6 +14,7 @@ pub mod digest;
 pub mod evidence;
 pub mod keys;
 pub mod kind;
+pub mod transparency;
 pub mod wasm;
 
 /// Name and version recorded in evidence, custody events and `Bag-Software-Agent`.

@@ -1,6 +1,8 @@
 //! Command-line interface: the argument structs of every command and the glue from library
 //! calls to terminal output. One file per command; `main.rs` only calls [`main`].
 
+pub mod inspect_transparency;
+
 use clap::{Args, Parser, Subcommand};
 
 pub mod inspect;
