@@ -1,6 +1,7 @@
 //! Command-line interface: the argument structs of every command and the glue from library
 //! calls to terminal output. One file per command; `main.rs` only calls [`main`].
 
+pub mod inspect_transparency;
 pub mod report;
 pub mod timeline;
 
