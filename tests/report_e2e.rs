@@ -126,6 +126,9 @@ fn report_of_a_collected_bundle_is_deterministic_and_cites_the_digest() {
     let rca = std::fs::read_to_string(a.join("root-cause-analysis.md")).unwrap();
     assert!(rca.contains(&format!("| Bundle SHA-256 | `{digest}` |")));
     assert!(rca.contains("| Bundle integrity | verified intact |"));
+    let case_sha =
+        wsc_forensics::digest::Sha256Digest::of(&std::fs::read(fixture("demo/case.toml")).unwrap());
+    assert!(rca.contains(&format!("| Case file SHA-256 | `{case_sha}` |")));
     assert!(rca.contains("IR-2026-0042"));
     let metrics = std::fs::read_to_string(a.join("metrics.md")).unwrap();
     assert_eq!(metrics.matches("**MET**").count(), 4);

@@ -204,6 +204,10 @@ pub struct ReportContext {
     pub bundle_digest: String,
     pub integrity: IntegrityView,
     pub collected_at: String,
+    /// The collected case file's SHA-256 and path (the source of the declared times), or
+    /// "unknown" when the case was described by flags only.
+    pub case_file_sha256: String,
+    pub case_file_path: String,
     pub case: CaseView,
     pub times: Vec<DeclaredTimeView>,
     pub items: Vec<ItemView>,
@@ -838,6 +842,8 @@ pub fn build(input: &ReportInput<'_>) -> ReportContext {
         cutoff: when(compromise_start.map(|(t, _)| t)),
     };
 
+    let case_file = ev.items.iter().find(|i| i.kind == ItemKind::CaseFile);
+
     let not_collected = ev
         .not_collected
         .iter()
@@ -859,6 +865,8 @@ pub fn build(input: &ReportInput<'_>) -> ReportContext {
             },
         },
         collected_at: iso_utc(ev.collected_at),
+        case_file_sha256: case_file.map_or(UNKNOWN.into(), |i| i.sha256.to_hex()),
+        case_file_path: case_file.map_or(UNKNOWN.into(), |i| i.source.text.clone()),
         case: case_view,
         times,
         items,
