@@ -106,8 +106,10 @@ fn drawable(face: Face, s: &str) -> String {
     let m = metrics(face);
     s.chars()
         .map(|c| {
-            if c == ' ' || m.has(c) {
+            if c == ' ' || c == '\n' || m.has(c) {
                 c
+            } else if c == '\t' {
+                ' '
             } else if m.has('\u{fffd}') {
                 '\u{fffd}'
             } else {
@@ -151,6 +153,9 @@ fn wrap(runs: &[Run], size: f32, width: f32) -> Vec<LineRuns> {
     let mut cur: LineRuns = Vec::new();
     let mut x = 0.0f32;
     let mut pending_space = false;
+    // Width of the space that separates two words: the font of the run the space was in.
+    let mut pending_space_w = 0.0f32;
+    let mut pending_space_face = Face::Sans;
     let push_piece = |cur: &mut LineRuns, x0: f32, face: Face, s: &str| {
         if let Some(last) = cur.last_mut() {
             if last.1 == face {
@@ -175,13 +180,13 @@ fn wrap(runs: &[Run], size: f32, width: f32) -> Vec<LineRuns> {
             if !word.is_empty() {
                 let ww = text_width(run.face, size, &word);
                 let lead = if pending_space && x > 0.0 {
-                    space_w
+                    pending_space_w
                 } else {
                     0.0
                 };
                 if x + lead + ww <= width {
                     if lead > 0.0 {
-                        push_piece(&mut cur, x, run.face, " ");
+                        push_piece(&mut cur, x, pending_space_face, " ");
                         x += lead;
                     }
                     push_piece(&mut cur, x, run.face, &word);
@@ -231,7 +236,11 @@ fn wrap(runs: &[Run], size: f32, width: f32) -> Vec<LineRuns> {
                     x = 0.0;
                     pending_space = false;
                 }
-                Some(_) => pending_space = true,
+                Some(_) => {
+                    pending_space = true;
+                    pending_space_w = space_w;
+                    pending_space_face = run.face;
+                }
             }
         }
     }
@@ -420,24 +429,37 @@ impl Layout {
     fn code_block(&mut self, text: &str) {
         let size = CODE_SIZE;
         let lh = size * 1.3;
-        let runs = [Run {
-            face: Face::Mono,
-            text: text.trim_end_matches('\n').to_owned(),
-        }];
-        let lines = wrap(&runs, size, CONTENT_W - 8.0);
+        let width = CONTENT_W - 8.0;
+        let m = metrics(Face::Mono);
+        // Code keeps its spaces and line breaks; lines longer than the block wrap at any
+        // character.
+        let mut lines: Vec<String> = Vec::new();
+        for src in text.trim_end_matches('\n').split('\n') {
+            let src = drawable(Face::Mono, &src.replace('\t', "    "));
+            let mut cur = String::new();
+            let mut w = 0.0;
+            for c in src.chars() {
+                let cw = m.em(c) * size;
+                if w + cw > width && !cur.is_empty() {
+                    lines.push(std::mem::take(&mut cur));
+                    w = 0.0;
+                }
+                cur.push(c);
+                w += cw;
+            }
+            lines.push(cur);
+        }
         for line in &lines {
             self.ensure(lh);
             self.rect(MARGIN_X, self.y - lh, CONTENT_W, lh, rgb(0.93, 0.93, 0.93));
-            for (dx, face, s) in line {
-                self.text_at(
-                    MARGIN_X + 4.0 + dx,
-                    self.y - size,
-                    *face,
-                    size,
-                    s,
-                    rgb(0.0, 0.0, 0.0),
-                );
-            }
+            self.text_at(
+                MARGIN_X + 4.0,
+                self.y - size,
+                Face::Mono,
+                size,
+                line,
+                rgb(0.0, 0.0, 0.0),
+            );
             self.y -= lh;
         }
         self.y -= 6.0;
@@ -930,6 +952,28 @@ pub fn render(markdown: &str, title: &str, frame: &PageFrame) -> Result<Vec<u8>,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn shown_texts(l: &Layout) -> Vec<String> {
+        l.pages
+            .iter()
+            .flatten()
+            .filter_map(|op| match op {
+                Op::ShowText { items } => match items.as_slice() {
+                    [TextItem::Text(t)] => Some(t.clone()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn code_blocks_keep_lines_and_indentation_and_tabs_never_show_as_boxes() {
+        let l = lay_out("```\nfn f() {\n    x\t1\n}\n```\n");
+        assert_eq!(shown_texts(&l), ["fn f() {", "    x    1", "}"]);
+        let l = lay_out("a\u{1}b\tc");
+        assert_eq!(shown_texts(&l), ["a\u{fffd}b c"]);
+    }
 
     #[test]
     fn page_breaks_long_tables_and_explicit_breaks_make_pages() {
