@@ -908,6 +908,55 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_incident_type_gets_its_runbook_raci_table_and_actions() {
+        let cases = [
+            (
+                IncidentType::KeyCompromise,
+                "Deployment Incidents",
+                7,
+                "Isolate the key",
+            ),
+            (
+                IncidentType::MaliciousModule,
+                "Deployment Incidents",
+                6,
+                "Quarantine the module",
+            ),
+            (
+                IncidentType::SigstoreCompromise,
+                "Sigstore Incidents",
+                6,
+                "Switch to offline verification",
+            ),
+            (
+                IncidentType::DependencyVulnerability,
+                "WSC Project Incidents",
+                5,
+                "Check if WSC is affected",
+            ),
+        ];
+        for (t, table, n, first) in cases {
+            let raci = raci_for(t);
+            assert_eq!(raci.table, table);
+            assert!(raci
+                .rows
+                .iter()
+                .all(|r| r.roles.len() == raci.columns.len()));
+            let actions = runbook_actions(t);
+            assert_eq!(actions.len(), n, "{t}");
+            assert_eq!(actions[0].1, first);
+        }
+        // Sigstore: the integrator is R/A for switching to offline mode.
+        let s = raci_for(IncidentType::SigstoreCompromise);
+        let row = s
+            .rows
+            .iter()
+            .find(|r| r.activity == "Switch to offline mode")
+            .unwrap();
+        assert_eq!(row.roles, ["I", "I", "R/A"]);
+    }
+
+    #[test]
     fn key_ids_are_read_leniently_from_analyser_json() {
         let module = serde_json::json!({
             "signatures": [
