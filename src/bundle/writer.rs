@@ -207,7 +207,14 @@ impl BagZipWriter {
         text: bool,
         progress: &dyn Fn(u64),
     ) -> Result<Result<(Sha256Digest, u64), io::Error>, WriteError> {
-        self.start(bag_path, size, text)?;
+        // A streamed source may grow while it is copied; past 2 GiB, mark the entry Zip64 up front
+        // so growth across 4 GiB cannot fail the whole bundle.
+        let zip64_hint = if size >= u32::MAX as u64 / 2 {
+            u32::MAX as u64
+        } else {
+            size
+        };
+        self.start(bag_path, zip64_hint, text)?;
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; STREAM_CHUNK];
         let mut total = 0u64;
