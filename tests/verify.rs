@@ -192,6 +192,18 @@ fn a_changed_byte_with_a_valid_crc_is_a_hash_mismatch() {
             Sha256Digest::of(&m)
         },
     }));
+    let a = bin().arg("verify").arg(&zip).arg("--json").assert().code(1);
+    let doc: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert_eq!(doc["verdict"], "altered");
+    let p = doc["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["problem"] == "hash-mismatch")
+        .unwrap();
+    assert_eq!(p["manifest"], "manifest-sha256.txt");
+    assert_eq!(p["path"], path);
+    assert_eq!(p["expected"], sha(&module));
 }
 
 #[test]
