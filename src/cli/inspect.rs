@@ -69,15 +69,6 @@ pub struct InspectOutput {
     pub status: u8,
 }
 
-/// Keyless check findings and the decoder findings that state the same fact about a module.
-const DECODER_TWIN_OF_CHECK: &[(&str, &str)] = &[
-    ("tlog-body-does-not-bind-artifact", "rekor-entry-not-bound"),
-    (
-        "module-modified-after-signing",
-        "keyless-module-hash-mismatch",
-    ),
-];
-
 /// The transparency checks of a wsc keyless module and the trust root they used.
 #[derive(Serialize, Debug)]
 pub struct KeylessChecks {
@@ -370,37 +361,14 @@ fn inspect_module(
         sig.as_ref().map(|(p, b)| (p.as_str(), b.as_slice())),
         keys,
     );
-    out.findings = report.findings.clone();
-    if let (Some(Ok(sig)), Some(recomputed)) = (
-        wasm::keyless_signature(&report.scan),
-        report.scan.keyless_module_hash,
-    ) {
-        let checks = transparency::verify_wsc_keyless(
-            &sig.signature,
-            &sig.certificates_pem,
-            &sig.rekor_entry_json,
-            &sig.module_hash,
-            &recomputed.0,
-            &ctx.root,
-            &ctx.policy,
-        );
-        // The decoder already reports what the module's own bytes show (and what wsc would say
-        // about it); a check finding that says the same thing only raises its severity.
-        for f in &checks.findings {
-            let same = DECODER_TWIN_OF_CHECK
-                .iter()
-                .find(|(check, _)| *check == f.code)
-                .map_or(f.code.as_str(), |(_, twin)| twin);
-            match out.findings.iter_mut().find(|g| g.code == same) {
-                Some(g) => g.severity = g.severity.max(f.severity),
-                None => out.findings.push(f.clone()),
-            }
-        }
+    let mut report = report;
+    if let Some(checks) = wasm::check_keyless(&mut report, &ctx.root, &ctx.policy) {
         out.keyless_checks = Some(KeylessChecks {
             trust_root: ctx.root.origin.clone(),
             verification: checks,
         });
     }
+    out.findings = report.findings.clone();
     out.module = Some(report);
 }
 
