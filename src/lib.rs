@@ -11,6 +11,8 @@ pub mod cli;
 pub mod custody;
 pub mod digest;
 pub mod evidence;
+pub mod file_walk;
+pub mod key_audit;
 pub mod keys;
 pub mod kind;
 

@@ -1,6 +1,8 @@
 //! Command-line interface: the argument structs of every command and the glue from library
 //! calls to terminal output. One file per command; `main.rs` only calls [`main`].
 
+pub mod keys;
+
 use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -61,7 +63,11 @@ pub struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {}
+pub enum Command {
+    /// Audit key files (format, key id, owner, mode, findings); `keys baseline` / `keys check`
+    /// keep a sha256sum-compatible record of them.
+    Keys(keys::KeysArgs),
+}
 
 /// Parses the command line, runs the command and returns its exit code.
 pub fn main() -> ExitCode {
@@ -86,6 +92,7 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<Status> {
-    let _ = &cli.global;
-    match cli.command {}
+    match cli.command {
+        Command::Keys(args) => keys::run(&cli.global, args),
+    }
 }

@@ -6,7 +6,9 @@ use std::process::Command;
 
 /// Absolute path of a file under `fixtures/`.
 pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
 }
 
 /// True when `program --version`-style probe `args` runs. When it does not: in CI (`CI` set) the
@@ -29,7 +31,11 @@ pub fn oracle_available(program: &str, args: &[&str], install_hint: &str) -> boo
 
 /// `python3 -m bagit` (bagit-python), the independent BagIt validator.
 pub fn bagit_available() -> bool {
-    oracle_available("python3", &["-m", "bagit", "--version"], "pip install bagit==1.9.0")
+    oracle_available(
+        "python3",
+        &["-m", "bagit", "--version"],
+        "pip install bagit==1.9.0",
+    )
 }
 
 /// `pdftotext` from poppler-utils, the independent PDF text extractor.
