@@ -61,6 +61,8 @@ pub enum KeyFormat {
     OpensshPublic,
     /// `-----BEGIN OPENSSH PRIVATE KEY-----` (openssh-key-v1).
     OpensshPrivate,
+    /// Another PEM label (`EC PRIVATE KEY`, `RSA PUBLIC KEY`, …): recognised, not Ed25519.
+    OtherPem,
 }
 
 impl KeyFormat {
@@ -74,6 +76,7 @@ impl KeyFormat {
             KeyFormat::Pkcs8Der => "PKCS#8 DER",
             KeyFormat::OpensshPublic => "OpenSSH public key",
             KeyFormat::OpensshPrivate => "OpenSSH private key",
+            KeyFormat::OtherPem => "PEM",
         }
     }
 }
@@ -274,22 +277,29 @@ pub fn parse_key_file(name: &str, bytes: &[u8]) -> Result<KeyFile, KeyError> {
             return parse_openssh_private(name, t);
         }
         if t.starts_with("-----BEGIN PUBLIC KEY-----") {
-            let vk = VerifyingKey::from_public_key_pem(t).map_err(|e| {
-                malformed(KeyFormat::SpkiPem, "SubjectPublicKeyInfo", e.to_string())
-            })?;
-            return Ok(
-                KeyFile::new(KeyFormat::SpkiPem, false, KeyAlgorithm::Ed25519)
-                    .with_public_key(PublicKey(vk.to_bytes())),
-            );
+            return match VerifyingKey::from_public_key_pem(t) {
+                Ok(vk) => Ok(
+                    KeyFile::new(KeyFormat::SpkiPem, false, KeyAlgorithm::Ed25519)
+                        .with_public_key(PublicKey(vk.to_bytes())),
+                ),
+                Err(e) => other_pem(name, t, e.to_string()),
+            };
         }
         if t.starts_with("-----BEGIN PRIVATE KEY-----") {
-            let sk = SigningKey::from_pkcs8_pem(t)
-                .map_err(|e| malformed(KeyFormat::Pkcs8Pem, "PrivateKeyInfo", e.to_string()))?;
-            let pk = PublicKey(sk.verifying_key().to_bytes());
-            drop(sk);
-            return Ok(
-                KeyFile::new(KeyFormat::Pkcs8Pem, true, KeyAlgorithm::Ed25519).with_public_key(pk),
-            );
+            return match SigningKey::from_pkcs8_pem(t) {
+                Ok(sk) => {
+                    let pk = PublicKey(sk.verifying_key().to_bytes());
+                    drop(sk);
+                    Ok(
+                        KeyFile::new(KeyFormat::Pkcs8Pem, true, KeyAlgorithm::Ed25519)
+                            .with_public_key(pk),
+                    )
+                }
+                Err(e) => other_pem(name, t, e.to_string()),
+            };
+        }
+        if t.starts_with("-----BEGIN ") && t.contains(" KEY-----") {
+            return other_pem(name, t, String::new());
         }
         if let Some(kf) = parse_openssh_public_line(name, t)? {
             return Ok(kf);
@@ -370,6 +380,71 @@ fn parse_openssh_public_line(name: &str, text: &str) -> Result<Option<KeyFile>, 
     };
     kf.ssh_comment = comment;
     Ok(Some(kf))
+}
+
+/// Name of a public-key algorithm OID (with its curve parameter for EC keys).
+fn algorithm_name(oid: &str, param: Option<&str>) -> String {
+    match (oid, param) {
+        ("1.2.840.10045.2.1", Some("1.2.840.10045.3.1.7")) => "ECDSA P-256".into(),
+        ("1.2.840.10045.2.1", Some("1.3.132.0.34")) => "ECDSA P-384".into(),
+        ("1.2.840.10045.2.1", _) => "ECDSA".into(),
+        ("1.2.840.113549.1.1.1", _) => "RSA".into(),
+        ("1.3.101.112", _) => "Ed25519".into(),
+        ("1.3.101.113", _) => "Ed448".into(),
+        (o, _) => format!("OID {o}"),
+    }
+}
+
+/// A PEM key that is not an Ed25519 SPKI/PKCS#8 key: report its algorithm (read from the DER
+/// structure, never printing it) as unsupported, or a malformed-key error.
+fn other_pem(name: &str, text: &str, ed25519_error: String) -> Result<KeyFile, KeyError> {
+    use ed25519_dalek::pkcs8::spki::{der, der::pem, SubjectPublicKeyInfoRef};
+    use ed25519_dalek::pkcs8::{ObjectIdentifier, PrivateKeyInfoRef};
+    let malformed = |format: KeyFormat, reason: String| KeyError::Malformed {
+        file: name.to_owned(),
+        format,
+        field: "PEM body".into(),
+        reason,
+    };
+    let (label, der) = pem::decode_vec(text.as_bytes())
+        .map_err(|e| malformed(KeyFormat::OtherPem, e.to_string()))?;
+    let param_name = |p: Option<der::asn1::AnyRef<'_>>| {
+        p.and_then(|a| a.decode_as::<ObjectIdentifier>().ok())
+            .map(|o| o.to_string())
+    };
+    match label {
+        "PUBLIC KEY" => {
+            let spki = SubjectPublicKeyInfoRef::try_from(der.as_slice()).map_err(|e| {
+                malformed(
+                    KeyFormat::SpkiPem,
+                    format!("{e} (as Ed25519: {ed25519_error})"),
+                )
+            })?;
+            let alg = algorithm_name(
+                &spki.algorithm.oid.to_string(),
+                param_name(spki.algorithm.parameters).as_deref(),
+            );
+            Ok(unsupported_algorithm(KeyFormat::SpkiPem, false, &alg))
+        }
+        "PRIVATE KEY" => {
+            let info = PrivateKeyInfoRef::try_from(der.as_slice()).map_err(|e| {
+                malformed(
+                    KeyFormat::Pkcs8Pem,
+                    format!("{e} (as Ed25519: {ed25519_error})"),
+                )
+            })?;
+            let alg = algorithm_name(
+                &info.algorithm.oid.to_string(),
+                param_name(info.algorithm.parameters).as_deref(),
+            );
+            Ok(unsupported_algorithm(KeyFormat::Pkcs8Pem, true, &alg))
+        }
+        other => Ok(unsupported_algorithm(
+            KeyFormat::OtherPem,
+            other.contains("PRIVATE"),
+            other,
+        )),
+    }
 }
 
 fn unsupported_algorithm(format: KeyFormat, is_secret: bool, alg: &str) -> KeyFile {
@@ -728,6 +803,25 @@ mod tests {
             b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
         )
         .is_err());
+    }
+
+    #[test]
+    fn non_ed25519_pem_keys_are_recognised_but_unsupported() {
+        let rekor = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/wsc/bundle/sigstore-rekor-key.pem"),
+        )
+        .unwrap();
+        let k = parse_key_file("rekor.pem", &rekor).unwrap();
+        assert_eq!(k.format, KeyFormat::SpkiPem);
+        assert_eq!(k.algorithm, KeyAlgorithm::Other("ECDSA P-256".into()));
+        assert!(!k.is_secret && k.public_key.is_none());
+        assert_eq!(k.findings[0].code, "unsupported-key-algorithm");
+        let ec = b"-----BEGIN EC PRIVATE KEY-----\nMAA=\n-----END EC PRIVATE KEY-----\n";
+        let k = parse_key_file("ec.key", ec).unwrap();
+        assert_eq!(k.format, KeyFormat::OtherPem);
+        assert!(k.is_secret);
+        assert_eq!(k.algorithm, KeyAlgorithm::Other("EC PRIVATE KEY".into()));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod file_walk;
 pub mod key_audit;
 pub mod keys;
 pub mod kind;
+pub mod wasm;
 
 /// Name and version recorded in evidence, custody events and `Bag-Software-Agent`.
 pub const TOOL_NAME: &str = env!("CARGO_PKG_NAME");

@@ -1,6 +1,7 @@
 //! Command-line interface: the argument structs of every command and the glue from library
 //! calls to terminal output. One file per command; `main.rs` only calls [`main`].
 
+pub mod inspect;
 pub mod keys;
 
 use clap::{Args, Parser, Subcommand};
@@ -64,6 +65,9 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// What the tool sees in modules, detached signatures and key files: sections, signatures
+    /// and verdicts, keys, findings (the forensic `wsc info`).
+    Inspect(inspect::InspectArgs),
     /// Audit key files (format, key id, owner, mode, findings); `keys baseline` / `keys check`
     /// keep a sha256sum-compatible record of them.
     Keys(keys::KeysArgs),
@@ -93,6 +97,7 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<Status> {
     match cli.command {
+        Command::Inspect(args) => inspect::run(args, &cli.global),
         Command::Keys(args) => keys::run(&cli.global, args),
     }
 }

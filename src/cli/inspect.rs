@@ -1,0 +1,629 @@
+//! `inspect FILE... [-K KEY]... [-S SIG] [--json]`: what the tool sees in modules, detached
+//! signatures and key files, with per-signature verdicts and findings; the forensic `wsc info`.
+
+use super::{GlobalArgs, Status};
+use crate::digest::Sha256Digest;
+use crate::evidence::{Finding, ItemKind, Severity};
+use crate::keys::{self, KeyFileReport, PublicKey};
+use crate::kind;
+use crate::wasm::scanner::{Coverage, ScanOptions, Scanner};
+use crate::wasm::signature_section::{self, SignatureData};
+use crate::wasm::verdict::{HashCoverage, InvalidReason, Verdict};
+use crate::wasm::{self, detached, ModuleReport, SignatureAnalysis, SignatureSource};
+use anyhow::Context;
+use clap::Args;
+use serde::Serialize;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// Modules (core or component), detached `.sig` files, key files, or other evidence files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Public key to judge signatures with (raw wsc .pub, SPKI PEM/DER, OpenSSH ssh-ed25519;
+    /// the public half of a secret key file also works). Repeatable.
+    #[arg(short = 'K', long = "public-key", value_name = "KEY")]
+    pub keys: Vec<PathBuf>,
+    /// Detached signature for the module(s) (wsc's `-S`). Without it, `MODULE.sig` and
+    /// `<stem>.sig` next to each module are used when present.
+    #[arg(short = 'S', long = "signature", value_name = "SIG")]
+    pub signature: Option<PathBuf>,
+    /// One JSON document per input (a JSON array when several inputs are given).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The `--json` document for one input.
+#[derive(Serialize, Debug)]
+pub struct InspectOutput {
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ItemKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<Sha256Digest>,
+    /// The one-line error when the input could not be read or decoded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module: Option<ModuleReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<KeyFileReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detached_signature: Option<SignatureData>,
+    /// Every finding about this input (module, key or signature), worst first.
+    pub findings: Vec<Finding>,
+    /// Exit status this input alone would give: 0, 1 or 2.
+    pub status: u8,
+}
+
+pub fn run(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
+    let keys = load_keys(&args.keys)?;
+    let mut worst = Status::Ok;
+    let mut docs = Vec::new();
+    for path in &args.files {
+        let out = inspect_one(path, &keys, args.signature.as_deref());
+        let status = match out.status {
+            0 => Status::Ok,
+            1 => Status::EvidenceProblem,
+            _ => Status::InputError,
+        };
+        worst = worst.max(status);
+        if let Some(e) = &out.error {
+            eprintln!("wsc-forensics: {e}");
+        }
+        if args.json {
+            docs.push(out);
+        } else if out.error.is_none() || out.module.is_some() {
+            print!("{}", render_human(&out, !keys.is_empty()));
+        }
+    }
+    if args.json {
+        let text = if docs.len() == 1 {
+            serde_json::to_string_pretty(&docs[0])?
+        } else {
+            serde_json::to_string_pretty(&docs)?
+        };
+        println!("{text}");
+    }
+    let _ = global;
+    Ok(worst)
+}
+
+/// Reads every `-K` key; a key that cannot be used is a usage error for the whole command.
+pub fn load_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<PublicKey>> {
+    paths
+        .iter()
+        .map(|p| {
+            let r = keys::inspect_key_path(p).with_context(|| "reading -K key".to_string())?;
+            r.key.public_key.with_context(|| {
+                format!(
+                    "{}: {} key holds no Ed25519 public key to verify with",
+                    p.display(),
+                    r.key.algorithm
+                )
+            })
+        })
+        .collect()
+}
+
+/// Inspects one file; never fails (errors land in the output and its status).
+pub fn inspect_one(path: &Path, keys: &[PublicKey], signature: Option<&Path>) -> InspectOutput {
+    let name = path.display().to_string();
+    let mut out = InspectOutput {
+        path: name.clone(),
+        kind: None,
+        size: None,
+        sha256: None,
+        error: None,
+        module: None,
+        key: None,
+        detached_signature: None,
+        findings: Vec::new(),
+        status: 2,
+    };
+    let (file, head) = match read_head(path) {
+        Ok(h) => h,
+        Err(e) => {
+            out.error = Some(format!("{name}: cannot read: {e}"));
+            return out;
+        }
+    };
+    let mut k = kind::classify(path, &head);
+    // A `.wasm` that does not look like one is still judged as a module, so the scanner says
+    // exactly what is wrong with it (and `-K` never exits 0 for it).
+    if k != ItemKind::Module
+        && path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("wasm"))
+    {
+        k = ItemKind::Module;
+    }
+    out.kind = Some(k);
+    match k {
+        // The head already read is fed first, then the same handle continues: one read per byte.
+        ItemKind::Module => {
+            let reader = std::io::Cursor::new(head).chain(file);
+            inspect_module(&mut out, path, reader, keys, signature)
+        }
+        ItemKind::PublicKey | ItemKind::SecretKey => match keys::inspect_key_path(path) {
+            Ok(r) => {
+                out.size = Some(r.stat.size);
+                // A secret key's hash would fingerprint its secret part: never computed.
+                if !r.key.is_secret {
+                    out.sha256 = Some(Sha256Digest::of(&head));
+                }
+                out.findings = r.key.findings.iter().chain(&r.findings).cloned().collect();
+                out.key = Some(r);
+            }
+            Err(e) => out.error = Some(e.to_string()),
+        },
+        ItemKind::DetachedSignature => match detached::read(path) {
+            Ok(bytes) => {
+                out.size = Some(bytes.len() as u64);
+                out.sha256 = Some(Sha256Digest::of(&bytes));
+                match signature_section::decode(&bytes, 0) {
+                    Ok(d) => out.detached_signature = Some(d),
+                    Err(e) => out.error = Some(format!("{name}: {e}")),
+                }
+            }
+            Err(e) => out.error = Some(e.to_string()),
+        },
+        _ => match crate::digest::sha256_stream(std::io::Cursor::new(head).chain(file)) {
+            Ok((d, n)) => {
+                out.size = Some(n);
+                out.sha256 = Some(d);
+            }
+            Err(e) => out.error = Some(format!("{name}: cannot read: {e}")),
+        },
+    }
+    out.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    out.status = if out.error.is_some() {
+        2
+    } else if !keys.is_empty() && out.module.is_some() {
+        if out
+            .module
+            .as_ref()
+            .is_some_and(ModuleReport::has_valid_signature)
+        {
+            0
+        } else {
+            1
+        }
+    } else if out.findings.iter().any(|f| f.severity >= Severity::High) {
+        1
+    } else {
+        0
+    };
+    out
+}
+
+/// Opens a regular file (symlinks given explicitly are followed; FIFOs, devices and directories
+/// are refused so nothing blocks) and reads its first [`kind::SNIFF_LEN`] bytes.
+fn read_head(path: &Path) -> std::io::Result<(std::fs::File, Vec<u8>)> {
+    let md = std::fs::metadata(path)?;
+    if !md.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut file = std::fs::File::open(path)?;
+    let mut head = Vec::new();
+    (&mut file)
+        .take(kind::SNIFF_LEN as u64)
+        .read_to_end(&mut head)?;
+    Ok((file, head))
+}
+
+fn inspect_module(
+    out: &mut InspectOutput,
+    path: &Path,
+    reader: impl Read,
+    keys: &[PublicKey],
+    signature: Option<&Path>,
+) {
+    let name = out.path.clone();
+    let sig_path = signature
+        .map(Path::to_path_buf)
+        .or_else(|| detached::find_next_to(path));
+    let sig = match &sig_path {
+        Some(p) => match detached::read(p) {
+            Ok(b) => Some((p.display().to_string(), b)),
+            Err(e) => {
+                out.error = Some(e.to_string());
+                return;
+            }
+        },
+        None => None,
+    };
+    let opts = ScanOptions {
+        coverage: if sig.is_some() {
+            Coverage::Detached
+        } else {
+            Coverage::Embedded
+        },
+        file_sha256: true,
+    };
+    let scan = match Scanner::scan_reader(reader, opts) {
+        Ok(s) => s,
+        Err(e) => {
+            out.error = Some(format!("{name}: cannot read: {e}"));
+            return;
+        }
+    };
+    out.size = Some(scan.file_len);
+    out.sha256 = scan.file_sha256;
+    if let Some(e) = &scan.error {
+        out.error = Some(format!("{name}: {e}"));
+    }
+    let report = wasm::analyse_module(
+        scan,
+        sig.as_ref().map(|(p, b)| (p.as_str(), b.as_slice())),
+        keys,
+    );
+    out.findings = report.findings.clone();
+    out.module = Some(report);
+}
+
+fn range(r: &std::ops::Range<u64>) -> String {
+    format!("{}..{}", r.start, r.end)
+}
+
+/// The human form: short and exact.
+pub fn render_human(out: &InspectOutput, with_keys: bool) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let kind = out
+        .kind
+        .and_then(|k| serde_json::to_value(k).ok())
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let _ = write!(s, "{}: {kind}", out.path);
+    if let Some(n) = out.size {
+        let _ = write!(s, ", {n} bytes");
+    }
+    if let Some(d) = &out.sha256 {
+        let _ = write!(s, ", sha256 {d}");
+    }
+    s.push('\n');
+    if let Some(m) = &out.module {
+        let header = m.scan.header;
+        let _ = writeln!(
+            s,
+            "  header: {}",
+            match header {
+                Some(wasm::scanner::HeaderKind::CoreModule) => "core module",
+                Some(wasm::scanner::HeaderKind::Component) => "component",
+                None => "none",
+            }
+        );
+        let _ = writeln!(
+            s,
+            "  sections ({}{}):",
+            m.scan.section_count,
+            if m.scan.section_count > m.scan.sections.len() {
+                format!(", first {} listed", m.scan.sections.len())
+            } else {
+                String::new()
+            }
+        );
+        for sec in &m.scan.sections {
+            let _ = writeln!(
+                s,
+                "    #{:<3} {:<34} {:>12}  payload {}",
+                sec.index,
+                sec.describe(header),
+                range(&sec.range),
+                range(&sec.payload)
+            );
+        }
+        if let Some(e) = &m.scan.error {
+            let _ = writeln!(s, "  decoding stopped: {e}");
+        }
+        render_signature(&mut s, m, with_keys);
+    }
+    if let Some(k) = &out.key {
+        let kf = &k.key;
+        let _ = writeln!(
+            s,
+            "  format: {}{}",
+            kf.format,
+            if kf.is_secret {
+                " (SECRET key: key material not shown)"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(s, "  algorithm: {}", kf.algorithm);
+        if let Some(pk) = &kf.public_key {
+            let _ = writeln!(s, "  public key: {}", pk.to_hex());
+        }
+        if let Some(id) = &kf.wsc_key_id {
+            let _ = writeln!(s, "  wsc key id: {id}");
+        }
+        if let Some(f) = &kf.fingerprint_sha256 {
+            let _ = writeln!(s, "  fingerprint: SHA256:{f}");
+        }
+        if let Some(b) = &kf.bundle_key_id {
+            let _ = writeln!(s, "  trust-bundle key id: {b}");
+        }
+        if let Some(c) = &kf.ssh_comment {
+            let _ = writeln!(s, "  comment: {c}");
+        }
+        if let Some(e) = kf.encrypted {
+            let _ = writeln!(s, "  encrypted: {}", if e { "yes" } else { "no" });
+        }
+        let st = &k.stat;
+        let _ = writeln!(
+            s,
+            "  owner: {} (uid {}), gid {}, mode {:04o}",
+            st.owner.as_deref().unwrap_or("?"),
+            st.uid,
+            st.gid,
+            st.permissions()
+        );
+        let _ = writeln!(
+            s,
+            "  mtime {}  ctime {}  atime {}",
+            st.mtime.to_rfc3339(),
+            st.ctime.to_rfc3339(),
+            st.atime.to_rfc3339()
+        );
+    }
+    if let Some(d) = &out.detached_signature {
+        let _ = writeln!(s, "  detached signature (offsets in this file):");
+        render_signature_data(&mut s, d, &[]);
+    }
+    if !out.findings.is_empty() {
+        let _ = writeln!(s, "  findings:");
+        for f in &out.findings {
+            let _ = writeln!(
+                s,
+                "    [{} {}] {}: {}",
+                f.severity,
+                f.incident_type.map(|t| t.code()).unwrap_or("-"),
+                f.code,
+                f.message
+            );
+        }
+    }
+    s
+}
+
+fn render_signature(s: &mut String, m: &ModuleReport, with_keys: bool) {
+    use std::fmt::Write;
+    match &m.signature {
+        SignatureAnalysis::Unsigned => {
+            if m.scan.error.is_none() {
+                let _ = writeln!(s, "  signature: none");
+            }
+        }
+        SignatureAnalysis::Undecodable { source, error } => {
+            let _ = writeln!(
+                s,
+                "  signature ({}): undecodable: {error}",
+                source_name(source)
+            );
+        }
+        SignatureAnalysis::KeyBased {
+            source,
+            data,
+            verdicts,
+        } => {
+            let _ = writeln!(
+                s,
+                "  signature ({}), key-based; hashes cover {}..{}{}:",
+                source_name(source),
+                m.scan.covered_start,
+                m.scan.file_len,
+                if with_keys {
+                    ""
+                } else {
+                    " (no -K key: signatures unverified)"
+                }
+            );
+            render_signature_data(s, data, verdicts);
+        }
+        SignatureAnalysis::Keyless(k) => {
+            let _ = writeln!(s, "  signature: keyless (Sigstore)");
+            let _ = writeln!(
+                s,
+                "    signature: {} bytes, {} certificate(s)",
+                k.signature.len(),
+                k.certificate_count
+            );
+            if let Some(l) = &k.leaf {
+                let _ = writeln!(
+                    s,
+                    "    leaf subject: {}",
+                    if l.subject.is_empty() {
+                        "(empty)"
+                    } else {
+                        &l.subject
+                    }
+                );
+                let _ = writeln!(s, "    leaf issuer: {}", l.issuer);
+                let _ = writeln!(
+                    s,
+                    "    identity (SAN): {}",
+                    l.san_identity.as_deref().unwrap_or("-")
+                );
+                let _ = writeln!(
+                    s,
+                    "    OIDC issuer (Fulcio ext.): {}",
+                    l.oidc_issuer.as_deref().unwrap_or("-")
+                );
+                let _ = writeln!(
+                    s,
+                    "    validity: {} .. {}",
+                    l.not_before.to_rfc3339(),
+                    l.not_after.to_rfc3339()
+                );
+                let _ = writeln!(s, "    key: {}", l.key_algorithm);
+            }
+            if let Some(e) = &k.leaf_error {
+                let _ = writeln!(s, "    leaf certificate unreadable: {e}");
+            }
+            let r = &k.rekor;
+            let _ = writeln!(
+                s,
+                "    rekor: uuid {}, log index {}, integrated {}, body kind {}, claimed hash {}",
+                r.uuid.as_deref().unwrap_or("-"),
+                r.log_index.map(|i| i.to_string()).unwrap_or("-".into()),
+                r.integrated_time.as_deref().unwrap_or("-"),
+                r.body_kind.as_deref().unwrap_or("-"),
+                r.claimed_hash.as_deref().unwrap_or("-")
+            );
+            let _ = writeln!(
+                s,
+                "    module hash: embedded {} / recomputed {} ({})",
+                hex::encode(&k.embedded_module_hash),
+                k.recomputed_module_hash
+                    .map(|h| h.to_hex())
+                    .unwrap_or("-".into()),
+                if k.module_hash_matches {
+                    "match"
+                } else {
+                    "MISMATCH"
+                }
+            );
+            let _ = writeln!(
+                s,
+                "    rekor entry bound to this module: {}",
+                if k.rekor_bound_to_module { "yes" } else { "NO" }
+            );
+            let _ = writeln!(s, "    note: {}", k.note);
+        }
+    }
+}
+
+fn source_name(s: &SignatureSource) -> String {
+    match s {
+        SignatureSource::Embedded => "embedded, section #0".into(),
+        SignatureSource::Detached { path } => format!("detached {path}"),
+    }
+}
+
+fn render_signature_data(
+    s: &mut String,
+    d: &SignatureData,
+    verdicts: &[wasm::verdict::SignatureVerdict],
+) {
+    use std::fmt::Write;
+    let _ = writeln!(
+        s,
+        "    data {}: spec version 0x{:02x}, content type 0x{:02x}, hash function 0x{:02x}{}, {} set(s)",
+        range(&d.range),
+        d.spec_version,
+        d.content_type,
+        d.hash_function,
+        if d.hash_function == 1 { " (SHA-256)" } else { " (unsupported)" },
+        d.sets.len()
+    );
+    for set in &d.sets {
+        let _ = writeln!(
+            s,
+            "    set {} at {}: {} hash(es), {} signature(s)",
+            set.index,
+            range(&set.range),
+            set.hashes.len(),
+            set.signatures.len()
+        );
+        for (i, h) in set.hashes.iter().enumerate() {
+            let _ = writeln!(s, "      hash {i}: {}", hex::encode(h.0));
+        }
+        for sig in &set.signatures {
+            let _ = writeln!(
+                s,
+                "      signature {} at {}: key id {}, alg 0x{:02x}, {} bytes {}, {} certificate(s)",
+                sig.index,
+                range(&sig.range),
+                sig.key_id
+                    .as_ref()
+                    .map(hex::encode)
+                    .unwrap_or_else(|| "none".into()),
+                sig.alg_id,
+                sig.signature.len(),
+                hex::encode(&sig.signature),
+                sig.certificates.len()
+            );
+            if let Some(v) = verdicts
+                .iter()
+                .find(|v| v.set_index == set.index && v.signature_index == sig.index)
+            {
+                let _ = writeln!(s, "        verdict: {}", verdict_line(&v.verdict));
+            }
+        }
+        for dr in &set.dropped {
+            let _ = writeln!(
+                s,
+                "      element {} at {}: DROPPED by wsc: {}",
+                dr.index,
+                range(&dr.range),
+                dr.reason
+            );
+        }
+    }
+}
+
+fn uncovered_list(list: &[wasm::verdict::UncoveredSection]) -> String {
+    list.iter()
+        .map(|u| match &u.name {
+            Some(n) => format!("#{} [{}] {}", u.index, n, range(&u.range)),
+            None => format!("#{} id {} {}", u.index, u.id, range(&u.range)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn verdict_line(v: &Verdict) -> String {
+    match v {
+        Verdict::Valid { key, covered } => {
+            format!(
+                "valid (key {key}), covers {}: every byte after the signature",
+                range(covered)
+            )
+        }
+        Verdict::Partial {
+            key,
+            covered,
+            at_delimiter,
+            uncovered,
+        } => format!(
+            "partial (key {key}), covers {} only{}; not covered: {}",
+            range(covered),
+            if *at_delimiter {
+                " (up to a signature_delimiter)"
+            } else {
+                " (sections appended after signing)"
+            },
+            uncovered_list(uncovered)
+        ),
+        Verdict::Invalid { key, reason } => match reason {
+            InvalidReason::SignedBytesChanged => {
+                format!("invalid (key {key}): made by this key, but the signed bytes changed")
+            }
+            InvalidReason::SignatureDoesNotVerify => {
+                format!("invalid (key {key}): carries this key's id but does not verify")
+            }
+        },
+        Verdict::OtherKey => "other-key: not made by any given key".into(),
+        Verdict::Unsupported { reason } => format!("unsupported: {reason:?}"),
+        Verdict::Unverified { coverage } => match coverage {
+            HashCoverage::Full { covered } => format!(
+                "unverified (no key); a stored hash matches all bytes {}",
+                range(covered)
+            ),
+            HashCoverage::Prefix {
+                covered, uncovered, ..
+            } => format!(
+                "unverified (no key); a stored hash matches {} only; not covered: {}",
+                range(covered),
+                uncovered_list(uncovered)
+            ),
+            HashCoverage::None => {
+                "unverified (no key); no stored hash matches the current bytes".into()
+            }
+        },
+    }
+}
