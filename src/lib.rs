@@ -6,6 +6,10 @@
 //! `acquire` and `bundle` touch the filesystem.
 #![forbid(unsafe_code)]
 
+pub mod acquire;
+pub mod analyse;
+pub mod audit_log;
+pub mod bundle;
 pub mod case;
 pub mod cli;
 pub mod custody;

@@ -1,11 +1,13 @@
 //! Command-line interface: the argument structs of every command and the glue from library
 //! calls to terminal output. One file per command; `main.rs` only calls [`main`].
 
-pub mod inspect;
-pub mod keys;
-
 use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
+
+pub mod collect;
+pub mod inspect;
+pub mod keys;
+pub mod verify;
 
 /// Process exit status, the scriptable contract documented in the README.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -65,6 +67,10 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Collect inputs into a hashed evidence bundle (BagIt bag in a zip); prints its digest.
+    Collect(collect::CollectArgs),
+    /// Verify that a bundle is complete and unaltered (exit 0 intact, 1 altered, 2 unreadable).
+    Verify(verify::VerifyArgs),
     /// What the tool sees in modules, detached signatures and key files: sections, signatures
     /// and verdicts, keys, findings (the forensic `wsc info`).
     Inspect(inspect::InspectArgs),
@@ -97,6 +103,8 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<Status> {
     match cli.command {
+        Command::Collect(a) => collect::run(a, &cli.global),
+        Command::Verify(a) => verify::run(a, &cli.global),
         Command::Inspect(args) => inspect::run(args, &cli.global),
         Command::Keys(args) => keys::run(&cli.global, args),
     }
