@@ -19,6 +19,7 @@ pub mod file_walk;
 pub mod key_audit;
 pub mod keys;
 pub mod kind;
+pub mod scope;
 pub mod wasm;
 
 /// Name and version recorded in evidence, custody events and `Bag-Software-Agent`.

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 pub mod collect;
 pub mod inspect;
 pub mod keys;
+pub mod scope;
 pub mod verify;
 
 /// Process exit status, the scriptable contract documented in the README.
@@ -77,6 +78,9 @@ pub enum Command {
     /// Audit key files (format, key id, owner, mode, findings); `keys baseline` / `keys check`
     /// keep a sha256sum-compatible record of them.
     Keys(keys::KeysArgs),
+    /// Which modules did this key sign, and do those signatures still cover them? Writes the
+    /// re-sign list.
+    Scope(scope::ScopeArgs),
 }
 
 /// Parses the command line, runs the command and returns its exit code.
@@ -107,5 +111,6 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Verify(a) => verify::run(a, &cli.global),
         Command::Inspect(args) => inspect::run(args, &cli.global),
         Command::Keys(args) => keys::run(&cli.global, args),
+        Command::Scope(args) => scope::run(&cli.global, args),
     }
 }
