@@ -87,8 +87,8 @@ impl TimeWindow {
             to: end(b, true)?,
         };
         if let (Some(f), Some(t)) = (w.from, w.to) {
-            if f > t {
-                return Err(bad("FROM is after TO"));
+            if f >= t {
+                return Err(bad("the window is empty (FROM is not before TO)"));
             }
         }
         Ok(w)
