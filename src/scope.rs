@@ -808,6 +808,12 @@ fn scope_bundle(path: &Path, query: &ScopeQuery) -> Result<(Vec<ModuleScope>, us
             Err(e) => out.push(error_module(&source, origin, e)),
         }
     }
+    out.sort_by(|a, b| {
+        a.path
+            .as_os_str()
+            .as_bytes()
+            .cmp(b.path.as_os_str().as_bytes())
+    });
     Ok((out, other))
 }
 
