@@ -34,7 +34,9 @@ fn custom(name: &str, data: &[u8]) -> Vec<u8> {
 }
 
 fn key(name: &str) -> (SigningKey, [u8; 12]) {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/wsc/keys").join(name);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/wsc/keys")
+        .join(name);
     let raw = std::fs::read(p).unwrap();
     let seed: [u8; 32] = raw[1..33].try_into().unwrap();
     let sk = SigningKey::from_bytes(&seed);
@@ -72,10 +74,9 @@ fn main() {
     let n: usize = args[2].parse().unwrap();
     let size: usize = args[3].parse().unwrap();
     std::fs::create_dir_all(out).unwrap();
-    let base = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/wsc/modules/base.wasm"),
-    )
-    .unwrap();
+    let base =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/wsc/modules/base.wasm"))
+            .unwrap();
     let (ka, ida) = key("test-key-a.sec");
     let (kb, idb) = key("test-key-b.sec");
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -113,13 +114,19 @@ fn main() {
                 counts[1] += 1;
             }
             7 => {
-                module.extend(custom("signature", &signature_payload(&sections, &kb, Some(&idb))));
+                module.extend(custom(
+                    "signature",
+                    &signature_payload(&sections, &kb, Some(&idb)),
+                ));
                 module.extend_from_slice(&sections);
                 counts[2] += 1;
             }
             8 => {
                 // signed by A, then one payload byte changed
-                module.extend(custom("signature", &signature_payload(&sections, &ka, Some(&ida))));
+                module.extend(custom(
+                    "signature",
+                    &signature_payload(&sections, &ka, Some(&ida)),
+                ));
                 let last = sections.len() - 1;
                 sections[last] ^= 1;
                 module.extend_from_slice(&sections);

@@ -771,6 +771,38 @@ mod tests {
     }
 
     #[test]
+    fn check_sees_replaced_removed_and_unchanged_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let same = dir.path().join("same.pub");
+        let gone = dir.path().join("gone.pub");
+        let now_dir = dir.path().join("now-a-dir.pub");
+        for p in [&same, &gone, &now_dir] {
+            std::fs::write(p, b"\x01key").unwrap();
+        }
+        let d = Sha256Digest::of(b"\x01key");
+        let baseline: Vec<BaselineEntry> = [&same, &gone, &now_dir]
+            .iter()
+            .map(|p| BaselineEntry {
+                sha256: d,
+                path: p.to_path_buf(),
+            })
+            .collect();
+        std::fs::remove_file(&gone).unwrap();
+        std::fs::remove_file(&now_dir).unwrap();
+        std::fs::create_dir(&now_dir).unwrap();
+        let check = check_baseline(&baseline, &[]);
+        let got: Vec<&BaselineChange> = check.entries.iter().map(|e| &e.change).collect();
+        assert_eq!(
+            got,
+            vec![
+                &BaselineChange::Unchanged { sha256: d },
+                &BaselineChange::Missing { expected: d },
+                &BaselineChange::NotARegularFile { expected: d },
+            ]
+        );
+    }
+
+    #[test]
     fn revocation_lists_take_ids_and_fingerprints_with_comments() {
         let a = PublicKey::from_slice(
             &hex::decode("e3749b84e3e8af4036b3d26615547959acebcda20c9b05e421506c4bcf819e04")

@@ -573,3 +573,43 @@ fn upstream_verify(pk: &[u8], module: &[u8], detached: Option<&[u8]>) -> bool {
     let mut reader = std::io::Cursor::new(module);
     pk.verify(&mut reader, detached).is_ok()
 }
+
+#[test]
+fn truncated_and_non_module_files_are_reported_and_the_run_goes_on() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("in");
+    std::fs::create_dir(&dir).unwrap();
+    let signed = std::fs::read(fixture("wsc/modules/signed-a.wasm")).unwrap();
+    // Cut at a section boundary: a well-formed module whose signed bytes changed.
+    std::fs::write(dir.join("a-cut-at-boundary.wasm"), &signed[..150]).unwrap();
+    // Cut inside a section: not a well-formed module.
+    std::fs::write(dir.join("a-truncated.wasm"), &signed[..152]).unwrap();
+    std::fs::write(dir.join("b-ok.wasm"), &signed).unwrap();
+    std::fs::write(dir.join("c-notes.txt"), "not a module").unwrap();
+    let ka = key("test-key-a.pub");
+    let o = run_in(
+        t.path(),
+        &["scope", "--key", &ka, "--list", "l.txt", "--json", "in"],
+    );
+    assert_eq!(code(&o), 1);
+    assert_eq!(list_file(t.path(), "l.txt"), ["in/b-ok.wasm"]);
+    let v = json(&o);
+    let cut = module(&v, "in/a-cut-at-boundary.wasm");
+    assert_eq!(cut["status"], "suspicious");
+    assert_eq!(cut["signatures"][0]["reason"], "signed-bytes-changed");
+    let bad = module(&v, "in/a-truncated.wasm");
+    assert_eq!(bad["status"], "error");
+    assert!(
+        bad["error"]
+            .as_str()
+            .unwrap()
+            .contains("past the end of the file"),
+        "{bad}"
+    );
+    assert_eq!(v["summary"]["other_files"], 1);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("in/a-truncated.wasm"));
+    // With nothing carrying the key the answer may be incomplete: exit 2.
+    std::fs::remove_file(dir.join("b-ok.wasm")).unwrap();
+    std::fs::remove_file(dir.join("a-cut-at-boundary.wasm")).unwrap();
+    assert_eq!(code(&run_in(t.path(), &["scope", "--key", &ka, "in"])), 2);
+}
