@@ -555,7 +555,26 @@ pub fn scope_stream<R: Read>(
     detached: Option<(String, Vec<u8>)>,
     query: &ScopeQuery,
 ) -> io::Result<Option<ModuleScope>> {
-    let mut buf = vec![0u8; crate::digest::STREAM_CHUNK];
+    // One read buffer per worker thread: allocating and zeroing a fresh chunk per module would
+    // cost as much as hashing a small module.
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUF.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        if buf.len() < crate::digest::STREAM_CHUNK {
+            buf.resize(crate::digest::STREAM_CHUNK, 0);
+        }
+        scope_stream_with(reader, detached, query, &mut buf)
+    })
+}
+
+fn scope_stream_with<R: Read>(
+    reader: &mut R,
+    detached: Option<(String, Vec<u8>)>,
+    query: &ScopeQuery,
+    buf: &mut [u8],
+) -> io::Result<Option<ModuleScope>> {
     let mut embedded = Scanner::new(ScanOptions {
         coverage: Coverage::Embedded,
         file_sha256: false,
@@ -568,7 +587,7 @@ pub fn scope_stream<R: Read>(
     });
     let mut head = Vec::with_capacity(4);
     loop {
-        let n = match reader.read(&mut buf) {
+        let n = match reader.read(buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
