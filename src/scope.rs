@@ -575,10 +575,10 @@ fn scope_stream_with<R: Read>(
     query: &ScopeQuery,
     buf: &mut [u8],
 ) -> io::Result<Option<ModuleScope>> {
-    let mut embedded = Scanner::new(ScanOptions {
+    let mut embedded = Some(Scanner::new(ScanOptions {
         coverage: Coverage::Embedded,
         file_sha256: false,
-    });
+    }));
     let mut detached_scanner = detached.as_ref().map(|_| {
         Scanner::new(ScanOptions {
             coverage: Coverage::Detached,
@@ -586,6 +586,7 @@ fn scope_stream_with<R: Read>(
         })
     });
     let mut head = Vec::with_capacity(4);
+    let mut first_chunk = true;
     loop {
         let n = match reader.read(buf) {
             Ok(0) => break,
@@ -599,7 +600,17 @@ fn scope_stream_with<R: Read>(
                 return Ok(None);
             }
         }
-        let _ = embedded.feed(&buf[..n]);
+        if first_chunk {
+            first_chunk = false;
+            // With a detached signature and no embedded `signature` section, both coverages
+            // are "every section": one scanner suffices, so the module is hashed once.
+            if detached_scanner.is_some() && first_section_is_not_signature(&buf[..n]) {
+                embedded = None;
+            }
+        }
+        if let Some(e) = embedded.as_mut() {
+            let _ = e.feed(&buf[..n]);
+        }
         if let Some(d) = detached_scanner.as_mut() {
             let _ = d.feed(&buf[..n]);
         }
@@ -608,9 +619,14 @@ fn scope_stream_with<R: Read>(
         return Ok(None);
     }
     let keys = query.public_keys();
-    let emb_scan = embedded.finish();
-    let size = emb_scan.file_len;
-    let scan_error = emb_scan.error.as_ref().map(|e| e.to_string());
+    let emb_scan = embedded.map(Scanner::finish);
+    let det_scan = detached_scanner.map(Scanner::finish);
+    let main_scan = emb_scan
+        .as_ref()
+        .or(det_scan.as_ref())
+        .expect("at least one scanner");
+    let size = main_scan.file_len;
+    let scan_error = main_scan.error.as_ref().map(|e| e.to_string());
     let mut m = ModuleScope {
         path: PathBuf::new(),
         origin: ModuleOrigin::File,
@@ -623,10 +639,12 @@ fn scope_stream_with<R: Read>(
         error: scan_error.clone(),
     };
     let mut undecodable = false;
-    let emb_report = wasm::analyse_module(emb_scan, None, &keys);
-    collect(&emb_report, query, &mut m, &mut undecodable);
-    if let (Some(scanner), Some((path, bytes))) = (detached_scanner, detached.as_ref()) {
-        let report = wasm::analyse_module(scanner.finish(), Some((path, bytes)), &keys);
+    if let Some(scan) = emb_scan {
+        let report = wasm::analyse_module(scan, None, &keys);
+        collect(&report, query, &mut m, &mut undecodable);
+    }
+    if let (Some(scan), Some((path, bytes))) = (det_scan, detached.as_ref()) {
+        let report = wasm::analyse_module(scan, Some((path, bytes)), &keys);
         collect(&report, query, &mut m, &mut undecodable);
     }
     m.status = if m
@@ -655,6 +673,35 @@ fn scope_stream_with<R: Read>(
         ModuleStatus::Unsigned
     };
     Ok(Some(m))
+}
+
+/// True when the first chunk shows for certain that the module's first section is not a custom
+/// section named `signature` (false when the chunk is too short to tell).
+fn first_section_is_not_signature(chunk: &[u8]) -> bool {
+    let Some(&id) = chunk.get(8) else {
+        return false;
+    };
+    if id != 0 {
+        return true;
+    }
+    // Skip the section size (LEB128, up to 5 bytes), then read the name length.
+    let mut pos = 9;
+    for _ in 0..5 {
+        match chunk.get(pos) {
+            Some(b) if b & 0x80 != 0 => pos += 1,
+            Some(_) => {
+                pos += 1;
+                break;
+            }
+            None => return false,
+        }
+    }
+    const NAME: &[u8] = b"signature";
+    match (chunk.get(pos), chunk.get(pos + 1..pos + 1 + NAME.len())) {
+        (Some(&len), _) if len as usize != NAME.len() => true,
+        (Some(_), Some(name)) => name != NAME,
+        _ => false,
+    }
 }
 
 /// Sorts one report's signatures into the module's hits, other signers and keyless signer.
@@ -856,6 +903,27 @@ mod tests {
         assert!(TimeWindow::parse("yesterday..today").is_err());
         assert!(TimeWindow::parse("2025-09-20..2025-09-19").is_err());
         assert!(TimeWindow::parse("2025-09-19").is_err());
+    }
+
+    #[test]
+    fn first_section_check_only_answers_when_sure() {
+        let signed = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/wsc/modules/signed-a.wasm"),
+        )
+        .unwrap();
+        let base = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/wsc/modules/base.wasm"),
+        )
+        .unwrap();
+        assert!(!first_section_is_not_signature(&signed));
+        assert!(first_section_is_not_signature(&base));
+        // Too short to tell: keep both scanners.
+        assert!(!first_section_is_not_signature(&signed[..12]));
+        assert!(!first_section_is_not_signature(&base[..8]));
+        // A custom section with another 9-byte name.
+        let mut other = signed.clone();
+        other[12..21].copy_from_slice(b"signaturf");
+        assert!(first_section_is_not_signature(&other));
     }
 
     #[test]
