@@ -12,6 +12,10 @@ use serde_json::json;
 /// Longest line accepted; longer lines are counted as malformed without being buffered.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
+/// Most events kept per log; further events are counted, not stored, so memory (and
+/// evidence.json) stays bounded whatever the log size.
+pub const MAX_EVENTS: usize = 200_000;
+
 /// How many malformed-line details are kept (the count is always exact).
 const MAX_MALFORMED_DETAILS: usize = 20;
 
@@ -57,7 +61,11 @@ pub enum MalformedLine {
 /// Result of parsing a whole log.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct AuditLog {
+    /// The first [`MAX_EVENTS`] events, in log order.
     pub events: Vec<AuditEvent>,
+    /// Well-formed events beyond [`MAX_EVENTS`], counted only.
+    #[serde(default)]
+    pub events_not_kept: u64,
     /// Exact number of non-blank lines that were not events.
     pub malformed_count: u64,
     /// The first few malformed lines and why.
@@ -120,7 +128,8 @@ impl AuditLogParser {
             }
         };
         match result {
-            Ok(ev) => self.log.events.push(ev),
+            Ok(ev) if self.log.events.len() < MAX_EVENTS => self.log.events.push(ev),
+            Ok(_) => self.log.events_not_kept += 1,
             Err(m) => {
                 self.log.malformed_count += 1;
                 if self.log.malformed.len() < MAX_MALFORMED_DETAILS {
@@ -210,6 +219,17 @@ impl Analyser for AuditLogAnalyser {
     fn finish(self: Box<Self>) -> AnalysisOutcome {
         let log = self.parser.finish();
         let mut findings = Vec::new();
+        if log.events_not_kept > 0 {
+            findings.push(Finding::new(
+                "audit-log-events-not-kept",
+                Severity::Low,
+                None,
+                format!(
+                    "{}: {} events beyond the first {MAX_EVENTS} were counted but not kept",
+                    self.name, log.events_not_kept
+                ),
+            ));
+        }
         if log.malformed_count > 0 {
             findings.push(Finding::new(
                 "audit-log-malformed-lines",
@@ -276,7 +296,8 @@ impl Analyser for AuditLogAnalyser {
             analysis: json!({
                 "analyser": "audit-log",
                 "size": self.size,
-                "event_count": log.events.len(),
+                "event_count": log.events.len() as u64 + log.events_not_kept,
+                "events_not_kept": log.events_not_kept,
                 "event_types": counts,
                 "malformed_count": log.malformed_count,
                 "malformed": log.malformed,

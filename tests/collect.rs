@@ -426,6 +426,37 @@ fn a_source_modified_during_collection_is_flagged() {
 }
 
 #[test]
+fn a_large_source_that_vanishes_before_its_copy_is_not_collected_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::copy(fixture("wsc/modules/signed-a.wasm"), src.join("a.wasm")).unwrap();
+    std::fs::write(src.join("big.bin"), vec![1u8; 2 << 20]).unwrap();
+    let out = dir.path().join("c.zip");
+    let mut req = request(dir.path(), vec![src.clone()], &out);
+    req.acquire.in_memory_limit = 1 << 20;
+    req.acquire.after_first_chunk = Some(Arc::new(|p: &Path| {
+        if p.ends_with("big.bin") {
+            std::fs::remove_file(p).unwrap();
+        }
+    }));
+    let outcome = collect(&req).unwrap();
+    assert_eq!(outcome.evidence.items.len(), 1);
+    let nc = &outcome.evidence.not_collected;
+    assert_eq!(nc.len(), 1);
+    assert!(nc[0].path.text.ends_with("big.bin"));
+    assert!(
+        nc[0].reason.contains("could not be reopened"),
+        "{}",
+        nc[0].reason
+    );
+    assert_eq!(
+        verify_bundle(&out, &VerifyOptions::default()).verdict,
+        Verdict::Intact
+    );
+}
+
+#[test]
 fn symlink_loops_and_fifos_are_recorded_not_followed() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src");

@@ -192,6 +192,18 @@ fn a_changed_byte_with_a_valid_crc_is_a_hash_mismatch() {
             Sha256Digest::of(&m)
         },
     }));
+    let a = bin().arg("verify").arg(&zip).arg("--json").assert().code(1);
+    let doc: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert_eq!(doc["verdict"], "altered");
+    let p = doc["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["problem"] == "hash-mismatch")
+        .unwrap();
+    assert_eq!(p["manifest"], "manifest-sha256.txt");
+    assert_eq!(p["path"], path);
+    assert_eq!(p["expected"], sha(&module));
 }
 
 #[test]
@@ -447,6 +459,37 @@ fn a_declared_size_that_lies_is_caught() {
         "{:?}",
         r.problems
     );
+}
+
+/// Sets the "encrypted" bit of `name`'s central directory record.
+fn mark_encrypted(zip: &Path, name: &str) {
+    let mut raw = std::fs::read(zip).unwrap();
+    let mut i = 0;
+    while let Some(off) = raw[i..].windows(4).position(|w| w == b"PK\x01\x02") {
+        let h = i + off;
+        let nlen = u16::from_le_bytes([raw[h + 28], raw[h + 29]]) as usize;
+        if &raw[h + 46..h + 46 + nlen] == name.as_bytes() {
+            raw[h + 8] |= 1;
+        }
+        i = h + 4;
+    }
+    std::fs::write(zip, raw).unwrap();
+}
+
+#[test]
+fn an_encrypted_entry_is_named_and_not_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (zip, _) = bundle(dir.path(), &[]);
+    let name = format!("{ROOT}/data/case/notes.txt");
+    mark_encrypted(&zip, &name);
+    let r = report(&zip);
+    assert!(
+        r.problems
+            .contains(&Problem::EncryptedEntry { entry: name }),
+        "{:?}",
+        r.problems
+    );
+    assert_eq!(r.exit_code(), 1);
 }
 
 #[test]

@@ -236,16 +236,35 @@ fn write_window(
                         // Second read of a large file: hashed again while copied; the bag holds
                         // exactly the bytes hashed now, so the item records this digest and the
                         // difference is flagged.
-                        let file = open_source(&acq.path).map_err(|e| WriteError::Io {
-                            path: acq.path.clone(),
-                            source: e,
-                        })?;
+                        // A source that cannot be re-read is not collected; the run goes on.
+                        let file = match open_source(&acq.path) {
+                            Ok(f) => f,
+                            Err(e) => {
+                                st.not_collected.push(NotCollected {
+                                    path: RecordedPath::from_path(&acq.path),
+                                    reason: format!(
+                                        "hashed, then could not be reopened to copy: {e}"
+                                    ),
+                                });
+                                continue;
+                            }
+                        };
                         let before = file.metadata().ok();
-                        let (digest, n) =
+                        let copied =
                             st.writer
                                 .add_payload_stream(bp, &file, acq.size, text, &|n| {
                                     opts.progress(n)
                                 })?;
+                        let (digest, n) = match copied {
+                            Ok(r) => r,
+                            Err(e) => {
+                                st.not_collected.push(NotCollected {
+                                    path: RecordedPath::from_path(&acq.path),
+                                    reason: format!("hashed, then the copying read failed: {e}"),
+                                });
+                                continue;
+                            }
+                        };
                         if let (Some(b), Ok(a)) = (before, file.metadata()) {
                             acq.changed
                                 .extend(stat_changes(&b, &a, "during the copying read"));
@@ -367,8 +386,20 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
         ),
     );
     let mut items = Vec::with_capacity(written.len());
+    // Owner names, resolved once per uid (the host's account database, as seen at collection).
+    let mut owners: HashMap<u32, Option<String>> = HashMap::new();
+    let mut owner_of = |st: &mut crate::evidence::FileStat| {
+        st.owner = owners
+            .entry(st.uid)
+            .or_insert_with(|| crate::keys::owner_name(st.uid))
+            .clone();
+    };
     for w in written {
-        let a = w.acq;
+        let mut a = w.acq;
+        owner_of(&mut a.stat_before);
+        if let Some(st) = a.stat_after.as_mut() {
+            owner_of(st);
+        }
         let source = RecordedPath::from_path(&a.path);
         let (action, note) = match &w.bag_path {
             None => (

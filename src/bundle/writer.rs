@@ -44,6 +44,9 @@ pub struct BundleSink {
     file: File,
     written: u64,
     fail_after: Option<u64>,
+    /// Set after an aborted entry: before the next write or seek, the file is cut at the
+    /// current (rewound) position, so no byte of the aborted entry stays in the bundle.
+    truncate_pending: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl BundleSink {
@@ -52,7 +55,19 @@ impl BundleSink {
             file,
             written: 0,
             fail_after,
+            truncate_pending: Default::default(),
         }
+    }
+
+    fn truncate_if_pending(&mut self) -> io::Result<()> {
+        if self
+            .truncate_pending
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            let pos = self.file.stream_position()?;
+            self.file.set_len(pos)?;
+        }
+        Ok(())
     }
 
     pub fn into_file(self) -> File {
@@ -62,6 +77,7 @@ impl BundleSink {
 
 impl Write for BundleSink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.truncate_if_pending()?;
         if let Some(limit) = self.fail_after {
             if self.written + buf.len() as u64 > limit {
                 return Err(io::Error::other("injected write failure (test hook)"));
@@ -78,6 +94,7 @@ impl Write for BundleSink {
 
 impl Seek for BundleSink {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.truncate_if_pending()?;
         self.file.seek(pos)
     }
 }
@@ -109,6 +126,7 @@ pub struct FinishedBag {
 /// under the top folder `<case-id>/`.
 pub struct BagZipWriter {
     zip: ZipWriter<BundleSink>,
+    truncate_pending: std::sync::Arc<std::sync::atomic::AtomicBool>,
     path: PathBuf,
     root: String,
     time: zip::DateTime,
@@ -129,6 +147,7 @@ impl BagZipWriter {
         compress_text: bool,
     ) -> Self {
         BagZipWriter {
+            truncate_pending: sink.truncate_pending.clone(),
             zip: ZipWriter::new(sink),
             path: path.to_owned(),
             root: root.to_owned(),
@@ -196,7 +215,9 @@ impl BagZipWriter {
 
     /// Streams a payload file from `reader` (expected to be `size` bytes, which decides Zip64),
     /// hashing exactly the bytes written; returns their digest and count. `progress` is told
-    /// the size of each chunk.
+    /// the size of each chunk. The outer error is a failure to write the bundle; the inner one
+    /// a failure to read the source, after which the partial entry has been removed again and
+    /// the bundle can go on.
     pub fn add_payload_stream<R: Read>(
         &mut self,
         bag_path: &str,
@@ -204,8 +225,15 @@ impl BagZipWriter {
         size: u64,
         text: bool,
         progress: &dyn Fn(u64),
-    ) -> Result<(Sha256Digest, u64), WriteError> {
-        self.start(bag_path, size, text)?;
+    ) -> Result<Result<(Sha256Digest, u64), io::Error>, WriteError> {
+        // A streamed source may grow while it is copied; past 2 GiB, mark the entry Zip64 up front
+        // so growth across 4 GiB cannot fail the whole bundle.
+        let zip64_hint = if size >= u32::MAX as u64 / 2 {
+            u32::MAX as u64
+        } else {
+            size
+        };
+        self.start(bag_path, zip64_hint, text)?;
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; STREAM_CHUNK];
         let mut total = 0u64;
@@ -214,7 +242,18 @@ impl BagZipWriter {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(self.io(e)),
+                Err(e) => {
+                    let path = self.path.clone();
+                    self.zip.abort_file().map_err(|z| WriteError::Zip {
+                        path,
+                        entry: bag_path.to_owned(),
+                        source: z,
+                    })?;
+                    self.names.remove(bag_path);
+                    self.truncate_pending
+                        .store(true, std::sync::atomic::Ordering::SeqCst);
+                    return Ok(Err(e));
+                }
             };
             hasher.update(&buf[..n]);
             self.zip.write_all(&buf[..n]).map_err(|e| self.io(e))?;
@@ -224,7 +263,7 @@ impl BagZipWriter {
         let digest = Sha256Digest(hasher.finalize().into());
         self.payload.push((bag_path.to_owned(), digest));
         self.octets += total;
-        Ok((digest, total))
+        Ok(Ok((digest, total)))
     }
 
     fn add_tag(&mut self, name: &str, bytes: &[u8]) -> Result<Sha256Digest, WriteError> {
@@ -260,11 +299,19 @@ impl BagZipWriter {
             self.add_tag(SIGNATURE_NAME, &json)?;
         }
         let path = self.path.clone();
-        let sink = self.zip.finish().map_err(|e| WriteError::Zip {
-            path,
+        let mut sink = self.zip.finish().map_err(|e| WriteError::Zip {
+            path: path.clone(),
             entry: "(central directory)".to_owned(),
             source: e,
         })?;
+        // An aborted entry rewinds the writer: cut anything left past the end of the archive.
+        let end = sink.stream_position().map_err(|e| WriteError::Io {
+            path: path.clone(),
+            source: e,
+        })?;
+        sink.file
+            .set_len(end)
+            .map_err(|e| WriteError::Io { path, source: e })?;
         Ok((
             sink,
             FinishedBag {
@@ -426,6 +473,65 @@ mod tests {
                 z.second()
             ),
             (2026, 11, 25, 10, 11, 12)
+        );
+    }
+
+    /// A reader that fails after `ok` bytes, like a source on a failing disk.
+    struct FailingReader {
+        ok: usize,
+    }
+    impl Read for FailingReader {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.ok == 0 {
+                return Err(io::Error::other("simulated EIO"));
+            }
+            let n = buf.len().min(self.ok);
+            buf[..n].fill(b'z');
+            self.ok -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_source_failing_mid_copy_leaves_a_clean_archive_without_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.zip");
+        let file = File::create(&path).unwrap();
+        let t = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let mut w = BagZipWriter::new(BundleSink::new(file, None), &path, "C", t, false);
+        let r = w
+            .add_payload_stream(
+                "data/bad",
+                FailingReader { ok: 3 << 20 },
+                4 << 20,
+                false,
+                &|_| {},
+            )
+            .unwrap();
+        assert!(r.is_err());
+        assert!(!w.contains("data/bad"));
+        w.add_payload_bytes("data/good", b"ok", Sha256Digest::of(b"ok"), false)
+            .unwrap();
+        let (sink, bag) = w.finish(BagInfo::default(), None).unwrap();
+        drop(sink);
+        assert_eq!((bag.payload_files, bag.payload_bytes), (1, 2));
+        let mut za = zip::ZipArchive::new(File::open(&path).unwrap()).unwrap();
+        let names: Vec<_> = za.file_names().map(|n| n.unwrap().into_owned()).collect();
+        assert!(!names.iter().any(|n| n.ends_with("data/bad")), "{names:?}");
+        assert!(names.contains(&"C/data/good".to_owned()));
+        let mut good = Vec::new();
+        za.by_name("C/data/good")
+            .unwrap()
+            .read_to_end(&mut good)
+            .unwrap();
+        assert_eq!(good, b"ok");
+        // No leftover bytes of the aborted 3 MiB entry past the end of the archive.
+        let len = std::fs::metadata(&path).unwrap().len();
+        assert!(
+            len < 1 << 20,
+            "{len} bytes: the aborted entry's bytes are still there"
         );
     }
 
