@@ -409,6 +409,16 @@ const ZIP_MAGIC: &[u8; 4] = b"PK\x03\x04";
 
 /// Runs the query over directories, module files and bundles.
 pub fn scope(inputs: &[PathBuf], query: ScopeQuery) -> ScopeResult {
+    scope_with_progress(inputs, query, &indicatif::ProgressBar::hidden())
+}
+
+/// [`scope`], advancing `bar` once per file of the directory walk (its length is set when the
+/// walk is done).
+pub fn scope_with_progress(
+    inputs: &[PathBuf],
+    query: ScopeQuery,
+    bar: &indicatif::ProgressBar,
+) -> ScopeResult {
     let mut bundles = Vec::new();
     let mut plain = Vec::new();
     for input in inputs {
@@ -420,11 +430,17 @@ pub fn scope(inputs: &[PathBuf], query: ScopeQuery) -> ScopeResult {
     }
     let walk = walk_inputs(&plain);
     let mut skipped = walk.skipped;
+    bar.set_length(walk.files.len() as u64);
     let analysed: Vec<Option<ModuleScope>> = walk
         .files
         .par_iter()
-        .map(|f| scope_file(&f.path, &query))
+        .map(|f| {
+            let m = scope_file(&f.path, &query);
+            bar.inc(1);
+            m
+        })
         .collect();
+    bar.finish_and_clear();
     let mut summary = ScopeSummary::default();
     let mut modules = Vec::new();
     for m in analysed {

@@ -53,7 +53,16 @@ pub fn run(global: &GlobalArgs, args: ScopeArgs) -> anyhow::Result<Status> {
     if let Some(w) = &args.window {
         query.window = Some(TimeWindow::parse(w)?);
     }
-    let result = scope::scope(&args.inputs, query);
+    // Progress only on a terminal stderr, never with -q.
+    let bar = if !global.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressBar::new(0).with_style(
+            indicatif::ProgressStyle::with_template("scope {bar:30} {pos}/{len} files {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        )
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let result = scope::scope_with_progress(&args.inputs, query, &bar);
     if !global.quiet {
         for s in &result.skipped {
             eprintln!("wsc-forensics: {}: {}", s.path.display(), s.reason);
