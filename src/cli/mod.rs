@@ -11,6 +11,8 @@ use std::process::ExitCode;
 pub mod collect;
 pub mod demo;
 pub mod inspect;
+pub mod keys;
+pub mod scope;
 pub mod verify;
 
 /// Process exit status, the scriptable contract documented in the README.
@@ -87,6 +89,12 @@ pub enum Command {
     /// Run the bundled sample incident (INC-1) end to end: collect → verify → timeline →
     /// report, into ./demo-out (or --out DIR).
     Demo(demo::DemoArgs),
+    /// Audit key files (format, key id, owner, mode, findings); `keys baseline` / `keys check`
+    /// keep a sha256sum-compatible record of them.
+    Keys(keys::KeysArgs),
+    /// Which modules did this key sign, and do those signatures still cover them? Writes the
+    /// re-sign list.
+    Scope(scope::ScopeArgs),
 }
 
 /// Parses the command line, runs the command and returns its exit code.
@@ -119,5 +127,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Timeline(a) => timeline::run(a, &cli.global),
         Command::Report(a) => report::run(a, &cli.global),
         Command::Demo(a) => demo::run(a, &cli.global),
+        Command::Keys(args) => keys::run(&cli.global, args),
+        Command::Scope(args) => scope::run(&cli.global, args),
     }
 }

@@ -1,0 +1,339 @@
+//! `keys`: audit key files (format, ids, owner, mode, findings), write a `sha256sum`-compatible
+//! baseline of them, and check the key files against such a baseline.
+
+use super::{GlobalArgs, Status};
+use crate::evidence::Severity;
+use crate::file_walk::SkippedPath;
+use crate::key_audit::{
+    self, AuditedKeyFile, BaselineChange, BaselineCheck, KeyAudit, RevocationList,
+};
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    pub action: Option<KeysAction>,
+    /// Key files or directories to audit (walked recursively; symlinks are not followed).
+    #[arg(required = true, value_name = "DIR_OR_FILE")]
+    pub inputs: Vec<PathBuf>,
+    /// Revocation list: one wsc key id (24 hex) or fingerprint / raw public key (64 hex) per
+    /// line, `#` comments. A key on it is a Critical finding.
+    #[arg(long, value_name = "FILE")]
+    pub revoked: Option<PathBuf>,
+    /// Case file: its `keys.compromised` and `keys.revoked` ids are treated as revoked too.
+    #[arg(long, value_name = "FILE")]
+    pub case: Option<PathBuf>,
+    /// Machine-readable output (shape documented in the README).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysAction {
+    /// Print a `sha256sum -c`-compatible list of every key file under the inputs.
+    Baseline(BaselineArgs),
+    /// Compare key files with a baseline: changed, missing and new key files (exit 1 on any).
+    Check(CheckArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BaselineArgs {
+    /// Directories or key files to list.
+    #[arg(required = true, value_name = "DIR_OR_FILE")]
+    pub inputs: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Baseline written by `keys baseline` (or `sha256sum`).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: PathBuf,
+    /// Directories or key files to look for new key files in (the baseline's own entries are
+    /// always checked).
+    #[arg(value_name = "DIR_OR_FILE")]
+    pub inputs: Vec<PathBuf>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(global: &GlobalArgs, args: KeysArgs) -> anyhow::Result<Status> {
+    match args.action {
+        Some(KeysAction::Baseline(b)) => run_baseline(global, b),
+        Some(KeysAction::Check(c)) => run_check(global, c),
+        None => run_audit(global, args),
+    }
+}
+
+fn report_skipped(global: &GlobalArgs, skipped: &[SkippedPath]) {
+    if global.quiet {
+        return;
+    }
+    for s in skipped {
+        eprintln!("wsc-forensics: {}: {}", s.path.display(), s.reason);
+    }
+}
+
+fn run_baseline(global: &GlobalArgs, args: BaselineArgs) -> anyhow::Result<Status> {
+    let walk = key_audit::find_key_files(&args.inputs);
+    let missing_input = walk.missing_input;
+    let mut skipped = walk.skipped;
+    let (entries, failed) = key_audit::hash_key_files(&walk.keys);
+    skipped.extend(failed);
+    report_skipped(global, &skipped);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for e in &entries {
+        key_audit::write_baseline_line(&mut out, e).context("writing the baseline")?;
+    }
+    out.flush().context("writing the baseline")?;
+    if global.verbose > 0 {
+        eprintln!(
+            "{} key files listed, {} other files skipped",
+            entries.len(),
+            walk.not_keys.len()
+        );
+    }
+    // An unreadable file may be a key file: the baseline is then incomplete.
+    Ok(
+        if missing_input || !skipped.iter().all(is_symlink_or_special) {
+            Status::InputError
+        } else {
+            Status::Ok
+        },
+    )
+}
+
+fn is_symlink_or_special(s: &SkippedPath) -> bool {
+    use crate::file_walk::SkipReason;
+    matches!(s.reason, SkipReason::Symlink | SkipReason::SpecialFile)
+}
+
+#[derive(Serialize)]
+struct CheckOutput<'a> {
+    baseline: String,
+    summary: CheckSummary,
+    #[serde(flatten)]
+    check: &'a BaselineCheck,
+    skipped: &'a [SkippedPath],
+}
+
+#[derive(Serialize, Clone, Copy)]
+struct CheckSummary {
+    unchanged: usize,
+    changed: usize,
+    missing: usize,
+    not_a_file: usize,
+    unreadable: usize,
+    new: usize,
+}
+
+fn run_check(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<Status> {
+    let baseline = match key_audit::load_baseline(&args.baseline) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("wsc-forensics: error: unusable baseline: {e}");
+            return Ok(Status::InputError);
+        }
+    };
+    let walk = key_audit::find_key_files(&args.inputs);
+    report_skipped(global, &walk.skipped);
+    let check = key_audit::check_baseline(&baseline, &walk.keys);
+    let summary = CheckSummary {
+        unchanged: check.count("unchanged"),
+        changed: check.count("changed"),
+        missing: check.count("missing"),
+        not_a_file: check.count("not-a-file"),
+        unreadable: check.count("unreadable"),
+        new: check.count("new"),
+    };
+    let any_change = check.changes().next().is_some();
+    if args.json {
+        let out = CheckOutput {
+            baseline: args.baseline.display().to_string(),
+            summary,
+            check: &check,
+            skipped: &walk.skipped,
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        for e in &check.entries {
+            if !e.change.is_change() && global.verbose == 0 {
+                continue;
+            }
+            let detail = match &e.change {
+                BaselineChange::Changed { expected, actual } => {
+                    format!("  (was {expected}, now {actual})")
+                }
+                BaselineChange::Unreadable { error, .. } => format!("  ({error})"),
+                _ => String::new(),
+            };
+            println!("{:<11}{}{detail}", e.change.label(), e.path.display());
+        }
+        if !global.quiet {
+            println!(
+                "{} unchanged, {} changed, {} missing, {} new{}{}",
+                summary.unchanged,
+                summary.changed,
+                summary.missing,
+                summary.new,
+                if summary.not_a_file > 0 {
+                    format!(", {} no longer a regular file", summary.not_a_file)
+                } else {
+                    String::new()
+                },
+                if summary.unreadable > 0 {
+                    format!(", {} unreadable", summary.unreadable)
+                } else {
+                    String::new()
+                },
+            );
+        }
+    }
+    Ok(if any_change {
+        Status::EvidenceProblem
+    } else if walk.missing_input {
+        Status::InputError
+    } else {
+        Status::Ok
+    })
+}
+
+#[derive(Serialize)]
+struct AuditOutput<'a> {
+    summary: AuditSummary,
+    #[serde(flatten)]
+    audit: &'a KeyAudit,
+}
+
+#[derive(Serialize, Clone, Copy)]
+struct AuditSummary {
+    key_files: usize,
+    secret_keys: usize,
+    findings: usize,
+    critical: usize,
+    high: usize,
+    medium: usize,
+    low: usize,
+    other_files: usize,
+    skipped: usize,
+}
+
+fn run_audit(global: &GlobalArgs, args: KeysArgs) -> anyhow::Result<Status> {
+    let mut revoked = match &args.revoked {
+        Some(p) => RevocationList::load(p).context("reading the revocation list")?,
+        None => RevocationList::default(),
+    };
+    if let Some(case_path) = &args.case {
+        let case = crate::case::CaseInfo::load(case_path)?;
+        let name = case_path.display();
+        for (field, ids) in [
+            ("keys.compromised", &case.keys.compromised),
+            ("keys.revoked", &case.keys.revoked),
+        ] {
+            for id in ids {
+                if !revoked.add(id, format!("{name} {field}")) {
+                    anyhow::bail!("{name}: {field}: {id:?} is not a key id or fingerprint");
+                }
+            }
+        }
+    }
+    let walk = key_audit::find_key_files(&args.inputs);
+    let missing_input = walk.missing_input;
+    let audit = key_audit::audit_keys(walk, &revoked);
+    report_skipped(global, &audit.skipped);
+    let count = |s: Severity| audit.findings().filter(|(_, f)| f.severity == s).count();
+    let summary = AuditSummary {
+        key_files: audit.keys.len(),
+        secret_keys: audit.keys.iter().filter(|k| k.secret).count(),
+        findings: audit.findings().count(),
+        critical: count(Severity::Critical),
+        high: count(Severity::High),
+        medium: count(Severity::Medium),
+        low: count(Severity::Low),
+        other_files: audit.not_keys.len(),
+        skipped: audit.skipped.len(),
+    };
+    if args.json {
+        let out = AuditOutput {
+            summary,
+            audit: &audit,
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        for k in &audit.keys {
+            print_key(k);
+        }
+        if global.verbose > 0 {
+            for n in &audit.not_keys {
+                eprintln!("not a key file ({:?}): {}", n.kind, n.path.display());
+            }
+        }
+        if !global.quiet {
+            println!(
+                "{} key files ({} secret); {} findings ({} critical, {} high, {} medium, {} low); \
+                 {} other files, {} skipped",
+                summary.key_files,
+                summary.secret_keys,
+                summary.findings,
+                summary.critical,
+                summary.high,
+                summary.medium,
+                summary.low,
+                summary.other_files,
+                summary.skipped
+            );
+        }
+    }
+    let nothing_read = audit.keys.is_empty() && audit.not_keys.is_empty();
+    Ok(if summary.findings > 0 {
+        Status::EvidenceProblem
+    } else if missing_input || (nothing_read && !audit.skipped.is_empty()) {
+        Status::InputError
+    } else {
+        Status::Ok
+    })
+}
+
+fn print_key(k: &AuditedKeyFile) {
+    println!("{}", k.path.display());
+    let kind = if k.secret { "secret" } else { "public" };
+    match (&k.format, &k.algorithm) {
+        (Some(format), Some(alg)) => println!(
+            "  {kind}  {format}  {alg}  key id {}  fingerprint {}",
+            k.wsc_key_id.as_deref().unwrap_or("-"),
+            k.fingerprint_sha256
+                .map(|f| f.to_hex())
+                .unwrap_or_else(|| "-".into())
+        ),
+        _ => println!(
+            "  {kind}?  unparsed: {}",
+            k.error.as_deref().unwrap_or("unknown format")
+        ),
+    }
+    println!(
+        "  owner {}  mode {:04o}  {} bytes  modified {}  changed {}",
+        k.stat
+            .owner
+            .clone()
+            .unwrap_or_else(|| k.stat.uid.to_string()),
+        k.stat.permissions(),
+        k.stat.size,
+        k.stat.mtime.format("%Y-%m-%dT%H:%M:%SZ"),
+        k.stat.ctime.format("%Y-%m-%dT%H:%M:%SZ"),
+    );
+    for f in &k.findings {
+        println!(
+            "  {:<8} {} {}: {}",
+            f.severity.to_string().to_uppercase(),
+            f.incident_type.map(|i| i.code()).unwrap_or("-"),
+            f.code,
+            f.message
+        );
+    }
+}

@@ -1,0 +1,822 @@
+//! Key-file audit (`keys`): finding key files under the inputs, their per-file findings
+//! (permissions, secret keys without their public key, revoked keys), and the
+//! `sha256sum -c`-compatible hash baseline with its change check.
+//!
+//! Secret keys: the audit shows only what `keys::parse_key_file` derives from the public half. The
+//! baseline holds the SHA-256 of each whole key file, secret ones included, exactly as the
+//! runbook's `sha256sum ~/.wsc/keys/*.sec` does: it reveals nothing the public key does not
+//! (both only confirm a guessed secret), and without it a replaced secret key goes unnoticed.
+
+use crate::digest::{sha256_stream, Sha256Digest};
+use crate::evidence::{FileStat, Finding, IncidentType, ItemKind, Severity};
+use crate::file_walk::{serialize_path, walk_inputs, SkipReason, SkippedPath, WalkedFile};
+use crate::keys::{self, KeyAlgorithm, KeyFormat, PublicKey};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::HashSet;
+use std::ffi::OsStr;
+use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// Largest baseline file accepted (a line per key file; a million keys is already absurd).
+pub const MAX_BASELINE_BYTES: u64 = 256 << 20;
+/// Largest revocation list accepted.
+pub const MAX_REVOCATION_LIST_BYTES: u64 = 16 << 20;
+
+/// Errors reading a baseline or a revocation list; each names the file and the line.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyAuditError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path}: {size} bytes, over the {max}-byte limit")]
+    TooLarge { path: String, size: u64, max: u64 },
+    #[error("{path}:{line}: not a sha256sum line ({reason})")]
+    BaselineLine {
+        path: String,
+        line: usize,
+        reason: &'static str,
+    },
+    #[error("{path}:{line}: {text:?} is neither a wsc key id (24 hex) nor a fingerprint or public key (64 hex)")]
+    RevocationLine {
+        path: String,
+        line: usize,
+        text: String,
+    },
+}
+
+/// A file under the inputs that `kind::classify` recognises as a key file.
+#[derive(Debug, Clone)]
+pub struct KeyCandidate {
+    pub path: PathBuf,
+    /// [`ItemKind::PublicKey`] or [`ItemKind::SecretKey`].
+    pub kind: ItemKind,
+    pub stat: FileStat,
+}
+
+/// The key files under the inputs, and every path that was skipped (not a key, unreadable,
+/// symlink, …) with the reason.
+#[derive(Debug, Default)]
+pub struct KeyFileWalk {
+    pub keys: Vec<KeyCandidate>,
+    pub not_keys: Vec<NotAKey>,
+    pub skipped: Vec<SkippedPath>,
+    /// True when an input named on the command line does not exist.
+    pub missing_input: bool,
+}
+
+/// A readable regular file that is not a key file.
+#[derive(Serialize, Debug, Clone)]
+pub struct NotAKey {
+    #[serde(serialize_with = "serialize_path")]
+    pub path: PathBuf,
+    pub kind: ItemKind,
+}
+
+/// Walks the inputs (no symlinks followed) and sorts regular files into key files and the rest,
+/// reading at most [`crate::kind::SNIFF_LEN`] bytes of each, in parallel.
+pub fn find_key_files(inputs: &[PathBuf]) -> KeyFileWalk {
+    let walk = walk_inputs(inputs);
+    let missing_input = walk.has_missing_input();
+    enum Sorted {
+        Key(KeyCandidate),
+        Other(NotAKey),
+        Skip(SkippedPath),
+    }
+    let sorted: Vec<Sorted> = walk
+        .files
+        .par_iter()
+        .map(|f: &WalkedFile| match read_head(&f.path) {
+            Ok(head) => {
+                let kind = key_kind(&f.path, &head);
+                if matches!(kind, ItemKind::PublicKey | ItemKind::SecretKey) {
+                    let mut stat = FileStat::of_metadata(&f.metadata);
+                    stat.owner = keys::owner_name(stat.uid);
+                    Sorted::Key(KeyCandidate {
+                        path: f.path.clone(),
+                        kind,
+                        stat,
+                    })
+                } else {
+                    Sorted::Other(NotAKey {
+                        path: f.path.clone(),
+                        kind,
+                    })
+                }
+            }
+            Err(e) => Sorted::Skip(SkippedPath {
+                path: f.path.clone(),
+                reason: SkipReason::Unreadable {
+                    error: e.to_string(),
+                },
+            }),
+        })
+        .collect();
+    let mut out = KeyFileWalk {
+        skipped: walk.skipped,
+        missing_input,
+        ..Default::default()
+    };
+    for s in sorted {
+        match s {
+            Sorted::Key(k) => out.keys.push(k),
+            Sorted::Other(n) => out.not_keys.push(n),
+            Sorted::Skip(s) => out.skipped.push(s),
+        }
+    }
+    out
+}
+
+/// `kind::classify`, plus DER keys (SPKI, PKCS#8), which have no text marker: a small file
+/// starting with an ASN.1 SEQUENCE is a key file when the key parser accepts it.
+fn key_kind(path: &Path, head: &[u8]) -> ItemKind {
+    let kind = crate::kind::classify(path, head);
+    if kind == ItemKind::Attachment
+        && head.first() == Some(&0x30)
+        && head.len() <= keys::MAX_KEY_FILE_LEN
+    {
+        if let Ok(k) = keys::parse_key_file(&path.display().to_string(), head) {
+            return if k.is_secret {
+                ItemKind::SecretKey
+            } else {
+                ItemKind::PublicKey
+            };
+        }
+    }
+    kind
+}
+
+fn read_head(path: &Path) -> io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(4096);
+    std::fs::File::open(path)?
+        .take(crate::kind::SNIFF_LEN as u64)
+        .read_to_end(&mut head)?;
+    Ok(head)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Baseline (sha256sum format)
+
+/// One line of a baseline: the SHA-256 of a file and its path.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct BaselineEntry {
+    pub sha256: Sha256Digest,
+    #[serde(serialize_with = "serialize_path")]
+    pub path: PathBuf,
+}
+
+/// Hashes every key file (streaming, in parallel). Entries come back sorted by path bytes, so the
+/// same key store gives the same baseline; files that could not be read come back separately.
+pub fn hash_key_files(keys: &[KeyCandidate]) -> (Vec<BaselineEntry>, Vec<SkippedPath>) {
+    let results: Vec<Result<BaselineEntry, SkippedPath>> = keys
+        .par_iter()
+        .map(|k| {
+            hash_file(&k.path)
+                .map(|sha256| BaselineEntry {
+                    sha256,
+                    path: k.path.clone(),
+                })
+                .map_err(|e| SkippedPath {
+                    path: k.path.clone(),
+                    reason: SkipReason::Unreadable {
+                        error: e.to_string(),
+                    },
+                })
+        })
+        .collect();
+    let mut entries = Vec::new();
+    let mut failed = Vec::new();
+    for r in results {
+        match r {
+            Ok(e) => entries.push(e),
+            Err(s) => failed.push(s),
+        }
+    }
+    entries.sort_by(|a, b| {
+        a.path
+            .as_os_str()
+            .as_bytes()
+            .cmp(b.path.as_os_str().as_bytes())
+    });
+    (entries, failed)
+}
+
+fn hash_file(path: &Path) -> io::Result<Sha256Digest> {
+    Ok(sha256_stream(std::fs::File::open(path)?)?.0)
+}
+
+/// Writes one baseline line exactly as GNU coreutils `sha256sum` (9.x) does: `HEX  NAME\n`; a
+/// name holding `\`, LF or CR is escaped (`\\`, `\n`, `\r`) and the line starts with `\`.
+/// Other bytes (including non-UTF-8) are written as they are.
+pub fn write_baseline_line<W: Write>(w: &mut W, entry: &BaselineEntry) -> io::Result<()> {
+    let name = entry.path.as_os_str().as_bytes();
+    let needs_escape = name.iter().any(|&b| matches!(b, b'\\' | b'\n' | b'\r'));
+    if needs_escape {
+        w.write_all(b"\\")?;
+    }
+    w.write_all(entry.sha256.to_hex().as_bytes())?;
+    w.write_all(b"  ")?;
+    if needs_escape {
+        let mut escaped = Vec::with_capacity(name.len() + 8);
+        for &b in name {
+            match b {
+                b'\\' => escaped.extend_from_slice(b"\\\\"),
+                b'\n' => escaped.extend_from_slice(b"\\n"),
+                b'\r' => escaped.extend_from_slice(b"\\r"),
+                _ => escaped.push(b),
+            }
+        }
+        w.write_all(&escaped)?;
+    } else {
+        w.write_all(name)?;
+    }
+    w.write_all(b"\n")
+}
+
+/// Parses a baseline in `sha256sum` format (text `HEX  NAME` or binary `HEX *NAME`, with
+/// coreutils' `\`-escaped names). Empty lines are ignored. `name` only labels errors.
+pub fn parse_baseline(name: &str, bytes: &[u8]) -> Result<Vec<BaselineEntry>, KeyAuditError> {
+    let mut entries = Vec::new();
+    for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line_no = i + 1;
+        let err = |reason| KeyAuditError::BaselineLine {
+            path: name.to_owned(),
+            line: line_no,
+            reason,
+        };
+        if raw.is_empty() {
+            continue;
+        }
+        let (escaped, rest) = match raw.strip_prefix(b"\\") {
+            Some(r) => (true, r),
+            None => (false, raw),
+        };
+        if rest.len() < 66 {
+            return Err(err("too short"));
+        }
+        let hex_part = std::str::from_utf8(&rest[..64]).map_err(|_| err("digest is not hex"))?;
+        let sha256 = Sha256Digest::from_hex(hex_part).ok_or_else(|| err("digest is not hex"))?;
+        if rest[64] != b' ' || !matches!(rest[65], b' ' | b'*') {
+            return Err(err("expected two spaces or \" *\" after the digest"));
+        }
+        let file = &rest[66..];
+        if file.is_empty() {
+            return Err(err("empty file name"));
+        }
+        let file = if escaped {
+            unescape_name(file).ok_or_else(|| err("bad escape in file name"))?
+        } else {
+            file.to_vec()
+        };
+        entries.push(BaselineEntry {
+            sha256,
+            path: PathBuf::from(OsStr::from_bytes(&file)),
+        });
+    }
+    Ok(entries)
+}
+
+fn unescape_name(s: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut it = s.iter();
+    while let Some(&b) = it.next() {
+        if b == b'\\' {
+            match it.next()? {
+                b'\\' => out.push(b'\\'),
+                b'n' => out.push(b'\n'),
+                b'r' => out.push(b'\r'),
+                _ => return None,
+            }
+        } else {
+            out.push(b);
+        }
+    }
+    Some(out)
+}
+
+/// Reads and parses a baseline file.
+pub fn load_baseline(path: &Path) -> Result<Vec<BaselineEntry>, KeyAuditError> {
+    let bytes = read_limited(path, MAX_BASELINE_BYTES)?;
+    parse_baseline(&path.display().to_string(), &bytes)
+}
+
+fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, KeyAuditError> {
+    let name = path.display().to_string();
+    let io = |source| KeyAuditError::Io {
+        path: name.clone(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > max {
+        return Err(KeyAuditError::TooLarge {
+            path: name,
+            size: bytes.len() as u64,
+            max,
+        });
+    }
+    Ok(bytes)
+}
+
+/// What happened to one key file since the baseline was written.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum BaselineChange {
+    /// Same SHA-256 as recorded.
+    Unchanged { sha256: Sha256Digest },
+    /// Different content.
+    Changed {
+        expected: Sha256Digest,
+        actual: Sha256Digest,
+    },
+    /// In the baseline, gone from disk.
+    Missing { expected: Sha256Digest },
+    /// The path is now a symbolic link, directory or special file.
+    NotARegularFile { expected: Sha256Digest },
+    /// Could not be read, so it cannot be shown unchanged.
+    Unreadable {
+        expected: Sha256Digest,
+        error: String,
+    },
+    /// A key file under the inputs that the baseline does not list.
+    New { actual: Sha256Digest },
+}
+
+impl BaselineChange {
+    pub fn is_change(&self) -> bool {
+        !matches!(self, BaselineChange::Unchanged { .. })
+    }
+
+    /// Short word for human output.
+    pub fn label(&self) -> &'static str {
+        match self {
+            BaselineChange::Unchanged { .. } => "unchanged",
+            BaselineChange::Changed { .. } => "changed",
+            BaselineChange::Missing { .. } => "missing",
+            BaselineChange::NotARegularFile { .. } => "not-a-file",
+            BaselineChange::Unreadable { .. } => "unreadable",
+            BaselineChange::New { .. } => "new",
+        }
+    }
+}
+
+/// One checked path.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct BaselineCheckEntry {
+    #[serde(serialize_with = "serialize_path")]
+    pub path: PathBuf,
+    #[serde(flatten)]
+    pub change: BaselineChange,
+}
+
+/// Result of comparing the key files on disk with a baseline: every baseline entry (in baseline
+/// order), then new key files (sorted by path).
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct BaselineCheck {
+    pub entries: Vec<BaselineCheckEntry>,
+}
+
+impl BaselineCheck {
+    pub fn changes(&self) -> impl Iterator<Item = &BaselineCheckEntry> {
+        self.entries.iter().filter(|e| e.change.is_change())
+    }
+
+    pub fn count(&self, label: &str) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| e.change.label() == label)
+            .count()
+    }
+}
+
+/// Checks every baseline entry against the disk (each path as recorded, whether or not it lies
+/// under `found`'s inputs) and lists key files in `found` that the baseline lacks. Hashing runs
+/// in parallel; paths compare component-wise (`dir//a` = `dir/a`).
+pub fn check_baseline(baseline: &[BaselineEntry], found: &[KeyCandidate]) -> BaselineCheck {
+    let mut entries: Vec<BaselineCheckEntry> = baseline
+        .par_iter()
+        .map(|b| BaselineCheckEntry {
+            path: b.path.clone(),
+            change: check_one(b),
+        })
+        .collect();
+    let listed: HashSet<&Path> = baseline.iter().map(|b| b.path.as_path()).collect();
+    let mut new: Vec<BaselineCheckEntry> = found
+        .par_iter()
+        .filter(|k| !listed.contains(k.path.as_path()))
+        .map(|k| BaselineCheckEntry {
+            path: k.path.clone(),
+            change: match hash_file(&k.path) {
+                Ok(actual) => BaselineChange::New { actual },
+                // A new key file we cannot read is still new; record why there is no digest.
+                Err(e) => BaselineChange::Unreadable {
+                    expected: Sha256Digest([0; 32]),
+                    error: format!("new key file, {e}"),
+                },
+            },
+        })
+        .collect();
+    new.sort_by(|a, b| {
+        a.path
+            .as_os_str()
+            .as_bytes()
+            .cmp(b.path.as_os_str().as_bytes())
+    });
+    entries.extend(new);
+    BaselineCheck { entries }
+}
+
+fn check_one(b: &BaselineEntry) -> BaselineChange {
+    let expected = b.sha256;
+    match std::fs::symlink_metadata(&b.path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => BaselineChange::Missing { expected },
+        Err(e) => BaselineChange::Unreadable {
+            expected,
+            error: e.to_string(),
+        },
+        Ok(md) if !md.file_type().is_file() => BaselineChange::NotARegularFile { expected },
+        Ok(_) => match hash_file(&b.path) {
+            Ok(actual) if actual == expected => BaselineChange::Unchanged { sha256: actual },
+            Ok(actual) => BaselineChange::Changed { expected, actual },
+            Err(e) => BaselineChange::Unreadable {
+                expected,
+                error: e.to_string(),
+            },
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Revocation list
+
+/// One identity on a revocation list.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct RevokedEntry {
+    /// Lower-case hex as written (24 hex: wsc key id; 64 hex: fingerprint or raw public key).
+    pub id: String,
+    /// Where it came from (`FILE:LINE` or `case file keys.revoked`).
+    pub source: String,
+}
+
+/// Key ids and fingerprints that must not be in use.
+#[derive(Serialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct RevocationList {
+    pub entries: Vec<RevokedEntry>,
+}
+
+impl RevocationList {
+    /// Parses one key id or fingerprint per line; `#` starts a comment; blank lines are ignored.
+    pub fn parse(name: &str, text: &str) -> Result<Self, KeyAuditError> {
+        let mut list = RevocationList::default();
+        for (i, line) in text.lines().enumerate() {
+            let item = line.split('#').next().unwrap_or("").trim();
+            if item.is_empty() {
+                continue;
+            }
+            if !list.add(item, format!("{name}:{}", i + 1)) {
+                return Err(KeyAuditError::RevocationLine {
+                    path: name.to_owned(),
+                    line: i + 1,
+                    text: item.to_owned(),
+                });
+            }
+        }
+        Ok(list)
+    }
+
+    /// Reads a revocation list file.
+    pub fn load(path: &Path) -> Result<Self, KeyAuditError> {
+        let bytes = read_limited(path, MAX_REVOCATION_LIST_BYTES)?;
+        Self::parse(
+            &path.display().to_string(),
+            &String::from_utf8_lossy(&bytes),
+        )
+    }
+
+    /// Adds one id (24 or 64 hex characters); returns false (and adds nothing) for anything else.
+    #[must_use]
+    pub fn add(&mut self, id: &str, source: String) -> bool {
+        let id = id.trim().to_ascii_lowercase();
+        let hex_ok = id.bytes().all(|b| b.is_ascii_hexdigit());
+        if !hex_ok || !(id.len() == 24 || id.len() == 64) {
+            return false;
+        }
+        self.entries.push(RevokedEntry { id, source });
+        true
+    }
+
+    /// The entry naming this key (by wsc key id, fingerprint or raw public key), if any.
+    pub fn find(&self, pk: &PublicKey) -> Option<&RevokedEntry> {
+        let key_id = hex::encode(pk.wsc_key_id());
+        let fingerprint = pk.fingerprint().to_hex();
+        let raw = pk.to_hex();
+        self.entries
+            .iter()
+            .find(|e| e.id == key_id || e.id == fingerprint || e.id == raw)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit
+
+/// Finding code: a secret key file whose public key is not among the key files audited.
+pub const FINDING_SECRET_WITHOUT_PUBLIC: &str = "secret-key-without-public-key";
+/// Finding code: a key on the revocation list (or the case file's compromised/revoked keys).
+pub const FINDING_REVOKED_KEY: &str = "revoked-key";
+/// Finding code: a file that looks like a secret key but could not be parsed, readable by others.
+pub const FINDING_UNPARSED_SECRET_PERMISSIONS: &str = "secret-key-permissions";
+/// Finding code: a file that looks like a key (by its first bytes) but could not be parsed.
+pub const FINDING_MALFORMED_KEY_FILE: &str = "malformed-key-file";
+
+/// `keys::parse_key_file` marks every secret key with this informational note; the audit
+/// reports real problems only, so the note is not a finding here (the `secret` field says it).
+const NOTE_SECRET_KEY_MATERIAL: &str = "secret-key-material";
+
+/// What the audit says about one key file. Never holds a secret byte: for a secret key only
+/// the public half's identifiers appear.
+#[derive(Serialize, Debug, Clone)]
+pub struct AuditedKeyFile {
+    #[serde(serialize_with = "serialize_path")]
+    pub path: PathBuf,
+    /// `None` when the file looks like a key but could not be parsed (see `error`).
+    pub format: Option<KeyFormat>,
+    pub secret: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<KeyAlgorithm>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<PublicKey>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wsc_key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint_sha256: Option<Sha256Digest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle_key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssh_comment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encrypted: Option<bool>,
+    /// Why the key could not be parsed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Permission bits in octal (`"0600"`), from `stat.mode`.
+    pub permissions: String,
+    pub stat: FileStat,
+    pub findings: Vec<Finding>,
+}
+
+/// The audit of all key files under the inputs.
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct KeyAudit {
+    pub keys: Vec<AuditedKeyFile>,
+    /// Readable regular files that are not key files.
+    pub not_keys: Vec<NotAKey>,
+    /// Paths not looked at (symlinks, special files, unreadable, missing inputs).
+    pub skipped: Vec<SkippedPath>,
+}
+
+impl KeyAudit {
+    pub fn findings(&self) -> impl Iterator<Item = (&AuditedKeyFile, &Finding)> {
+        self.keys
+            .iter()
+            .flat_map(|k| k.findings.iter().map(move |f| (k, f)))
+    }
+}
+
+/// Audits the key files found by [`find_key_files`]: parses each (in parallel), then adds the
+/// findings that need all of them (secret keys without their public key) and the revocation list.
+pub fn audit_keys(walk: KeyFileWalk, revoked: &RevocationList) -> KeyAudit {
+    let mut skipped = walk.skipped;
+    let parsed: Vec<Result<AuditedKeyFile, SkippedPath>> =
+        walk.keys.par_iter().map(audit_one).collect();
+    let mut keys_out = Vec::new();
+    for p in parsed {
+        match p {
+            Ok(k) => keys_out.push(k),
+            Err(s) => skipped.push(s),
+        }
+    }
+    let public_keys: HashSet<PublicKey> = keys_out
+        .iter()
+        .filter(|k| !k.secret)
+        .filter_map(|k| k.public_key)
+        .collect();
+    for k in &mut keys_out {
+        if let Some(pk) = k.public_key {
+            if k.secret && !public_keys.contains(&pk) {
+                k.findings.push(Finding::new(
+                    FINDING_SECRET_WITHOUT_PUBLIC,
+                    Severity::Low,
+                    Some(IncidentType::KeyCompromise),
+                    format!(
+                        "secret key {} has no public key file among the inputs: a signing key \
+                         nobody inventoried (policy violation)",
+                        k.wsc_key_id.as_deref().unwrap_or("-")
+                    ),
+                ));
+            }
+            if let Some(entry) = revoked.find(&pk) {
+                k.findings.push(Finding::new(
+                    FINDING_REVOKED_KEY,
+                    Severity::Critical,
+                    Some(IncidentType::KeyCompromise),
+                    format!(
+                        "{} key {} is on the revocation list ({}: {})",
+                        if k.secret { "secret" } else { "public" },
+                        k.wsc_key_id.as_deref().unwrap_or("-"),
+                        entry.source,
+                        entry.id
+                    ),
+                ));
+            }
+        }
+    }
+    KeyAudit {
+        keys: keys_out,
+        not_keys: walk.not_keys,
+        skipped,
+    }
+}
+
+fn audit_one(c: &KeyCandidate) -> Result<AuditedKeyFile, SkippedPath> {
+    let name = c.path.display().to_string();
+    let bytes = match read_key_bytes(&c.path) {
+        Ok(b) => b,
+        Err(e) => {
+            return Err(SkippedPath {
+                path: c.path.clone(),
+                reason: SkipReason::Unreadable {
+                    error: e.to_string(),
+                },
+            })
+        }
+    };
+    let looks_secret = c.kind == ItemKind::SecretKey;
+    match keys::parse_key_file(&name, &bytes) {
+        Ok(key) => {
+            let mut findings: Vec<Finding> = key
+                .findings
+                .iter()
+                .filter(|f| f.code != NOTE_SECRET_KEY_MATERIAL)
+                .cloned()
+                .collect();
+            findings.extend(keys::permission_findings(&key, &c.stat));
+            Ok(AuditedKeyFile {
+                path: c.path.clone(),
+                format: Some(key.format),
+                secret: key.is_secret,
+                algorithm: Some(key.algorithm),
+                public_key: key.public_key,
+                wsc_key_id: key.wsc_key_id,
+                fingerprint_sha256: key.fingerprint_sha256,
+                bundle_key_id: key.bundle_key_id,
+                ssh_comment: key.ssh_comment,
+                encrypted: key.encrypted,
+                error: None,
+                permissions: format!("{:04o}", c.stat.permissions()),
+                stat: c.stat.clone(),
+                findings,
+            })
+        }
+        Err(e) => {
+            let mut findings = vec![Finding::new(
+                FINDING_MALFORMED_KEY_FILE,
+                Severity::Low,
+                None,
+                format!("looks like a key file but could not be parsed: {e}"),
+            )];
+            let mode = c.stat.permissions();
+            if looks_secret && mode & 0o077 != 0 {
+                findings.push(Finding::new(
+                    FINDING_UNPARSED_SECRET_PERMISSIONS,
+                    Severity::Low,
+                    Some(IncidentType::KeyCompromise),
+                    format!(
+                        "file that looks like a secret key has mode {mode:04o}: readable by \
+                         group or others (expected 0600)"
+                    ),
+                ));
+            }
+            Ok(AuditedKeyFile {
+                path: c.path.clone(),
+                format: None,
+                secret: looks_secret,
+                algorithm: None,
+                public_key: None,
+                wsc_key_id: None,
+                fingerprint_sha256: None,
+                bundle_key_id: None,
+                ssh_comment: None,
+                encrypted: None,
+                error: Some(e.to_string()),
+                permissions: format!("{mode:04o}"),
+                stat: c.stat.clone(),
+                findings,
+            })
+        }
+    }
+}
+
+fn read_key_bytes(path: &Path) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(keys::MAX_KEY_FILE_LEN as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn baseline_lines_escape_like_coreutils() {
+        let e = |p: &[u8]| BaselineEntry {
+            sha256: Sha256Digest([0xab; 32]),
+            path: PathBuf::from(OsStr::from_bytes(p)),
+        };
+        let mut out = Vec::new();
+        write_baseline_line(&mut out, &e(b"dir/a.pub")).unwrap();
+        write_baseline_line(&mut out, &e(b"new\nline\\x\r")).unwrap();
+        let hex = "ab".repeat(32);
+        assert_eq!(
+            String::from_utf8(out.clone()).unwrap(),
+            format!("{hex}  dir/a.pub\n\\{hex}  new\\nline\\\\x\\r\n")
+        );
+        let back = parse_baseline("b", &out).unwrap();
+        assert_eq!(back, vec![e(b"dir/a.pub"), e(b"new\nline\\x\r")]);
+    }
+
+    #[test]
+    fn malformed_baselines_name_the_line() {
+        let hex = "ab".repeat(32);
+        let text = format!("{hex}  ok\n{hex} xbad\n");
+        let err = parse_baseline("keys.sha256", text.as_bytes()).unwrap_err();
+        assert!(err.to_string().starts_with("keys.sha256:2:"), "{err}");
+        assert!(parse_baseline("b", b"zz  f\n").is_err());
+        let bin = format!("{hex} *bin\n");
+        assert_eq!(
+            parse_baseline("b", bin.as_bytes()).unwrap()[0].path,
+            Path::new("bin")
+        );
+        assert!(parse_baseline("b", format!("\\{hex}  a\\qb\n").as_bytes()).is_err());
+    }
+
+    #[test]
+    fn check_sees_replaced_removed_and_unchanged_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let same = dir.path().join("same.pub");
+        let gone = dir.path().join("gone.pub");
+        let now_dir = dir.path().join("now-a-dir.pub");
+        for p in [&same, &gone, &now_dir] {
+            std::fs::write(p, b"\x01key").unwrap();
+        }
+        let d = Sha256Digest::of(b"\x01key");
+        let baseline: Vec<BaselineEntry> = [&same, &gone, &now_dir]
+            .iter()
+            .map(|p| BaselineEntry {
+                sha256: d,
+                path: p.to_path_buf(),
+            })
+            .collect();
+        std::fs::remove_file(&gone).unwrap();
+        std::fs::remove_file(&now_dir).unwrap();
+        std::fs::create_dir(&now_dir).unwrap();
+        let check = check_baseline(&baseline, &[]);
+        let got: Vec<&BaselineChange> = check.entries.iter().map(|e| &e.change).collect();
+        assert_eq!(
+            got,
+            vec![
+                &BaselineChange::Unchanged { sha256: d },
+                &BaselineChange::Missing { expected: d },
+                &BaselineChange::NotARegularFile { expected: d },
+            ]
+        );
+    }
+
+    #[test]
+    fn revocation_lists_take_ids_and_fingerprints_with_comments() {
+        let a = PublicKey::from_slice(
+            &hex::decode("e3749b84e3e8af4036b3d26615547959acebcda20c9b05e421506c4bcf819e04")
+                .unwrap(),
+        )
+        .unwrap();
+        let by_id =
+            RevocationList::parse("r", "# revoked\n\nC858D5EC82D976C190CB33D0 # key A\n").unwrap();
+        assert_eq!(by_id.find(&a).unwrap().source, "r:3");
+        let by_fp = RevocationList::parse("r", &a.fingerprint().to_hex()).unwrap();
+        assert!(by_fp.find(&a).is_some());
+        let other = RevocationList::parse("r", "465c5341001f3e570f784f71").unwrap();
+        assert!(other.find(&a).is_none());
+        let err = RevocationList::parse("r", "ok? no\n").unwrap_err();
+        assert!(err.to_string().starts_with("r:1:"), "{err}");
+    }
+}
