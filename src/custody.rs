@@ -36,7 +36,8 @@ pub struct Actor {
 pub struct CustodyEvent {
     /// Order of the event within this collection, from 0.
     pub seq: u64,
-    /// UTC time with an explicit offset (`+00:00`).
+    /// UTC time with an explicit offset (`+00:00`, never `Z`).
+    #[serde(serialize_with = "rfc3339_with_offset")]
     pub time: DateTime<FixedOffset>,
     pub action: CustodyAction,
     pub actor: Actor,
@@ -53,6 +54,13 @@ pub struct CustodyEvent {
     pub sha256: Option<Sha256Digest>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
+}
+
+fn rfc3339_with_offset<S: serde::Serializer>(
+    t: &DateTime<FixedOffset>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false))
 }
 
 /// Flags whose value is a secret and is replaced by `<redacted>` in a recorded argv. Paths of
@@ -94,6 +102,31 @@ pub fn redact_argv<S: AsRef<str>>(argv: &[S]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_written_with_an_explicit_offset() {
+        let ev = CustodyEvent {
+            seq: 0,
+            time: chrono::DateTime::parse_from_rfc3339("2026-11-17T12:30:00Z").unwrap(),
+            action: CustodyAction::CollectionStarted,
+            actor: Actor {
+                examiner: None,
+                user: "u".into(),
+                host: "h".into(),
+            },
+            tool: ToolInfo::this(),
+            argv: vec![],
+            source: None,
+            stat_before: None,
+            stat_after: None,
+            sha256: None,
+            note: String::new(),
+        };
+        let j = serde_json::to_string(&ev).unwrap();
+        assert!(j.contains("\"time\":\"2026-11-17T12:30:00+00:00\""), "{j}");
+        let back: CustodyEvent = serde_json::from_str(&j).unwrap();
+        assert_eq!(back, ev);
+    }
 
     #[test]
     fn secret_values_are_redacted_and_paths_kept() {
