@@ -323,6 +323,32 @@ fn write_window(
     Ok(())
 }
 
+/// True when `path` is named like a temp file of a collect to the same destination as `temp`
+/// (`.<name>.partial-<pid>-<16 hex>` in the same folder), other than `temp` itself.
+fn is_leftover_temp(path: &Path, temp: &Path) -> bool {
+    let (Some(name), Some(ours)) = (path.file_name(), temp.file_name()) else {
+        return false;
+    };
+    let (name, ours) = (name.to_string_lossy(), ours.to_string_lossy());
+    let Some(prefix) = ours
+        .rfind(".partial-")
+        .map(|i| &ours[..i + ".partial-".len()])
+    else {
+        return false;
+    };
+    let Some((pid, hex)) = name
+        .strip_prefix(prefix)
+        .and_then(|rest| rest.split_once('-'))
+    else {
+        return false;
+    };
+    path.parent() == temp.parent()
+        && !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && hex.len() == 16
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Runs one collection. On any error the temp file is removed and nothing is left at
 /// `req.output`.
 pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
@@ -344,6 +370,20 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
     // The bundle may be written inside an input folder: never collect our own temp file.
     let temp = std::path::absolute(atomic.temp_path()).unwrap_or_default();
     cands.retain(|c| c.path != temp);
+    // Nor the temp files a killed collect to the same destination left behind (SIGKILL cannot
+    // clean up): they are this tool's half-written zips, not evidence. Recorded, not copied.
+    let mut walk_skipped = walk_skipped;
+    cands.retain(|c| {
+        let leftover = is_leftover_temp(&c.path, &temp);
+        if leftover {
+            walk_skipped.push(NotCollected {
+                path: RecordedPath::from_path(&c.path),
+                reason: "temp file of an interrupted collect to this destination: not evidence"
+                    .to_owned(),
+            });
+        }
+        !leftover
+    });
     // Modules are judged against every public key in the inputs (and the public half of every
     // secret key: the compromised key's secret file names the key that matters most).
     let mut analysis = crate::analyse::AnalysisContext {
