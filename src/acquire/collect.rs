@@ -142,6 +142,27 @@ fn safe_file_name(path: &Path) -> String {
     }
 }
 
+/// Longest file name most filesystems accept (bytes): a bag must unpack anywhere.
+const NAME_MAX: usize = 255;
+
+/// `name` cut to at most `max` bytes (at a char boundary), keeping a short extension: a 255-byte
+/// source name grows past the limit with a collision prefix, and a non-UTF-8 one with U+FFFD
+/// (3 bytes for each bad byte).
+fn fit_name(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_owned();
+    }
+    let ext = match name.rfind('.') {
+        Some(i) if i > 0 && name.len() - i <= 16 => &name[i..],
+        _ => "",
+    };
+    let mut cut = max - ext.len();
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}{ext}", &name[..cut])
+}
+
 /// `data/case/<name>` for a case file or attachment; a different file with the same name gets
 /// `<first 12 hex of its sha256>-<name>`.
 fn name_under_case(
@@ -150,7 +171,7 @@ fn name_under_case(
     d: Sha256Digest,
 ) -> String {
     let name = safe_file_name(path);
-    let plain = format!("data/case/{name}");
+    let plain = format!("data/case/{}", fit_name(&name, NAME_MAX));
     match taken.get(&plain) {
         None => {
             taken.insert(plain.clone(), d);
@@ -158,7 +179,11 @@ fn name_under_case(
         }
         Some(existing) if *existing == d => plain,
         Some(_) => {
-            let alt = format!("data/case/{}-{name}", &d.to_hex()[..12]);
+            let alt = format!(
+                "data/case/{}-{}",
+                &d.to_hex()[..12],
+                fit_name(&name, NAME_MAX - 13)
+            );
             taken.insert(alt.clone(), d);
             alt
         }
@@ -686,5 +711,15 @@ mod tests {
             format!("data/case/{}-100_ notes.txt", &b.to_hex()[..12])
         );
         assert_eq!(safe_file_name(Path::new("/a/x\ny\\z")), "x_y_z");
+        // Long names fit a 255-byte file name, with or without the prefix, extension kept.
+        let long = format!("%{}.txt", "é".repeat(200));
+        let c = Sha256Digest::of(b"c");
+        let first = name_under_case(&mut taken, Path::new(&format!("/p/{long}")), a);
+        let second = name_under_case(&mut taken, Path::new(&format!("/q/{long}")), c);
+        for n in [&first, &second] {
+            let file = n.strip_prefix("data/case/").unwrap();
+            assert!(file.len() <= 255 && file.ends_with("é.txt"), "{file}");
+        }
+        assert_ne!(first, second);
     }
 }
