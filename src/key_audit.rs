@@ -366,12 +366,72 @@ impl BaselineChange {
 }
 
 /// One checked path.
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaselineCheckEntry {
-    #[serde(serialize_with = "serialize_path")]
     pub path: PathBuf,
-    #[serde(flatten)]
     pub change: BaselineChange,
+    /// The file is (or, when it cannot be read, is named like) a secret key: its digests are
+    /// never printed. `keys baseline` is the one place a secret key file's SHA-256 is written;
+    /// `check` must not publish a digest the baseline does not hold (a replaced secret key's),
+    /// nor repeat the baseline's.
+    pub secret: bool,
+}
+
+impl Serialize for BaselineCheckEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct PathText<'a>(&'a Path);
+        impl Serialize for PathText<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                serialize_path(self.0, s)
+            }
+        }
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("path", &PathText(&self.path))?;
+        m.serialize_entry("status", self.change.label())?;
+        if self.secret {
+            m.serialize_entry("secret_key", &true)?;
+        }
+        let mut digest = |name: &str, d: &Sha256Digest| -> Result<(), S::Error> {
+            if self.secret {
+                Ok(())
+            } else {
+                m.serialize_entry(name, d)
+            }
+        };
+        let mut error = None;
+        match &self.change {
+            BaselineChange::Unchanged { sha256 } => digest("sha256", sha256)?,
+            BaselineChange::Changed { expected, actual } => {
+                digest("expected", expected)?;
+                digest("actual", actual)?;
+            }
+            BaselineChange::Missing { expected } | BaselineChange::NotARegularFile { expected } => {
+                digest("expected", expected)?
+            }
+            BaselineChange::Unreadable { expected, error: e } => {
+                digest("expected", expected)?;
+                error = Some(e);
+            }
+            BaselineChange::New { actual } => digest("actual", actual)?,
+        }
+        if let Some(e) = error {
+            m.serialize_entry("error", e)?;
+        }
+        m.end()
+    }
+}
+
+/// Whether the file at `path` is a secret key (by content; by a `.sec` name when it cannot be
+/// read).
+fn is_secret_key_file(path: &Path) -> bool {
+    let mut head = Vec::new();
+    let read = std::fs::File::open(path)
+        .and_then(|f| f.take(crate::kind::SNIFF_LEN as u64).read_to_end(&mut head));
+    match read {
+        Ok(_) => crate::kind::classify(path, &head) == ItemKind::SecretKey,
+        Err(_) => path.extension().is_some_and(|e| e == "sec"),
+    }
 }
 
 /// Result of comparing the key files on disk with a baseline: every baseline entry (in baseline
@@ -403,6 +463,7 @@ pub fn check_baseline(baseline: &[BaselineEntry], found: &[KeyCandidate]) -> Bas
         .map(|b| BaselineCheckEntry {
             path: b.path.clone(),
             change: check_one(b),
+            secret: is_secret_key_file(&b.path),
         })
         .collect();
     let listed: HashSet<&Path> = baseline.iter().map(|b| b.path.as_path()).collect();
@@ -411,6 +472,7 @@ pub fn check_baseline(baseline: &[BaselineEntry], found: &[KeyCandidate]) -> Bas
         .filter(|k| !listed.contains(k.path.as_path()))
         .map(|k| BaselineCheckEntry {
             path: k.path.clone(),
+            secret: k.kind == ItemKind::SecretKey,
             change: match hash_file(&k.path) {
                 Ok(actual) => BaselineChange::New { actual },
                 // A new key file we cannot read is still new; record why there is no digest.

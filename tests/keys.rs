@@ -516,11 +516,27 @@ fn check_reports_changed_missing_and_new_key_files() {
         .find(|e| e["status"] == "changed")
         .unwrap();
     assert_eq!(changed["path"], "keys/test-key-a.sec");
+    // A secret key file's digests are never printed by `check` (only `keys baseline` writes
+    // them): status and the secret_key mark only.
+    assert_eq!(changed["secret_key"], true);
+    assert!(changed.get("actual").is_none() && changed.get("expected").is_none());
     let b_sec = std::fs::read(fixture("wsc/keys/test-key-b.sec")).unwrap();
+    let b_hash = wsc_forensics::digest::Sha256Digest::of(&b_sec).to_hex();
+    assert!(!v.to_string().contains(&b_hash));
+    assert!(!stdout.contains(&b_hash));
+    // A public key's digests are still given.
+    let missing = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["status"] == "missing")
+        .unwrap();
+    let b_pub = std::fs::read(fixture("wsc/keys/test-key-b.pub")).unwrap();
     assert_eq!(
-        changed["actual"],
-        wsc_forensics::digest::Sha256Digest::of(&b_sec).to_hex()
+        missing["expected"],
+        wsc_forensics::digest::Sha256Digest::of(&b_pub).to_hex()
     );
+    assert!(missing.get("secret_key").is_none());
 }
 
 #[test]

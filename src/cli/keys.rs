@@ -167,6 +167,9 @@ fn run_check(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<Status> {
                 continue;
             }
             let detail = match &e.change {
+                BaselineChange::Changed { .. } if e.secret => {
+                    "  (secret key: digests not shown)".to_owned()
+                }
                 BaselineChange::Changed { expected, actual } => {
                     format!("  (was {expected}, now {actual})")
                 }
