@@ -47,6 +47,12 @@ pub struct BundleSink {
     /// Set after an aborted entry: before the next write or seek, the file is cut at the
     /// current (rewound) position, so no byte of the aborted entry stays in the bundle.
     truncate_pending: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The first write error (a full disk). The bundle is lost then, and later writes are
+    /// discarded (the position still advances): otherwise the zip writer, finalising the archive
+    /// when it is dropped on the error path, fails again and prints its own debug message to
+    /// stderr. [`BagZipWriter::finish`] refuses a sink that failed, so no discarded byte can
+    /// reach a committed bundle.
+    failed: Option<io::ErrorKind>,
 }
 
 impl BundleSink {
@@ -56,6 +62,7 @@ impl BundleSink {
             written: 0,
             fail_after,
             truncate_pending: Default::default(),
+            failed: None,
         }
     }
 
@@ -77,17 +84,29 @@ impl BundleSink {
 
 impl Write for BundleSink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.failed.is_some() {
+            self.file.seek(SeekFrom::Current(buf.len() as i64))?;
+            return Ok(buf.len());
+        }
         self.truncate_if_pending()?;
         if let Some(limit) = self.fail_after {
             if self.written + buf.len() as u64 > limit {
+                self.failed = Some(io::ErrorKind::Other);
                 return Err(io::Error::other("injected write failure (test hook)"));
             }
         }
-        let n = self.file.write(buf)?;
+        let n = self.file.write(buf).inspect_err(|e| {
+            if e.kind() != io::ErrorKind::Interrupted {
+                self.failed = Some(e.kind());
+            }
+        })?;
         self.written += n as u64;
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
+        if self.failed.is_some() {
+            return Ok(());
+        }
         self.file.flush()
     }
 }
@@ -304,6 +323,12 @@ impl BagZipWriter {
             entry: "(central directory)".to_owned(),
             source: e,
         })?;
+        if let Some(kind) = sink.failed {
+            return Err(WriteError::Io {
+                path,
+                source: io::Error::new(kind, "an earlier write to the bundle failed"),
+            });
+        }
         // An aborted entry rewinds the writer: cut anything left past the end of the archive.
         let end = sink.stream_position().map_err(|e| WriteError::Io {
             path: path.clone(),
@@ -490,6 +515,30 @@ mod tests {
             self.ok -= n;
             Ok(n)
         }
+    }
+
+    #[test]
+    fn after_a_failed_write_finish_refuses_the_bundle() {
+        // The sink discards writes after its first failure (so the zip writer's drop is quiet);
+        // a caller that went on anyway must still not get a bundle with bytes missing.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.zip");
+        let file = File::create(&path).unwrap();
+        let t = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let mut w = BagZipWriter::new(BundleSink::new(file, Some(1000)), &path, "C", t, false);
+        let big = vec![7u8; 4000];
+        assert!(w
+            .add_payload_bytes("data/big", &big, Sha256Digest::of(&big), false)
+            .is_err());
+        w.add_payload_bytes("data/small", b"ok", Sha256Digest::of(b"ok"), false)
+            .unwrap();
+        let err = w
+            .finish(BagInfo::default(), None)
+            .err()
+            .expect("finish refused");
+        assert!(err.to_string().contains("earlier write"), "{err}");
     }
 
     #[test]
