@@ -70,6 +70,10 @@ fn a_full_destination_gives_a_clear_error_and_leaves_nothing() {
         stderr.contains("No space left on device"),
         "the error does not say the disk is full: {stderr}"
     );
+    // One error line, ours: not also the zip writer's own debug print from its drop.
+    assert!(!stderr.contains("ZipWriter"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("wsc-forensics: error: "), "{stderr}");
     let left: Vec<_> = std::fs::read_dir(&fs.0)
         .unwrap()
         .map(|e| e.unwrap().file_name())
