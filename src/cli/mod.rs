@@ -51,9 +51,6 @@ pub struct GlobalArgs {
     /// Print nothing but errors and the requested output; no progress bars.
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// No colour (also when NO_COLOR is set or stdout is not a terminal).
-    #[arg(long, global = true)]
-    pub no_color: bool,
 }
 
 #[derive(Parser, Debug)]
