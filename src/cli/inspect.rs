@@ -587,6 +587,15 @@ fn verdict_line(v: &Verdict) -> String {
         Verdict::Partial {
             key,
             covered,
+            uncovered,
+            ..
+        } if uncovered.is_empty() => format!(
+            "partial (key {key}), covers {}, but the signed content went on: sections signed after it are missing",
+            range(covered)
+        ),
+        Verdict::Partial {
+            key,
+            covered,
             at_delimiter,
             uncovered,
         } => format!(
@@ -612,6 +621,12 @@ fn verdict_line(v: &Verdict) -> String {
         Verdict::Unverified { coverage } => match coverage {
             HashCoverage::Full { covered } => format!(
                 "unverified (no key); a stored hash matches all bytes {}",
+                range(covered)
+            ),
+            HashCoverage::Prefix {
+                covered, uncovered, ..
+            } if uncovered.is_empty() => format!(
+                "unverified (no key); a stored running hash matches {}, but the signed content went on: sections signed after it are missing",
                 range(covered)
             ),
             HashCoverage::Prefix {
