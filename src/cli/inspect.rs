@@ -72,7 +72,7 @@ pub fn run(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
         };
         worst = worst.max(status);
         if let Some(e) = &out.error {
-            eprintln!("wsc-forensics: {e}");
+            eprintln!("wsc-forensics: {}", one_line(e));
         }
         if args.json {
             docs.push(out);
@@ -90,6 +90,20 @@ pub fn run(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
     }
     let _ = global;
     Ok(worst)
+}
+
+/// An error as one stderr line: control characters (a newline in a file name) are escaped, so
+/// one input never looks like two and a name cannot forge a line of output.
+pub fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Reads every `-K` key; a key that cannot be used is a usage error for the whole command.
