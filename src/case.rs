@@ -164,21 +164,23 @@ impl CaseInfo {
 
     /// Reads and parses a case file from disk.
     pub fn load(path: &std::path::Path) -> Result<Self, CaseFileError> {
+        use crate::bounded_read::{read_regular_file, BoundedReadError};
         let name = path.display().to_string();
-        let md = std::fs::metadata(path).map_err(|e| CaseFileError::Io {
-            path: name.clone(),
-            source: e,
-        })?;
-        if md.len() > MAX_CASE_FILE_BYTES {
-            return Err(CaseFileError::TooLarge {
-                path: name,
-                size: md.len(),
-                max: MAX_CASE_FILE_BYTES,
-            });
-        }
-        let bytes = std::fs::read(path).map_err(|e| CaseFileError::Io {
-            path: name.clone(),
-            source: e,
+        // Only a regular file, never past the limit: a FIFO would block, `/dev/zero` never end.
+        let bytes = read_regular_file(path, MAX_CASE_FILE_BYTES).map_err(|e| match e {
+            BoundedReadError::TooLarge { size, max } => CaseFileError::TooLarge {
+                path: name.clone(),
+                size,
+                max,
+            },
+            BoundedReadError::Io(source) => CaseFileError::Io {
+                path: name.clone(),
+                source,
+            },
+            e @ BoundedReadError::NotRegularFile(_) => CaseFileError::Io {
+                path: name.clone(),
+                source: std::io::Error::other(e.to_string()),
+            },
         })?;
         Self::parse(&name, &bytes)
     }
@@ -226,7 +228,10 @@ description = "secret key pushed to a public repository"
         let c = CaseInfo::load(&p).unwrap();
         assert_eq!(c.case_id, "IR-2026-0042");
         assert!(c.times.entries().iter().all(|(_, _, t)| t.is_some()));
-        assert_eq!(c.keys.replacement.as_deref(), Some("465c5341001f3e570f784f71"));
+        assert_eq!(
+            c.keys.replacement.as_deref(),
+            Some("465c5341001f3e570f784f71")
+        );
         assert_eq!(c.events.len(), 2);
     }
 

@@ -6,6 +6,7 @@
 //! `acquire` and `bundle` touch the filesystem.
 #![forbid(unsafe_code)]
 
+pub mod bounded_read;
 pub mod case;
 pub mod cli;
 pub mod custody;

@@ -77,3 +77,28 @@ fn split_module_cut_at_a_delimiter_is_not_valid() {
         vec![r.scan.covered_start..295]
     );
 }
+
+/// Found with `inspect -K FIFO` (blocked forever) and `-S /dev/zero` (read until out of memory):
+/// key files, detached signatures and case files are read only when they are regular files, and
+/// never past their limit. The case file is not read by a command on this branch yet, so its
+/// loader is checked here directly, under a watchdog.
+#[test]
+fn case_file_fifo_or_device_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("case.toml");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for p in [fifo, std::path::PathBuf::from("/dev/zero")] {
+        let q = p.clone();
+        let e = common::mutate::bounded("CaseInfo::load", move || {
+            wsc_forensics::case::CaseInfo::load(&q)
+                .unwrap_err()
+                .to_string()
+        });
+        assert!(e.starts_with(&format!("{}: ", p.display())), "{e}");
+        assert!(e.contains("not a regular file"), "{e}");
+    }
+}
