@@ -407,6 +407,57 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases(48)))]
+
+    /// Any mutated fixture (module, detached signature, key file, case file) written to disk and
+    /// given to `inspect` with key A: a rejection is one line naming the file, and for modules and
+    /// signatures the byte offset; the status follows the exit contract.
+    #[test]
+    fn mutated_files_through_inspect(
+        which in any::<prop::sample::Index>(),
+        edits in proptest::collection::vec(byte_edit(), 1..4),
+    ) {
+        static ALL: OnceLock<Vec<(String, Vec<u8>)>> = OnceLock::new();
+        let all = ALL.get_or_init(|| {
+            let mut v = modules();
+            v.extend(detached_sigs());
+            v.extend(key_files());
+            v.push(("case.toml".into(), case_file()));
+            v
+        });
+        let (name, original) = which.get(all);
+        let mut bytes = original.clone();
+        for e in &edits {
+            bytes = apply_bytes(&bytes, e);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let p = path.clone();
+        let out = bounded("inspect_one", move || {
+            wsc_forensics::cli::inspect::inspect_one(&p, &keys_ab()[..1], None)
+        });
+        let shown = path.display().to_string();
+        match &out.error {
+            Some(e) => {
+                prop_assert_eq!(out.status, 2);
+                prop_assert!(e.starts_with(&format!("{shown}: ")), "{}", e);
+                let line = wsc_forensics::cli::inspect::one_line(e);
+                prop_assert!(!line.contains('\n'));
+                if name.ends_with(".wasm") || name.ends_with(".sig") {
+                    prop_assert!(e.contains("byte offset ") || e.contains("limit"), "{}", e);
+                }
+            }
+            None => prop_assert!(out.status <= 1),
+        }
+        if out.module.as_ref().is_some_and(ModuleReport::has_valid_signature) {
+            prop_assert_eq!(out.status, 0);
+            prop_assert!(oracle_verifies_a(&bytes, None) || !oracle_applies(out.module.as_ref().unwrap()));
+        }
+    }
+}
+
 /// Every prefix of every module, detached signature, key file and the case file.
 #[test]
 fn every_truncation_of_every_fixture() {
