@@ -6,14 +6,22 @@
 //! `acquire` and `bundle` touch the filesystem.
 #![forbid(unsafe_code)]
 
+pub mod acquire;
+pub mod analyse;
+pub mod audit_log;
 pub mod bounded_read;
+pub mod bundle;
 pub mod case;
 pub mod cli;
 pub mod custody;
+pub mod demo;
 pub mod digest;
 pub mod evidence;
 pub mod keys;
 pub mod kind;
+pub mod report;
+pub mod timeline;
+pub mod transparency;
 pub mod wasm;
 
 /// Name and version recorded in evidence, custody events and `Bag-Software-Agent`.

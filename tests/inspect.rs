@@ -202,17 +202,21 @@ fn findings_without_keys_follow_the_hashes() {
         ),
         (
             "keyless-replayed-rekor-entry.wasm",
-            &["rekor-entry-not-bound"][..],
+            &["rekor-entry-not-bound", "signature-does-not-verify"][..],
             1,
         ),
         (
             "keyless-replayed-rekor-entry-tampered.wasm",
-            &["keyless-module-hash-mismatch", "rekor-entry-not-bound"][..],
+            &[
+                "keyless-module-hash-mismatch",
+                "rekor-entry-not-bound",
+                "signature-does-not-verify",
+            ][..],
             1,
         ),
         (
             "keyless-no-rekor.wasm",
-            &["no-transparency-evidence"][..],
+            &["signature-does-not-verify", "no-transparency-evidence"][..],
             1,
         ),
     ] {

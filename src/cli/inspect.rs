@@ -1,11 +1,13 @@
 //! `inspect FILE... [-K KEY]... [-S SIG] [--json]`: what the tool sees in modules, detached
 //! signatures and key files, with per-signature verdicts and findings; the forensic `wsc info`.
 
+use super::inspect_transparency::{self as tlog, TransparencyArgs, TransparencyContext};
 use super::{GlobalArgs, Status};
 use crate::digest::Sha256Digest;
 use crate::evidence::{Finding, ItemKind, Severity};
 use crate::keys::{self, KeyFileReport, PublicKey};
 use crate::kind;
+use crate::transparency::{self, TransparencyReport, Verification};
 use crate::wasm::scanner::{Coverage, ScanOptions, Scanner};
 use crate::wasm::signature_section::{self, SignatureData};
 use crate::wasm::verdict::{HashCoverage, InvalidReason, Verdict};
@@ -32,6 +34,8 @@ pub struct InspectArgs {
     /// One JSON document per input (a JSON array when several inputs are given).
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub transparency: TransparencyArgs,
 }
 
 /// The `--json` document for one input.
@@ -53,18 +57,37 @@ pub struct InspectOutput {
     pub key: Option<KeyFileReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detached_signature: Option<SignatureData>,
+    /// Rekor entry, Sigstore bundle, trust root or signature+certificate pair: every check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transparency: Option<TransparencyReport>,
+    /// For a wsc keyless module: the module-hash, signature, chain, SET, proof and binding checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keyless_checks: Option<KeylessChecks>,
     /// Every finding about this input (module, key or signature), worst first.
     pub findings: Vec<Finding>,
     /// Exit status this input alone would give: 0, 1 or 2.
     pub status: u8,
 }
 
+/// The transparency checks of a wsc keyless module and the trust root they used.
+#[derive(Serialize, Debug)]
+pub struct KeylessChecks {
+    pub trust_root: String,
+    #[serde(flatten)]
+    pub verification: Verification,
+}
+
 pub fn run(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
     let keys = load_keys(&args.keys)?;
+    let ctx = TransparencyContext::from_args(&args.transparency)?;
     let mut worst = Status::Ok;
     let mut docs = Vec::new();
+    let mut consumed = std::collections::BTreeSet::new();
     for path in &args.files {
-        let out = inspect_one(path, &keys, args.signature.as_deref());
+        if !consumed.insert(path.clone()) {
+            continue;
+        }
+        let out = inspect_one_with(path, &keys, args.signature.as_deref(), &ctx, &mut consumed);
         let status = match out.status {
             0 => Status::Ok,
             1 => Status::EvidenceProblem,
@@ -123,8 +146,37 @@ pub fn load_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<PublicKey>> {
         .collect()
 }
 
-/// Inspects one file; never fails (errors land in the output and its status).
+/// Inspects one file against the bundled Sigstore production root; never fails (errors land in
+/// the output and its status).
 pub fn inspect_one(path: &Path, keys: &[PublicKey], signature: Option<&Path>) -> InspectOutput {
+    let ctx = TransparencyContext::production();
+    inspect_one_with(path, keys, signature, &ctx, &mut Default::default())
+}
+
+/// True for what the transparency checks judge: Rekor entries, Sigstore bundles, trust roots,
+/// certificates, and a `.sig` that is a Sigstore detached signature (its certificate beside it).
+fn is_transparency_input(path: &Path, kind: ItemKind) -> bool {
+    match kind {
+        ItemKind::RekorEntry
+        | ItemKind::SigstoreBundle
+        | ItemKind::TrustRoot
+        | ItemKind::Certificate => true,
+        ItemKind::DetachedSignature => ["crt", "pem"]
+            .iter()
+            .any(|e| path.with_extension(e).is_file()),
+        _ => false,
+    }
+}
+
+/// As [`inspect_one`], with the transparency context of `--trusted-root` etc.; a certificate or
+/// signature paired with `path` is added to `consumed` so it is not inspected twice.
+pub fn inspect_one_with(
+    path: &Path,
+    keys: &[PublicKey],
+    signature: Option<&Path>,
+    ctx: &TransparencyContext,
+    consumed: &mut std::collections::BTreeSet<PathBuf>,
+) -> InspectOutput {
     let name = path.display().to_string();
     let mut out = InspectOutput {
         path: name.clone(),
@@ -135,6 +187,8 @@ pub fn inspect_one(path: &Path, keys: &[PublicKey], signature: Option<&Path>) ->
         module: None,
         key: None,
         detached_signature: None,
+        transparency: None,
+        keyless_checks: None,
         findings: Vec::new(),
         status: 2,
     };
@@ -156,11 +210,15 @@ pub fn inspect_one(path: &Path, keys: &[PublicKey], signature: Option<&Path>) ->
         k = ItemKind::Module;
     }
     out.kind = Some(k);
+    if is_transparency_input(path, k) {
+        inspect_transparency(&mut out, path, ctx, consumed);
+        return out;
+    }
     match k {
         // The head already read is fed first, then the same handle continues: one read per byte.
         ItemKind::Module => {
             let reader = std::io::Cursor::new(head).chain(file);
-            inspect_module(&mut out, path, reader, keys, signature)
+            inspect_module(&mut out, path, reader, keys, signature, ctx)
         }
         ItemKind::PublicKey | ItemKind::SecretKey => match keys::inspect_key_path(path) {
             Ok(r) => {
@@ -214,6 +272,47 @@ pub fn inspect_one(path: &Path, keys: &[PublicKey], signature: Option<&Path>) ->
     out
 }
 
+/// Runs the transparency checks on a Rekor entry, Sigstore bundle, trust root or signature pair.
+fn inspect_transparency(
+    out: &mut InspectOutput,
+    path: &Path,
+    ctx: &TransparencyContext,
+    consumed: &mut std::collections::BTreeSet<PathBuf>,
+) {
+    let Some(input) = tlog::plan_inputs(&[path.to_path_buf()]).into_iter().next() else {
+        out.error = Some(format!("{}: nothing to check", out.path));
+        return;
+    };
+    if let tlog::Input::Pair { sig, cert } = &input {
+        consumed.insert(sig.clone());
+        consumed.insert(cert.clone());
+    }
+    match std::fs::read(path) {
+        Ok(b) if b.len() <= transparency::MAX_INPUT_BYTES => {
+            out.size = Some(b.len() as u64);
+            out.sha256 = Some(Sha256Digest::of(&b));
+        }
+        Ok(b) => out.size = Some(b.len() as u64),
+        Err(_) => {}
+    }
+    match ctx.analyse(&input) {
+        Ok(r) => {
+            out.findings = r.verification.findings.clone();
+            out.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+            out.status = if r.verdict == transparency::Verdict::Failed {
+                1
+            } else {
+                0
+            };
+            out.transparency = Some(r);
+        }
+        Err(e) => {
+            out.error = Some(format!("{e:#}"));
+            out.status = 2;
+        }
+    }
+}
+
 /// Opens a regular file (symlinks given explicitly are followed; FIFOs, devices and directories
 /// are refused so nothing blocks) and reads its first [`kind::SNIFF_LEN`] bytes.
 fn read_head(path: &Path) -> std::io::Result<(std::fs::File, Vec<u8>)> {
@@ -235,6 +334,7 @@ fn inspect_module(
     reader: impl Read,
     keys: &[PublicKey],
     signature: Option<&Path>,
+    ctx: &TransparencyContext,
 ) {
     let name = out.path.clone();
     let sig_path = signature
@@ -275,6 +375,13 @@ fn inspect_module(
         sig.as_ref().map(|(p, b)| (p.as_str(), b.as_slice())),
         keys,
     );
+    let mut report = report;
+    if let Some(checks) = wasm::check_keyless(&mut report, &ctx.root, &ctx.policy) {
+        out.keyless_checks = Some(KeylessChecks {
+            trust_root: ctx.root.origin.clone(),
+            verification: checks,
+        });
+    }
     out.findings = report.findings.clone();
     out.module = Some(report);
 }
@@ -336,6 +443,15 @@ pub fn render_human(out: &InspectOutput, with_keys: bool) -> String {
         }
         render_signature(&mut s, m, with_keys);
     }
+    let mut tlog_text = Vec::new();
+    if let Some(k) = &out.keyless_checks {
+        let _ = writeln!(s, "  keyless checks (trust root: {}):", k.trust_root);
+        let _ = tlog::write_verification(&mut tlog_text, &k.verification);
+    }
+    if let Some(r) = &out.transparency {
+        let _ = tlog::write_human(&mut tlog_text, r);
+    }
+    s.push_str(&String::from_utf8_lossy(&tlog_text));
     if let Some(k) = &out.key {
         let kf = &k.key;
         let _ = writeln!(

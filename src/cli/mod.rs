@@ -1,10 +1,16 @@
 //! Command-line interface: the argument structs of every command and the glue from library
 //! calls to terminal output. One file per command; `main.rs` only calls [`main`].
 
-use clap::{Args, Parser, Subcommand};
+pub mod inspect_transparency;
+pub mod report;
+pub mod timeline;
 
-pub mod inspect;
+use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
+
+pub mod collect;
+pub mod inspect;
+pub mod verify;
 
 /// Process exit status, the scriptable contract documented in the README.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -64,9 +70,19 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Collect inputs into a hashed evidence bundle (BagIt bag in a zip); prints its digest.
+    Collect(collect::CollectArgs),
+    /// Verify that a bundle is complete and unaltered (exit 0 intact, 1 altered, 2 unreadable).
+    Verify(verify::VerifyArgs),
     /// What the tool sees in modules, detached signatures and key files: sections, signatures
     /// and verdicts, keys, findings (the forensic `wsc info`).
     Inspect(inspect::InspectArgs),
+    /// A bundle's events in UTC order: Timesketch CSV, JSON Lines or a Markdown table
+    /// (exit 1 when the bundle fails verification; the timeline is still written).
+    Timeline(timeline::TimelineArgs),
+    /// Incident timeline, root-cause analysis, key-compromise notice, security advisory and
+    /// metrics from a bundle, as Markdown and PDF (exit 1 when the bundle fails verification).
+    Report(report::ReportArgs),
 }
 
 /// Parses the command line, runs the command and returns its exit code.
@@ -96,6 +112,10 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<Status> {
     match cli.command {
+        Command::Collect(a) => collect::run(a, &cli.global),
+        Command::Verify(a) => verify::run(a, &cli.global),
         Command::Inspect(args) => inspect::run(args, &cli.global),
+        Command::Timeline(a) => timeline::run(a, &cli.global),
+        Command::Report(a) => report::run(a, &cli.global),
     }
 }

@@ -428,7 +428,7 @@ pub fn analyse(
             module_hash_matches,
             rekor_bound_to_module,
             trailing,
-            note: "ECDSA signature, certificate chain, SET and inclusion proof are checked by the transparency checks, not here",
+            note: "ECDSA signature, certificate chain, SET and inclusion proof: see the keyless checks",
         },
         findings,
     )

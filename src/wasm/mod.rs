@@ -86,6 +86,47 @@ pub fn keyless_signature(
     Some(keyless_section::decode(payload, base).map(|(s, _)| s))
 }
 
+/// Keyless check findings and the decoder findings that state the same fact about a module.
+const DECODER_TWIN_OF_CHECK: &[(&str, &str)] = &[
+    ("tlog-body-does-not-bind-artifact", "rekor-entry-not-bound"),
+    (
+        "module-modified-after-signing",
+        "keyless-module-hash-mismatch",
+    ),
+];
+
+/// Runs the transparency checks (module hash, ECDSA signature, chain, SET, proof, binding) on a
+/// keyless module, and folds their findings into the report's: a check finding that restates a
+/// decoder finding only raises that finding's severity. `None` for modules that are not keyless.
+pub fn check_keyless(
+    report: &mut ModuleReport,
+    root: &crate::transparency::TrustRoot,
+    policy: &crate::transparency::IdentityPolicy,
+) -> Option<crate::transparency::Verification> {
+    let sig = keyless_signature(&report.scan)?.ok()?;
+    let recomputed = report.scan.keyless_module_hash?;
+    let checks = crate::transparency::verify_wsc_keyless(
+        &sig.signature,
+        &sig.certificates_pem,
+        &sig.rekor_entry_json,
+        &sig.module_hash,
+        &recomputed.0,
+        root,
+        policy,
+    );
+    for f in &checks.findings {
+        let same = DECODER_TWIN_OF_CHECK
+            .iter()
+            .find(|(check, _)| *check == f.code)
+            .map_or(f.code.as_str(), |(_, twin)| twin);
+        match report.findings.iter_mut().find(|g| g.code == same) {
+            Some(g) => g.severity = g.severity.max(f.severity),
+            None => report.findings.push(f.clone()),
+        }
+    }
+    Some(checks)
+}
+
 /// Judges a scanned module. With `detached` = (path, bytes) the scan must have been made with
 /// [`scanner::Coverage::Detached`]. `keys` empty: verdicts are `unverified`.
 pub fn analyse_module(

@@ -1,0 +1,318 @@
+//! Reading one source once: open without following symlinks and without blocking on FIFOs,
+//! then stream it through SHA-256, its analyser and (for small files) an in-memory copy in the
+//! same pass, and compare `stat` before and after to flag a file that changed meanwhile.
+
+use crate::acquire::walk::{Candidate, Role};
+use crate::acquire::AcquireOptions;
+use crate::analyse::{analyser_for, AnalysisOutcome};
+use crate::digest::{Sha256Digest, STREAM_CHUNK};
+use crate::evidence::{FileStat, ItemKind, NotCollected, RecordedPath};
+use crate::kind::{classify, SNIFF_LEN};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use std::fs::{File, Metadata};
+use std::io::{self, Read};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// What acquisition kept of a source's bytes for the zip.
+#[derive(Debug)]
+pub enum Held {
+    /// The whole file, read once.
+    Bytes(Vec<u8>),
+    /// Too large to hold: the bundle writer streams it with a second, re-hashed read.
+    Reread,
+    /// A secret key: bytes never kept, never copied.
+    MetadataOnly,
+}
+
+/// A source that was read.
+#[derive(Debug)]
+pub struct Acquired {
+    pub path: PathBuf,
+    pub role: Role,
+    pub kind: ItemKind,
+    pub sha256: Sha256Digest,
+    pub size: u64,
+    pub stat_before: FileStat,
+    pub stat_after: Option<FileStat>,
+    /// Differences between the stat before and after (and the bytes read); empty if none.
+    pub changed: Vec<String>,
+    pub outcome: AnalysisOutcome,
+    pub held: Held,
+    pub acquired_at: DateTime<Utc>,
+}
+
+#[derive(Debug)]
+pub enum AcquireResult {
+    Acquired(Box<Acquired>),
+    NotCollected(NotCollected),
+}
+
+/// Opens a path for reading with `O_NOFOLLOW` (a symlink swapped in after the walk fails to
+/// open instead of being followed) and `O_NONBLOCK` (a FIFO swapped in never blocks the run).
+pub fn open_source(path: &Path) -> io::Result<File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+}
+
+fn skipped(path: &Path, reason: String) -> AcquireResult {
+    AcquireResult::NotCollected(NotCollected {
+        path: RecordedPath::from_path(path),
+        reason,
+    })
+}
+
+/// Every way `after` differs from `before` that matters for integrity.
+pub fn stat_changes(before: &Metadata, after: &Metadata, what: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if before.dev() != after.dev() || before.ino() != after.ino() {
+        out.push(format!(
+            "{what}: inode {}:{} became {}:{}",
+            before.dev(),
+            before.ino(),
+            after.dev(),
+            after.ino()
+        ));
+    }
+    if before.size() != after.size() {
+        out.push(format!(
+            "{what}: size {} became {}",
+            before.size(),
+            after.size()
+        ));
+    }
+    if (before.mtime(), before.mtime_nsec()) != (after.mtime(), after.mtime_nsec()) {
+        out.push(format!("{what}: mtime changed"));
+    }
+    if (before.ctime(), before.ctime_nsec()) != (after.ctime(), after.ctime_nsec()) {
+        out.push(format!("{what}: ctime changed"));
+    }
+    out
+}
+
+/// Reads until `buf` is full or EOF; returns the bytes read.
+fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Acquires one candidate. Never fails: a source that cannot be read is not collected, with
+/// the reason.
+pub fn acquire_one(c: &Candidate, opts: &AcquireOptions) -> AcquireResult {
+    let path = &c.path;
+    let before = match std::fs::symlink_metadata(path) {
+        Ok(md) => md,
+        Err(e) => return skipped(path, format!("unreadable: {e}")),
+    };
+    if !before.file_type().is_file() {
+        return skipped(
+            path,
+            "no longer a regular file when acquisition began".into(),
+        );
+    }
+    let mut file = match open_source(path) {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return skipped(path, "became a symbolic link before it was opened".into())
+        }
+        Err(e) => return skipped(path, format!("unreadable: {e}")),
+    };
+    let opened = match file.metadata() {
+        Ok(md) => md,
+        Err(e) => return skipped(path, format!("unreadable: {e}")),
+    };
+    if !opened.file_type().is_file() {
+        return skipped(path, "not a regular file when opened".into());
+    }
+    let mut changed = stat_changes(&before, &opened, "between stat and open");
+
+    let mut hasher = Sha256::new();
+    let mut total = 0u64;
+    let mut buf = vec![0u8; STREAM_CHUNK.max(SNIFF_LEN)];
+    // The first chunk is at least SNIFF_LEN bytes (or the whole file): enough to classify.
+    let first = match read_full(&mut file, &mut buf[..STREAM_CHUNK.max(SNIFF_LEN)]) {
+        Ok(n) => n,
+        Err(e) => return skipped(path, format!("unreadable: {e}")),
+    };
+    let kind = match c.role {
+        Role::CaseFile => ItemKind::CaseFile,
+        Role::Source => classify(path, &buf[..first.min(SNIFF_LEN)]),
+    };
+    let name = path.display().to_string();
+    let mut analyser = analyser_for(kind, &name);
+    let hold = kind != ItemKind::SecretKey && opened.size() <= opts.in_memory_limit;
+    let mut held: Option<Vec<u8>> = hold.then(|| Vec::with_capacity(opened.size() as usize));
+
+    let mut n = first;
+    let mut first_chunk = true;
+    loop {
+        if n == 0 {
+            break;
+        }
+        let chunk = &buf[..n];
+        hasher.update(chunk);
+        analyser.feed(chunk);
+        if let Some(h) = held.as_mut() {
+            if (h.len() + n) as u64 > opts.in_memory_limit {
+                // The file grew past the in-memory limit while read: stream it later instead
+                // (the size change is flagged below).
+                held = None;
+            } else {
+                h.extend_from_slice(chunk);
+            }
+        }
+        total += n as u64;
+        opts.progress(n as u64);
+        if first_chunk {
+            first_chunk = false;
+            if let Some(hook) = &opts.after_first_chunk {
+                hook(path);
+            }
+        }
+        n = match read_full(&mut file, &mut buf) {
+            Ok(n) => n,
+            Err(e) => return skipped(path, format!("read failed after {total} bytes: {e}")),
+        };
+    }
+    let sha256 = Sha256Digest(hasher.finalize().into());
+    let fstat_after = file.metadata().ok();
+    drop(file);
+    let lstat_after = std::fs::symlink_metadata(path);
+    match &fstat_after {
+        Some(a) => changed.extend(stat_changes(&opened, a, "while read")),
+        None => changed.push("while read: fstat failed after reading".to_owned()),
+    }
+    if total != opened.size() {
+        changed.push(format!(
+            "while read: {total} bytes read, stat said {}",
+            opened.size()
+        ));
+    }
+    let stat_after = match &lstat_after {
+        Ok(l) => {
+            if let Some(a) = &fstat_after {
+                if (l.dev(), l.ino()) != (a.dev(), a.ino()) {
+                    changed.push(format!(
+                        "after reading: the path now names a different file (inode {} became {})",
+                        a.ino(),
+                        l.ino()
+                    ));
+                }
+            }
+            Some(FileStat::of_metadata(l))
+        }
+        Err(e) => {
+            changed.push(format!("after reading: the path is gone ({e})"));
+            fstat_after.as_ref().map(FileStat::of_metadata)
+        }
+    };
+    changed.dedup();
+    let held = match (kind, held) {
+        (ItemKind::SecretKey, _) => Held::MetadataOnly,
+        (_, Some(bytes)) => Held::Bytes(bytes),
+        (_, None) => Held::Reread,
+    };
+    AcquireResult::Acquired(Box::new(Acquired {
+        path: path.clone(),
+        role: c.role,
+        kind,
+        sha256,
+        size: total,
+        stat_before: FileStat::of_metadata(&before),
+        stat_after,
+        changed,
+        outcome: analyser.finish(),
+        held,
+        acquired_at: opts.now(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::acquire::walk::walk_inputs;
+    use std::sync::Arc;
+
+    fn acquire(path: &Path, opts: &AcquireOptions) -> AcquireResult {
+        let (found, _) = walk_inputs(&[path.to_owned()], None, u64::MAX);
+        acquire_one(&found[0], opts)
+    }
+
+    #[test]
+    fn small_files_are_held_large_files_reread_secret_keys_never() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m.wasm");
+        std::fs::write(&m, b"\0asm\x01\0\0\0").unwrap();
+        let AcquireResult::Acquired(a) = acquire(&m, &AcquireOptions::default()) else {
+            panic!()
+        };
+        assert_eq!(a.kind, ItemKind::Module);
+        assert_eq!(a.sha256, Sha256Digest::of(b"\0asm\x01\0\0\0"));
+        assert!(matches!(&a.held, Held::Bytes(b) if b.len() == 8));
+        assert!(a.changed.is_empty(), "{:?}", a.changed);
+        let opts = AcquireOptions {
+            in_memory_limit: 4,
+            ..Default::default()
+        };
+        let AcquireResult::Acquired(a) = acquire(&m, &opts) else {
+            panic!()
+        };
+        assert!(matches!(a.held, Held::Reread));
+        let sec = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/wsc/keys/test-key-a.sec");
+        let AcquireResult::Acquired(a) = acquire(&sec, &AcquireOptions::default()) else {
+            panic!()
+        };
+        assert_eq!(a.kind, ItemKind::SecretKey);
+        assert!(matches!(a.held, Held::MetadataOnly));
+    }
+
+    #[test]
+    fn a_file_changed_mid_read_is_flagged() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("grow.bin");
+        std::fs::write(&f, vec![1u8; 3 * STREAM_CHUNK]).unwrap();
+        let opts = AcquireOptions {
+            after_first_chunk: Some(Arc::new(|p: &Path| {
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
+                f.write_all(b"appended").unwrap();
+            })),
+            ..Default::default()
+        };
+        let AcquireResult::Acquired(a) = acquire(&f, &opts) else {
+            panic!()
+        };
+        assert!(
+            a.changed.iter().any(|c| c.contains("size")),
+            "{:?}",
+            a.changed
+        );
+    }
+
+    #[test]
+    fn fifo_swapped_in_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("p");
+        std::fs::write(&f, b"x").unwrap();
+        let (found, _) = walk_inputs(std::slice::from_ref(&f), None, u64::MAX);
+        std::fs::remove_file(&f).unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(&f)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let r = acquire_one(&found[0], &AcquireOptions::default());
+        assert!(matches!(r, AcquireResult::NotCollected(n) if n.reason.contains("regular")));
+    }
+}

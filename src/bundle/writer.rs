@@ -1,0 +1,563 @@
+//! Writes a BagIt 1.0 bag inside a zip, deterministically: fixed timestamps, fixed 0644
+//! permissions, no extra fields, manifests sorted by path, and entries in the order the caller
+//! adds them (collect adds payload in sorted source order, then evidence and custody, then the
+//! tag files). The destination is written atomically, see [`AtomicFile`].
+
+use crate::bundle::bagit::{
+    render_manifest, BagInfo, BAGIT_TXT, BAGIT_TXT_NAME, BAG_INFO_NAME, MANIFEST_NAME,
+    TAG_MANIFEST_NAME,
+};
+use crate::bundle::signature::{BundleSignature, SIGNATURE_NAME};
+use crate::digest::{Sha256Digest, STREAM_CHUNK};
+use chrono::{DateTime, Datelike, Timelike, Utc};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipWriter};
+
+/// Deflate level used with `--compress`; fixed because output bytes depend on it.
+const DEFLATE_LEVEL: i64 = 6;
+
+/// Errors while writing a bundle; each names the bundle file or the entry.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{path}: zip entry {entry}: {source}")]
+    Zip {
+        path: PathBuf,
+        entry: String,
+        source: zip::result::ZipError,
+    },
+    #[error("{path}: already exists (use --force to replace it)")]
+    Exists { path: PathBuf },
+    #[error("bag path {entry:?} was added twice")]
+    DuplicateEntry { entry: String },
+}
+
+/// The zip sink: a file, optionally failing after a byte budget (a test hook that simulates a
+/// full disk or an I/O error mid-write).
+pub struct BundleSink {
+    file: File,
+    written: u64,
+    fail_after: Option<u64>,
+    /// Set after an aborted entry: before the next write or seek, the file is cut at the
+    /// current (rewound) position, so no byte of the aborted entry stays in the bundle.
+    truncate_pending: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl BundleSink {
+    pub fn new(file: File, fail_after: Option<u64>) -> Self {
+        BundleSink {
+            file,
+            written: 0,
+            fail_after,
+            truncate_pending: Default::default(),
+        }
+    }
+
+    fn truncate_if_pending(&mut self) -> io::Result<()> {
+        if self
+            .truncate_pending
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            let pos = self.file.stream_position()?;
+            self.file.set_len(pos)?;
+        }
+        Ok(())
+    }
+
+    pub fn into_file(self) -> File {
+        self.file
+    }
+}
+
+impl Write for BundleSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.truncate_if_pending()?;
+        if let Some(limit) = self.fail_after {
+            if self.written + buf.len() as u64 > limit {
+                return Err(io::Error::other("injected write failure (test hook)"));
+            }
+        }
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Seek for BundleSink {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.truncate_if_pending()?;
+        self.file.seek(pos)
+    }
+}
+
+/// Converts the collection time to a zip (DOS) timestamp, clamped to the format's 1980–2107.
+pub fn zip_time(t: DateTime<Utc>) -> zip::DateTime {
+    let year = t.year().clamp(1980, 2107) as u16;
+    zip::DateTime::from_date_and_time(
+        year,
+        t.month() as u8,
+        t.day() as u8,
+        t.hour() as u8,
+        t.minute() as u8,
+        t.second() as u8,
+    )
+    .unwrap_or_default()
+}
+
+/// What the finished bag says about itself.
+#[derive(Debug, Clone)]
+pub struct FinishedBag {
+    /// SHA-256 of `tagmanifest-sha256.txt`.
+    pub digest: Sha256Digest,
+    pub payload_files: u64,
+    pub payload_bytes: u64,
+}
+
+/// Writes one bag into a zip. Paths passed in are bag-relative (`data/…`); every entry is put
+/// under the top folder `<case-id>/`.
+pub struct BagZipWriter {
+    zip: ZipWriter<BundleSink>,
+    truncate_pending: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    path: PathBuf,
+    root: String,
+    time: zip::DateTime,
+    compress_text: bool,
+    payload: Vec<(String, Sha256Digest)>,
+    octets: u64,
+    names: HashSet<String>,
+}
+
+impl BagZipWriter {
+    /// `path` only names the bundle in errors. `root` is the case id (already validated as a
+    /// single safe path component).
+    pub fn new(
+        sink: BundleSink,
+        path: &Path,
+        root: &str,
+        time: DateTime<Utc>,
+        compress_text: bool,
+    ) -> Self {
+        BagZipWriter {
+            truncate_pending: sink.truncate_pending.clone(),
+            zip: ZipWriter::new(sink),
+            path: path.to_owned(),
+            root: root.to_owned(),
+            time: zip_time(time),
+            compress_text,
+            payload: Vec::new(),
+            octets: 0,
+            names: HashSet::new(),
+        }
+    }
+
+    /// True when a payload entry of this bag path has been written already.
+    pub fn contains(&self, bag_path: &str) -> bool {
+        self.names.contains(bag_path)
+    }
+
+    fn io(&self, e: io::Error) -> WriteError {
+        WriteError::Io {
+            path: self.path.clone(),
+            source: e,
+        }
+    }
+
+    fn start(&mut self, bag_path: &str, size: u64, text: bool) -> Result<(), WriteError> {
+        if !self.names.insert(bag_path.to_owned()) {
+            return Err(WriteError::DuplicateEntry {
+                entry: bag_path.to_owned(),
+            });
+        }
+        let deflate = text && self.compress_text;
+        let opts = SimpleFileOptions::default()
+            .compression_method(if deflate {
+                CompressionMethod::Deflated
+            } else {
+                CompressionMethod::Stored
+            })
+            .compression_level(deflate.then_some(DEFLATE_LEVEL))
+            .last_modified_time(self.time)
+            .unix_permissions(0o644)
+            .large_file(size >= u32::MAX as u64);
+        let name = format!("{}/{}", self.root, bag_path);
+        self.zip
+            .start_file(name.clone(), opts)
+            .map_err(|e| WriteError::Zip {
+                path: self.path.clone(),
+                entry: name,
+                source: e,
+            })
+    }
+
+    /// Adds a payload file whose bytes (and digest) are already in memory.
+    pub fn add_payload_bytes(
+        &mut self,
+        bag_path: &str,
+        bytes: &[u8],
+        digest: Sha256Digest,
+        text: bool,
+    ) -> Result<(), WriteError> {
+        self.start(bag_path, bytes.len() as u64, text)?;
+        self.zip.write_all(bytes).map_err(|e| self.io(e))?;
+        self.payload.push((bag_path.to_owned(), digest));
+        self.octets += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Streams a payload file from `reader` (expected to be `size` bytes, which decides Zip64),
+    /// hashing exactly the bytes written; returns their digest and count. `progress` is told
+    /// the size of each chunk. The outer error is a failure to write the bundle; the inner one
+    /// a failure to read the source, after which the partial entry has been removed again and
+    /// the bundle can go on.
+    pub fn add_payload_stream<R: Read>(
+        &mut self,
+        bag_path: &str,
+        mut reader: R,
+        size: u64,
+        text: bool,
+        progress: &dyn Fn(u64),
+    ) -> Result<Result<(Sha256Digest, u64), io::Error>, WriteError> {
+        // A streamed source may grow while it is copied; past 2 GiB, mark the entry Zip64 up front
+        // so growth across 4 GiB cannot fail the whole bundle.
+        let zip64_hint = if size >= u32::MAX as u64 / 2 {
+            u32::MAX as u64
+        } else {
+            size
+        };
+        self.start(bag_path, zip64_hint, text)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; STREAM_CHUNK];
+        let mut total = 0u64;
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let path = self.path.clone();
+                    self.zip.abort_file().map_err(|z| WriteError::Zip {
+                        path,
+                        entry: bag_path.to_owned(),
+                        source: z,
+                    })?;
+                    self.names.remove(bag_path);
+                    self.truncate_pending
+                        .store(true, std::sync::atomic::Ordering::SeqCst);
+                    return Ok(Err(e));
+                }
+            };
+            hasher.update(&buf[..n]);
+            self.zip.write_all(&buf[..n]).map_err(|e| self.io(e))?;
+            total += n as u64;
+            progress(n as u64);
+        }
+        let digest = Sha256Digest(hasher.finalize().into());
+        self.payload.push((bag_path.to_owned(), digest));
+        self.octets += total;
+        Ok(Ok((digest, total)))
+    }
+
+    fn add_tag(&mut self, name: &str, bytes: &[u8]) -> Result<Sha256Digest, WriteError> {
+        self.start(name, bytes.len() as u64, true)?;
+        self.zip.write_all(bytes).map_err(|e| self.io(e))?;
+        Ok(Sha256Digest::of(bytes))
+    }
+
+    /// Writes the tag files (manifest, bagit.txt, bag-info.txt with the Payload-Oxum filled in,
+    /// tag manifest) and, when `sign` is given, `bundle-signature.json` over the bundle digest;
+    /// then finishes the zip and returns the sink.
+    pub fn finish(
+        mut self,
+        mut info: BagInfo,
+        sign: Option<&dyn Fn(Sha256Digest) -> BundleSignature>,
+    ) -> Result<(BundleSink, FinishedBag), WriteError> {
+        info.payload_octets = self.octets;
+        info.payload_streams = self.payload.len() as u64;
+        let manifest = render_manifest(&self.payload);
+        let m = self.add_tag(MANIFEST_NAME, manifest.as_bytes())?;
+        let b = self.add_tag(BAGIT_TXT_NAME, BAGIT_TXT.as_bytes())?;
+        let i = self.add_tag(BAG_INFO_NAME, info.render().as_bytes())?;
+        let tag_manifest = render_manifest(&[
+            (BAGIT_TXT_NAME.to_owned(), b),
+            (BAG_INFO_NAME.to_owned(), i),
+            (MANIFEST_NAME.to_owned(), m),
+        ]);
+        let digest = self.add_tag(TAG_MANIFEST_NAME, tag_manifest.as_bytes())?;
+        if let Some(sign) = sign {
+            let sig = sign(digest);
+            let mut json = serde_json::to_vec_pretty(&sig).expect("signature serialises");
+            json.push(b'\n');
+            self.add_tag(SIGNATURE_NAME, &json)?;
+        }
+        let path = self.path.clone();
+        let mut sink = self.zip.finish().map_err(|e| WriteError::Zip {
+            path: path.clone(),
+            entry: "(central directory)".to_owned(),
+            source: e,
+        })?;
+        // An aborted entry rewinds the writer: cut anything left past the end of the archive.
+        let end = sink.stream_position().map_err(|e| WriteError::Io {
+            path: path.clone(),
+            source: e,
+        })?;
+        sink.file
+            .set_len(end)
+            .map_err(|e| WriteError::Io { path, source: e })?;
+        Ok((
+            sink,
+            FinishedBag {
+                digest,
+                payload_files: info.payload_streams,
+                payload_bytes: info.payload_octets,
+            },
+        ))
+    }
+}
+
+/// A bundle being written: a temp file `.<name>.partial-<pid>-<random>` in the destination's
+/// folder (same filesystem, so the final step is a rename), removed on drop unless committed.
+pub struct AtomicFile {
+    temp: PathBuf,
+    dest: PathBuf,
+    committed: bool,
+}
+
+impl AtomicFile {
+    /// Creates the temp file next to `dest`. Fails early when `dest` exists and `!force`.
+    pub fn create(dest: &Path, force: bool) -> Result<(Self, File), WriteError> {
+        let io_err = |path: &Path, e| WriteError::Io {
+            path: path.to_owned(),
+            source: e,
+        };
+        if !force && std::fs::symlink_metadata(dest).is_ok() {
+            return Err(WriteError::Exists {
+                path: dest.to_owned(),
+            });
+        }
+        let dir = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "bundle.zip".to_owned());
+        for _ in 0..16 {
+            let temp = dir.join(format!(
+                ".{name}.partial-{}-{:016x}",
+                std::process::id(),
+                random_u64()
+            ));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .read(true)
+                .create_new(true)
+                .open(&temp)
+            {
+                Ok(f) => {
+                    return Ok((
+                        AtomicFile {
+                            temp,
+                            dest: dest.to_owned(),
+                            committed: false,
+                        },
+                        f,
+                    ))
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io_err(&temp, e)),
+            }
+        }
+        Err(io_err(
+            &dir,
+            io::Error::other("could not create a unique temp file"),
+        ))
+    }
+
+    pub fn temp_path(&self) -> &Path {
+        &self.temp
+    }
+
+    /// fsyncs the file, moves it to the destination (never replacing an existing file unless
+    /// `force`), and fsyncs the folder so the new name survives a crash.
+    pub fn commit(mut self, file: File, force: bool) -> Result<(), WriteError> {
+        let io_err = |path: &Path, e| WriteError::Io {
+            path: path.to_owned(),
+            source: e,
+        };
+        file.sync_all().map_err(|e| io_err(&self.temp, e))?;
+        drop(file);
+        if force {
+            std::fs::rename(&self.temp, &self.dest).map_err(|e| io_err(&self.dest, e))?;
+        } else {
+            // A hard link fails if the destination appeared meanwhile: no-clobber without a race.
+            match std::fs::hard_link(&self.temp, &self.dest) {
+                Ok(()) => {
+                    std::fs::remove_file(&self.temp).map_err(|e| io_err(&self.temp, e))?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    return Err(WriteError::Exists {
+                        path: self.dest.clone(),
+                    })
+                }
+                // Filesystems without hard links: check, then rename.
+                Err(_) if std::fs::symlink_metadata(&self.dest).is_err() => {
+                    std::fs::rename(&self.temp, &self.dest).map_err(|e| io_err(&self.dest, e))?;
+                }
+                Err(e) => return Err(io_err(&self.dest, e)),
+            }
+        }
+        self.committed = true;
+        let dir = match self.dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        if let Ok(d) = File::open(&dir) {
+            d.sync_all().map_err(|e| io_err(&dir, e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// A random number for temp names (not security relevant: `create_new` guards collisions).
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zip_time_clamps_to_the_dos_range() {
+        let t = DateTime::parse_from_rfc3339("1970-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(zip_time(t).year(), 1980);
+        let t = DateTime::parse_from_rfc3339("2026-11-25T10:11:13Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let z = zip_time(t);
+        assert_eq!(
+            (
+                z.year(),
+                z.month(),
+                z.day(),
+                z.hour(),
+                z.minute(),
+                z.second()
+            ),
+            (2026, 11, 25, 10, 11, 12)
+        );
+    }
+
+    /// A reader that fails after `ok` bytes, like a source on a failing disk.
+    struct FailingReader {
+        ok: usize,
+    }
+    impl Read for FailingReader {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.ok == 0 {
+                return Err(io::Error::other("simulated EIO"));
+            }
+            let n = buf.len().min(self.ok);
+            buf[..n].fill(b'z');
+            self.ok -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_source_failing_mid_copy_leaves_a_clean_archive_without_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.zip");
+        let file = File::create(&path).unwrap();
+        let t = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let mut w = BagZipWriter::new(BundleSink::new(file, None), &path, "C", t, false);
+        let r = w
+            .add_payload_stream(
+                "data/bad",
+                FailingReader { ok: 3 << 20 },
+                4 << 20,
+                false,
+                &|_| {},
+            )
+            .unwrap();
+        assert!(r.is_err());
+        assert!(!w.contains("data/bad"));
+        w.add_payload_bytes("data/good", b"ok", Sha256Digest::of(b"ok"), false)
+            .unwrap();
+        let (sink, bag) = w.finish(BagInfo::default(), None).unwrap();
+        drop(sink);
+        assert_eq!((bag.payload_files, bag.payload_bytes), (1, 2));
+        let mut za = zip::ZipArchive::new(File::open(&path).unwrap()).unwrap();
+        let names: Vec<_> = za.file_names().map(|n| n.unwrap().into_owned()).collect();
+        assert!(!names.iter().any(|n| n.ends_with("data/bad")), "{names:?}");
+        assert!(names.contains(&"C/data/good".to_owned()));
+        let mut good = Vec::new();
+        za.by_name("C/data/good")
+            .unwrap()
+            .read_to_end(&mut good)
+            .unwrap();
+        assert_eq!(good, b"ok");
+        // No leftover bytes of the aborted 3 MiB entry past the end of the archive.
+        let len = std::fs::metadata(&path).unwrap().len();
+        assert!(
+            len < 1 << 20,
+            "{len} bytes: the aborted entry's bytes are still there"
+        );
+    }
+
+    #[test]
+    fn uncommitted_temp_files_are_removed_and_existing_files_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("c.zip");
+        let (a, _f) = AtomicFile::create(&dest, false).unwrap();
+        let temp = a.temp_path().to_owned();
+        assert!(temp
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with(".c.zip.partial-"));
+        drop(a);
+        assert!(!temp.exists());
+        std::fs::write(&dest, b"old").unwrap();
+        assert!(matches!(
+            AtomicFile::create(&dest, false),
+            Err(WriteError::Exists { .. })
+        ));
+        let (a, mut f) = AtomicFile::create(&dest, true).unwrap();
+        f.write_all(b"new").unwrap();
+        a.commit(f, true).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

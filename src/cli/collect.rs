@@ -1,0 +1,304 @@
+//! `collect`: inputs → hashed evidence bundle (BagIt bag in a zip); prints the bundle digest.
+
+use crate::acquire::{collect, AcquireOptions, CollectRequest, DEFAULT_MAX_FILE_SIZE};
+use crate::bundle::signature::load_signing_key;
+use crate::case::CaseInfo;
+use crate::cli::{GlobalArgs, Status};
+use crate::custody::Actor;
+use crate::evidence::{IncidentType, Severity};
+use anyhow::{bail, Context};
+use chrono::{DateTime, Utc};
+use clap::Args;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Args, Debug)]
+pub struct CollectArgs {
+    /// Bundle to write (`CASE.zip`), or an existing folder to write `<case-id>.zip` into.
+    #[arg(short, long, value_name = "CASE.zip")]
+    pub output: PathBuf,
+    /// Case file (case.toml): ids, examiner, incident type, declared times. Stored in the bundle.
+    #[arg(long, value_name = "case.toml")]
+    pub case_file: Option<PathBuf>,
+    /// Case id (names the bag folder and the default file name); overrides the case file.
+    #[arg(long, value_name = "ID")]
+    pub case_id: Option<String>,
+    /// Examiner name (bag-info Contact-Name); overrides the case file.
+    #[arg(long, value_name = "NAME")]
+    pub examiner: Option<String>,
+    /// Organisation (bag-info Source-Organization); overrides the case file.
+    #[arg(long, value_name = "ORG")]
+    pub organization: Option<String>,
+    /// Incident type INC-1..INC-4; overrides the case file.
+    #[arg(long, value_name = "INC-n")]
+    pub incident_type: Option<IncidentType>,
+    /// Severity low|medium|high|critical; overrides the case file.
+    #[arg(long, value_name = "S")]
+    pub severity: Option<Severity>,
+    /// Collection time (RFC 3339). Fixes every recorded time, so the bundle is reproducible.
+    /// Default: SOURCE_DATE_EPOCH if set, else now.
+    #[arg(long, value_name = "T")]
+    pub collected_at: Option<String>,
+    /// Examiner's Ed25519 secret key: signs the bundle digest into bundle-signature.json.
+    #[arg(long, value_name = "KEY")]
+    pub sign_key: Option<PathBuf>,
+    /// Skip (and record as not collected) files larger than this (bytes; K, M, G, T suffixes).
+    #[arg(long, value_name = "N", value_parser = parse_size, default_value_t = DEFAULT_MAX_FILE_SIZE)]
+    pub max_file_size: u64,
+    /// Replace an existing bundle.
+    #[arg(long)]
+    pub force: bool,
+    /// Deflate text entries (JSON, logs, case files); payload is stored by default.
+    #[arg(long)]
+    pub compress: bool,
+    /// Machine-readable result on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Files and folders to collect.
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+}
+
+/// Parses `123`, `64K`, `10M`, `64G`, `1T` (binary multiples).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&s[..s.len() - 1], 1u64 << 10),
+        Some('M') => (&s[..s.len() - 1], 1 << 20),
+        Some('G') => (&s[..s.len() - 1], 1 << 30),
+        Some('T') => (&s[..s.len() - 1], 1 << 40),
+        _ => (s, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("{s:?} is not a size (e.g. 1048576, 512M, 64G)"))
+}
+
+/// The collection time and whether it was fixed by the user.
+fn collection_time(flag: Option<&str>) -> anyhow::Result<(DateTime<Utc>, bool)> {
+    if let Some(t) = flag {
+        let t = DateTime::parse_from_rfc3339(t)
+            .with_context(|| format!("--collected-at {t:?} is not an RFC 3339 time"))?;
+        return Ok((t.with_timezone(&Utc), true));
+    }
+    if let Ok(v) = std::env::var("SOURCE_DATE_EPOCH") {
+        let secs: i64 = v
+            .trim()
+            .parse()
+            .with_context(|| format!("SOURCE_DATE_EPOCH {v:?} is not an integer"))?;
+        let t = DateTime::from_timestamp(secs, 0)
+            .with_context(|| format!("SOURCE_DATE_EPOCH {v:?} is out of range"))?;
+        return Ok((t, true));
+    }
+    Ok((Utc::now(), false))
+}
+
+/// The operating-system account and host doing the collection.
+pub fn local_actor(examiner: Option<String>) -> Actor {
+    use std::os::unix::fs::MetadataExt;
+    let user = std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(|| {
+            std::fs::metadata("/proc/self")
+                .ok()
+                .map(|m| format!("uid {}", m.uid()))
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::process::Command::new("uname")
+                .arg("-n")
+                .output()
+                .ok()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+                .filter(|h| !h.is_empty())
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    Actor {
+        examiner,
+        user,
+        host,
+    }
+}
+
+pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
+    let mut case = match &args.case_file {
+        Some(p) => CaseInfo::load(p)?,
+        None => CaseInfo::default(),
+    };
+    if let Some(v) = args.case_id.clone() {
+        case.case_id = v;
+    }
+    if let Some(v) = args.examiner.clone() {
+        case.examiner = Some(v);
+    }
+    if let Some(v) = args.organization.clone() {
+        case.organization = Some(v);
+    }
+    if let Some(v) = args.incident_type {
+        case.incident_type = Some(v);
+    }
+    if let Some(v) = args.severity {
+        case.severity = Some(v);
+    }
+    if case.case_id.is_empty() {
+        bail!("no case id: pass --case-id or a --case-file with case_id");
+    }
+    if !crate::acquire::collect::valid_case_id(&case.case_id) {
+        bail!(
+            "case id {:?} cannot name the bag folder: use letters, digits, '.', '_' or '-'",
+            case.case_id
+        );
+    }
+    if args.inputs.is_empty() && args.case_file.is_none() {
+        bail!("nothing to collect: give at least one INPUT or a --case-file");
+    }
+    let output = if args.output.is_dir() {
+        args.output.join(format!("{}.zip", case.case_id))
+    } else {
+        args.output.clone()
+    };
+    let (collected_at, time_fixed) = collection_time(args.collected_at.as_deref())?;
+    let sign_key = match &args.sign_key {
+        Some(p) => Some(load_signing_key(p)?),
+        None => None,
+    };
+    let progress_bar =
+        (!global.quiet && !args.json && std::io::stderr().is_terminal()).then(|| {
+            let pb = indicatif::ProgressBar::new_spinner();
+            pb.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {bytes} read ({bytes_per_sec}) {elapsed}",
+                )
+                .expect("valid template"),
+            );
+            pb.enable_steady_tick(std::time::Duration::from_millis(120));
+            pb
+        });
+    let acquire = AcquireOptions {
+        max_file_size: args.max_file_size,
+        progress: progress_bar
+            .clone()
+            .map(|pb| Arc::new(move |n: u64| pb.inc(n)) as crate::acquire::ProgressHook),
+        fixed_time: time_fixed.then_some(collected_at),
+        ..AcquireOptions::default()
+    };
+    let argv: Vec<String> = std::env::args().collect();
+    let req = CollectRequest {
+        inputs: args.inputs.clone(),
+        case_file: args.case_file.clone(),
+        actor: local_actor(case.examiner.clone()),
+        case,
+        output,
+        collected_at,
+        time_fixed,
+        force: args.force,
+        compress: args.compress,
+        sign_key,
+        argv,
+        acquire,
+        fail_write_after: None,
+    };
+    let outcome = collect(&req);
+    if let Some(pb) = progress_bar {
+        pb.finish_and_clear();
+    }
+    let outcome = outcome?;
+    let ev = &outcome.evidence;
+    let mut by_kind = BTreeMap::<String, u64>::new();
+    for i in &ev.items {
+        let k = serde_json::to_value(i.kind).ok();
+        let k = k
+            .as_ref()
+            .and_then(|v| v.as_str())
+            .unwrap_or("?")
+            .to_owned();
+        *by_kind.entry(k).or_default() += 1;
+    }
+    let mut by_sev = BTreeMap::<Severity, u64>::new();
+    for (_, f) in ev.all_findings() {
+        *by_sev.entry(f.severity).or_default() += 1;
+    }
+    let changed: Vec<&str> = ev
+        .items
+        .iter()
+        .filter(|i| !i.changed_during_acquisition.is_empty())
+        .map(|i| i.source.text.as_str())
+        .collect();
+    if args.json {
+        let doc = json!({
+            "bundle": outcome.path.display().to_string(),
+            "digest": outcome.digest,
+            "case_id": ev.case.case_id,
+            "collected_at": ev.collected_at,
+            "items": ev.items.len(),
+            "items_by_kind": by_kind,
+            "payload_files": outcome.payload_files,
+            "payload_bytes": outcome.payload_bytes,
+            "findings_by_severity": by_sev.iter().map(|(s, n)| (s.as_str(), *n)).collect::<BTreeMap<_, _>>(),
+            "changed_during_acquisition": changed,
+            "not_collected": ev.not_collected,
+            "signed": req.sign_key.is_some(),
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        println!("{}", outcome.path.display());
+        println!("bundle digest {}", outcome.digest);
+        let kinds: Vec<String> = by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let sev: Vec<String> = by_sev
+            .iter()
+            .rev()
+            .map(|(s, n)| format!("{n} {}", s.as_str()))
+            .collect();
+        println!(
+            "{} items ({}), {} not collected, findings: {}",
+            ev.items.len(),
+            if kinds.is_empty() {
+                "none".to_owned()
+            } else {
+                kinds.join(", ")
+            },
+            ev.not_collected.len(),
+            if sev.is_empty() {
+                "none".to_owned()
+            } else {
+                sev.join(", ")
+            },
+        );
+        if !global.quiet {
+            for n in &ev.not_collected {
+                eprintln!("not collected: {}: {}", n.path, n.reason);
+            }
+            for c in &changed {
+                eprintln!("changed during acquisition: {c}");
+            }
+        }
+    }
+    Ok(if ev.max_severity() >= Some(Severity::High) {
+        Status::EvidenceProblem
+    } else {
+        Status::Ok
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_binary_suffixes() {
+        assert_eq!(parse_size("64G"), Ok(64 << 30));
+        assert_eq!(parse_size("10"), Ok(10));
+        assert_eq!(parse_size("1k"), Ok(1024));
+        assert!(parse_size("x").is_err());
+        assert!(parse_size("99999999999T").is_err());
+    }
+}

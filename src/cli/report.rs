@@ -1,0 +1,144 @@
+//! `report BUNDLE.zip --out DIR [--format md,pdf] [--templates DIR]`: renders the incident
+//! timeline, RCA, key-compromise notice, advisory and metrics from a bundle, and prints the paths.
+
+use super::{GlobalArgs, Status};
+use crate::bundle::{open_bundle, verify_bundle, Verdict, VerifyOptions};
+use crate::custody::CustodyEvent;
+use crate::digest::Sha256Digest;
+use crate::evidence::Evidence;
+use crate::report::{self, Integrity, ReportFormat, ReportInput, TemplateSet};
+use anyhow::Context;
+use clap::Args;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// Evidence bundle (.zip) written by `collect`.
+    pub bundle: PathBuf,
+    /// Directory to write the reports into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Output formats, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "md,pdf")]
+    pub format: Vec<ReportFormat>,
+    /// Directory of templates that replace the built-in ones by file name
+    /// (`root-cause-analysis.md.j2`, `_header.md.j2`, …).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Print a JSON document (bundle, digest, integrity, files) instead of one path a line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What the reporting commands need from a bundle: its evidence and custody record, its digest,
+/// and whether it passed verification.
+#[derive(Clone, Debug)]
+pub struct OpenedBundle {
+    pub evidence: Evidence,
+    pub custody: Vec<CustodyEvent>,
+    pub digest: Sha256Digest,
+    pub integrity: Integrity,
+}
+
+impl OpenedBundle {
+    pub fn input(&self) -> ReportInput<'_> {
+        ReportInput {
+            evidence: &self.evidence,
+            custody: &self.custody,
+            bundle_digest: self.digest,
+            integrity: &self.integrity,
+        }
+    }
+}
+
+/// Verifies `path` (every byte hashed against the manifests) and loads its evidence, custody
+/// record and digest. A bundle that fails verification is still loaded, marked
+/// [`Integrity::Altered`] with its problems; one that cannot be read at all is an error.
+pub fn open_verified(path: &Path) -> anyhow::Result<OpenedBundle> {
+    let verdict = verify_bundle(path, &VerifyOptions::default());
+    let integrity = match verdict.verdict {
+        Verdict::Intact => Integrity::Intact,
+        Verdict::Altered => Integrity::Altered {
+            problems: verdict.problems.iter().map(|p| p.to_string()).collect(),
+        },
+        Verdict::Unreadable => {
+            let why: Vec<String> = verdict.problems.iter().map(|p| p.to_string()).collect();
+            anyhow::bail!(
+                "{}: not a readable bundle: {}",
+                path.display(),
+                why.join("; ")
+            );
+        }
+    };
+    let contents =
+        open_bundle(path).with_context(|| format!("reading evidence from {}", path.display()))?;
+    Ok(OpenedBundle {
+        evidence: contents.evidence,
+        custody: contents.custody,
+        digest: contents.digest,
+        integrity,
+    })
+}
+
+/// `report` as run from the command line.
+pub fn run(args: ReportArgs, _global: &GlobalArgs) -> anyhow::Result<Status> {
+    let bundle = open_verified(&args.bundle)?;
+    run_with(&args, &bundle, std::io::stdout().lock())
+}
+
+/// Exit status of a reporting command: 1 when the bundle failed verification (the output is
+/// still written), else 0.
+pub fn status_of(b: &OpenedBundle) -> Status {
+    match b.integrity {
+        Integrity::Intact => Status::Ok,
+        Integrity::Altered { .. } => Status::EvidenceProblem,
+    }
+}
+
+/// Warns on stderr when the bundle failed verification.
+pub fn warn_if_altered(b: &OpenedBundle, bundle: &Path) {
+    if let Integrity::Altered { problems } = &b.integrity {
+        eprintln!(
+            "wsc-forensics: warning: {} FAILED verification; output is marked accordingly",
+            bundle.display()
+        );
+        for p in problems {
+            eprintln!("  {p}");
+        }
+    }
+}
+
+/// Runs `report` on an opened bundle, printing each written path on `out`.
+pub fn run_with(
+    args: &ReportArgs,
+    bundle: &OpenedBundle,
+    mut out: impl Write,
+) -> anyhow::Result<Status> {
+    let templates = match &args.templates {
+        Some(dir) => TemplateSet::with_overrides(dir)?,
+        None => TemplateSet::builtin(),
+    };
+    warn_if_altered(bundle, &args.bundle);
+    let written = report::write_reports(&bundle.input(), &templates, &args.out, &args.format)
+        .with_context(|| format!("reporting on {}", args.bundle.display()))?;
+    if args.json {
+        let (intact, problems) = match &bundle.integrity {
+            Integrity::Intact => (true, Vec::new()),
+            Integrity::Altered { problems } => (false, problems.clone()),
+        };
+        let doc = serde_json::json!({
+            "bundle": args.bundle.display().to_string(),
+            "bundle_digest": bundle.digest.to_hex(),
+            "intact": intact,
+            "problems": problems,
+            "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        for p in written {
+            writeln!(out, "{}", p.display())?;
+        }
+    }
+    Ok(status_of(bundle))
+}

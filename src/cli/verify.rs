@@ -1,0 +1,88 @@
+//! `verify`: bundle → integrity verdict. Exit 0 intact, 1 altered or incomplete, 2 not a
+//! readable bundle.
+
+use crate::bundle::signature::load_verifying_key;
+use crate::bundle::verify::SignatureStatus;
+use crate::bundle::{verify_bundle, Verdict, VerifyOptions};
+use crate::cli::{GlobalArgs, Status};
+use crate::digest::Sha256Digest;
+use anyhow::Context;
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The bundle (zip) to verify; it is read directly, never unpacked.
+    #[arg(value_name = "BUNDLE.zip")]
+    pub bundle: PathBuf,
+    /// Examiner's Ed25519 public key: the bundle must carry a valid signature by it.
+    #[arg(long, value_name = "KEY")]
+    pub examiner_key: Option<PathBuf>,
+    /// The bundle digest recorded at collection time (64 hex characters).
+    #[arg(long, value_name = "HEX")]
+    pub expect_digest: Option<String>,
+    /// Machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: VerifyArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
+    let examiner_key = match &args.examiner_key {
+        Some(p) => Some(load_verifying_key(p)?),
+        None => None,
+    };
+    let expect_digest = match &args.expect_digest {
+        Some(h) => Some(
+            Sha256Digest::from_hex(h)
+                .filter(|_| h.trim().len() == 64)
+                .with_context(|| format!("--expect-digest {h:?} is not 64 hex characters"))?,
+        ),
+        None => None,
+    };
+    let report = verify_bundle(
+        &args.bundle,
+        &VerifyOptions {
+            examiner_key,
+            expect_digest,
+        },
+    );
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", report.bundle);
+        if let Some(d) = report.digest {
+            println!("bundle digest {d}");
+        }
+        let sig = match &report.signature {
+            SignatureStatus::Absent => "not signed".to_owned(),
+            SignatureStatus::Valid {
+                key_id,
+                examiner_key_checked: true,
+            } => format!("signed by the examiner key {key_id}"),
+            SignatureStatus::Valid { key_id, .. } => {
+                format!("signed by key {key_id} (not checked against an examiner key)")
+            }
+            SignatureStatus::Invalid => "signature INVALID".to_owned(),
+        };
+        match report.verdict {
+            Verdict::Intact => println!(
+                "intact: {} payload files, {} bytes, {sig}",
+                report.payload_files, report.payload_bytes
+            ),
+            Verdict::Altered => println!(
+                "ALTERED or incomplete: {} problem(s), {sig}",
+                report.problems.len()
+            ),
+            Verdict::Unreadable => println!("NOT A READABLE BUNDLE"),
+        }
+        for p in &report.problems {
+            println!("  {p}");
+        }
+        let _ = global;
+    }
+    Ok(match report.verdict {
+        Verdict::Intact => Status::Ok,
+        Verdict::Altered => Status::EvidenceProblem,
+        Verdict::Unreadable => Status::InputError,
+    })
+}

@@ -1,0 +1,342 @@
+//! The minijinja environment that renders report templates: built-in templates from
+//! `report-templates/`, overridable by file name from a `--templates DIR`, a fuel limit so a
+//! user template cannot run forever, and an output formatter that Markdown-escapes every value.
+
+use super::escape::{escape_block, escape_inline, MAX_VALUE_CHARS};
+use minijinja::value::Value;
+use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Instruction budget of one template render. A 10,000-event timeline needs well under a
+/// million; the limit only stops runaway user templates (`{% for i in range(10**9) %}`).
+pub const TEMPLATE_FUEL: u64 = 50_000_000;
+
+/// Largest template file read from a `--templates` directory.
+pub const MAX_TEMPLATE_BYTES: u64 = 1 << 20;
+
+/// The built-in templates (file name, source). Reports are the `.md.j2` files not starting
+/// with `_`; `_header.md.j2` is included by each of them.
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "_header.md.j2",
+        include_str!("../../report-templates/_header.md.j2"),
+    ),
+    (
+        "incident-timeline.md.j2",
+        include_str!("../../report-templates/incident-timeline.md.j2"),
+    ),
+    (
+        "root-cause-analysis.md.j2",
+        include_str!("../../report-templates/root-cause-analysis.md.j2"),
+    ),
+    (
+        "key-compromise-notification.md.j2",
+        include_str!("../../report-templates/key-compromise-notification.md.j2"),
+    ),
+    (
+        "security-advisory.md.j2",
+        include_str!("../../report-templates/security-advisory.md.j2"),
+    ),
+    (
+        "metrics.md.j2",
+        include_str!("../../report-templates/metrics.md.j2"),
+    ),
+];
+
+/// The reports rendered by default, in order (template names).
+pub fn report_template_names() -> Vec<&'static str> {
+    BUILTIN
+        .iter()
+        .map(|(n, _)| *n)
+        .filter(|n| !n.starts_with('_'))
+        .collect()
+}
+
+/// A template that could not be loaded or rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("{path}: template file is {size} bytes, over the {max}-byte limit")]
+    TooLarge { path: String, size: u64, max: u64 },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: template is not valid UTF-8")]
+    NotUtf8 { path: String },
+    #[error("template {template}{}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    Template {
+        template: String,
+        line: Option<usize>,
+        message: String,
+    },
+}
+
+impl TemplateError {
+    fn from_minijinja(fallback_name: &str, e: &Error) -> Self {
+        let mut message = e.kind().to_string();
+        if let Some(d) = e.detail() {
+            message.push_str(": ");
+            message.push_str(d);
+        }
+        TemplateError::Template {
+            template: e.name().unwrap_or(fallback_name).to_owned(),
+            line: e.line(),
+            message,
+        }
+    }
+}
+
+/// The template sources in use: built-ins, with any overrides applied.
+#[derive(Clone, Debug)]
+pub struct TemplateSet {
+    sources: BTreeMap<String, String>,
+    overridden: Vec<String>,
+    fuel: u64,
+}
+
+impl Default for TemplateSet {
+    fn default() -> Self {
+        Self::builtin()
+    }
+}
+
+impl TemplateSet {
+    /// The built-in templates only.
+    pub fn builtin() -> Self {
+        TemplateSet {
+            sources: BUILTIN
+                .iter()
+                .map(|(n, s)| ((*n).to_owned(), (*s).to_owned()))
+                .collect(),
+            overridden: vec![],
+            fuel: TEMPLATE_FUEL,
+        }
+    }
+
+    /// Sets the instruction budget of one render (default [`TEMPLATE_FUEL`]).
+    pub fn with_fuel(mut self, fuel: u64) -> Self {
+        self.fuel = fuel;
+        self
+    }
+
+    /// Built-ins, each replaced by `dir/<same file name>` when that file exists.
+    pub fn with_overrides(dir: &Path) -> Result<Self, TemplateError> {
+        let mut set = Self::builtin();
+        for (name, _) in BUILTIN {
+            let p = dir.join(name);
+            let path = p.display().to_string();
+            let md = match std::fs::metadata(&p) {
+                Ok(md) => md,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(TemplateError::Io { path, source: e }),
+            };
+            if md.len() > MAX_TEMPLATE_BYTES {
+                return Err(TemplateError::TooLarge {
+                    path,
+                    size: md.len(),
+                    max: MAX_TEMPLATE_BYTES,
+                });
+            }
+            let bytes = std::fs::read(&p).map_err(|e| TemplateError::Io {
+                path: path.clone(),
+                source: e,
+            })?;
+            let text = String::from_utf8(bytes).map_err(|_| TemplateError::NotUtf8 { path })?;
+            set.sources.insert((*name).to_owned(), text);
+            set.overridden.push((*name).to_owned());
+        }
+        Ok(set)
+    }
+
+    /// Replaces one template's source (tests and embedding callers).
+    pub fn set(&mut self, name: &str, source: impl Into<String>) {
+        self.sources.insert(name.to_owned(), source.into());
+        self.overridden.push(name.to_owned());
+    }
+
+    /// Names of the templates that were overridden.
+    pub fn overridden(&self) -> &[String] {
+        &self.overridden
+    }
+
+    /// Builds the rendering environment.
+    pub fn environment(&self) -> Result<Environment<'static>, TemplateError> {
+        let mut env = Environment::new();
+        env.set_fuel(Some(self.fuel));
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder()
+                .trim_blocks(true)
+                .lstrip_blocks(true)
+                .keep_trailing_newline(true)
+                .build()
+                .map_err(|e| TemplateError::from_minijinja("syntax", &e))?,
+        );
+        // HTML auto-escaping is off; this formatter is the Markdown equivalent, applied to every
+        // `{{ … }}` whose value is not already marked safe by one of the filters below.
+        env.set_formatter(|out, _state, value| {
+            if value.is_safe() {
+                write!(out, "{value}").map_err(Error::from)
+            } else if value.is_none() || value.is_undefined() {
+                out.write_str("unknown").map_err(Error::from)
+            } else if let Some(s) = value.as_str() {
+                out.write_str(&escape_inline(s)).map_err(Error::from)
+            } else {
+                out.write_str(&escape_inline(&value.to_string()))
+                    .map_err(Error::from)
+            }
+        });
+        env.add_filter("md", |v: Value| {
+            Value::from_safe_string(escape_inline(&display(&v)))
+        });
+        env.add_filter("md_block", |v: Value| {
+            Value::from_safe_string(escape_block(&display(&v)))
+        });
+        env.add_filter("code", |v: Value| {
+            Value::from_safe_string(code_span(&display(&v)))
+        });
+        env.add_filter("duration", |secs: i64| super::metrics::human_duration(secs));
+        for (name, src) in &self.sources {
+            env.add_template_owned(name.clone(), src.clone())
+                .map_err(|e| TemplateError::from_minijinja(name, &e))?;
+        }
+        Ok(env)
+    }
+}
+
+fn display(v: &Value) -> String {
+    if v.is_none() || v.is_undefined() {
+        "unknown".to_owned()
+    } else if let Some(s) = v.as_str() {
+        s.to_owned()
+    } else {
+        v.to_string()
+    }
+}
+
+/// An inline code span holding `s` verbatim (control characters made visible, cut at
+/// [`MAX_VALUE_CHARS`]): the fence is one backtick longer than the longest run inside. A value
+/// holding `|` is escaped text instead, because a GFM table ends a cell at `|` even inside a
+/// code span.
+pub fn code_span(s: &str) -> String {
+    if s.contains('|') {
+        return escape_inline(s);
+    }
+    let clean: String = escape_inline_controls(s);
+    let mut longest = 0;
+    let mut run = 0;
+    for c in clean.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if clean.starts_with('`') || clean.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{clean}{pad}{fence}")
+}
+
+fn escape_inline_controls(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .take(MAX_VALUE_CHARS)
+        .map(|c| match c {
+            '\n' | '\r' | '\t' => ' ',
+            '\u{0}'..='\u{1f}' => char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}'),
+            '\u{7f}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => '\u{fffd}',
+            c => c,
+        })
+        .collect();
+    if s.chars().count() > MAX_VALUE_CHARS {
+        out.push_str(" …");
+    }
+    out
+}
+
+/// Renders one template with `ctx`; errors name the template and line.
+pub fn render(
+    env: &Environment<'static>,
+    name: &str,
+    ctx: &Value,
+) -> Result<String, TemplateError> {
+    let tmpl = env
+        .get_template(name)
+        .map_err(|e| TemplateError::from_minijinja(name, &e))?;
+    tmpl.render(ctx).map_err(|e| {
+        // An error inside an included template names the included one.
+        let mut inner: &Error = &e;
+        while let Some(src) =
+            std::error::Error::source(inner).and_then(|s| s.downcast_ref::<Error>())
+        {
+            inner = src;
+        }
+        let _ = ErrorKind::TemplateNotFound;
+        if inner.line().is_some() {
+            TemplateError::from_minijinja(name, inner)
+        } else {
+            TemplateError::from_minijinja(name, &e)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_spans_survive_backticks() {
+        assert_eq!(code_span("abc"), "`abc`");
+        assert_eq!(code_span("a`b"), "``a`b``");
+        assert_eq!(code_span("`x"), "`` `x ``");
+        assert_eq!(code_span("a|b"), "a\\|b");
+        assert_eq!(code_span("a\nb"), "`a b`");
+    }
+
+    #[test]
+    fn values_are_escaped_and_not_executed() {
+        let mut set = TemplateSet::builtin();
+        set.set(
+            "t.md.j2",
+            "{{ v }}|{{ v|md }}|{{ missing_ok or 'x' }}|{{ n }}",
+        );
+        let env = set.environment().unwrap();
+        let ctx = minijinja::context! { v => "{{ 7*7 }} *x*", n => Value::from(()) , missing_ok => Value::from(())};
+        let out = render(&env, "t.md.j2", &ctx).unwrap();
+        assert_eq!(
+            out,
+            "\\{\\{ 7\\*7 \\}\\} \\*x\\*|\\{\\{ 7\\*7 \\}\\} \\*x\\*|x|unknown"
+        );
+    }
+
+    #[test]
+    fn errors_name_template_and_line_and_fuel_stops_loops() {
+        let mut set = TemplateSet::builtin();
+        set.set("bad.md.j2", "ok\nok\n{{ nope.field }}\n");
+        let env = set.environment().unwrap();
+        let e = render(&env, "bad.md.j2", &minijinja::context! {}).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("template bad.md.j2 line 3"), "{msg}");
+
+        let mut set = TemplateSet::builtin();
+        set.set("syntax.md.j2", "a\n{% for %}\n");
+        let e = set.environment().unwrap_err().to_string();
+        assert!(e.contains("syntax.md.j2 line 2"), "{e}");
+
+        let mut set = TemplateSet::builtin().with_fuel(200_000);
+        set.set(
+            "loop.md.j2",
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        );
+        let env = set.environment().unwrap();
+        let e = render(&env, "loop.md.j2", &minijinja::context! {}).unwrap_err();
+        assert!(e.to_string().contains("fuel"), "{e}");
+    }
+}
