@@ -331,9 +331,12 @@ proptest! {
         ], 1..4),
         covered_flip in (any::<prop::sample::Index>(), 1u8..=255),
     ) {
-        let signed: Vec<_> = all_modules().iter().filter(|(_, b)| a_valid(&judge(b.clone(), None))).collect();
+        static SIGNED: OnceLock<Vec<&'static (String, Vec<u8>)>> = OnceLock::new();
+        let signed = SIGNED.get_or_init(|| {
+            all_modules().iter().filter(|(_, b)| a_valid(&judge(b.clone(), None))).collect()
+        });
         prop_assert!(signed.len() >= 5, "A signs {} fixtures", signed.len());
-        let (name, original) = which.get(&signed);
+        let (name, original) = *which.get(signed);
         let start = original.len() - covered_bytes(original).unwrap().len();
         let mut bytes = original.clone();
         let pos = start + covered_flip.0.index(original.len() - start);

@@ -1,0 +1,251 @@
+//! Hostile zips given to `verify` (the binary): names that differ only by Unicode normalisation
+//! or case, an entry that claims 1 KiB and inflates to 256 MiB, 100,000 tiny entries, a zip
+//! inside the zip. Each is caught (exit 1, or 2 when there is no bag), named, never a panic,
+//! and in bounded time and memory. (`../`, absolute names, symlink and encrypted entries, lying
+//! sizes and duplicates are covered in `tests/verify.rs`.)
+
+mod common;
+
+use assert_cmd::Command;
+use common::fixture;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const ROOT: &str = "IR-H";
+
+fn bin() -> Command {
+    let mut c = Command::cargo_bin("wsc-forensics").unwrap();
+    c.timeout(Duration::from_secs(120));
+    c
+}
+
+fn collect(dir: &Path) -> PathBuf {
+    let out = dir.join("b.zip");
+    bin()
+        .args([
+            "collect",
+            "--case-id",
+            ROOT,
+            "--examiner",
+            "E",
+            "--collected-at",
+            "2026-11-25T10:00:00Z",
+            "-o",
+        ])
+        .arg(&out)
+        .arg(fixture("wsc/modules/signed-a.wasm"))
+        .arg(fixture("wsc/keys/test-key-a.pub"))
+        .assert()
+        .success();
+    out
+}
+
+type Entries = Vec<(String, Vec<u8>)>;
+
+fn read_entries(zip: &Path) -> Entries {
+    let mut za = zip::ZipArchive::new(std::fs::File::open(zip).unwrap()).unwrap();
+    (0..za.len())
+        .map(|i| {
+            let mut f = za.by_index(i).unwrap();
+            let mut v = Vec::new();
+            f.read_to_end(&mut v).unwrap();
+            (f.name().unwrap().into_owned(), v)
+        })
+        .collect()
+}
+
+fn write_entries(zip: &Path, entries: &Entries) {
+    let mut zw = zip::ZipWriter::new(std::fs::File::create(zip).unwrap());
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .unix_permissions(0o644);
+    for (name, bytes) in entries {
+        zw.start_file(name.as_str(), opts).unwrap();
+        zw.write_all(bytes).unwrap();
+    }
+    zw.finish().unwrap();
+}
+
+struct Verified {
+    code: i32,
+    doc: serde_json::Value,
+    elapsed: Duration,
+}
+
+fn verify(zip: &Path) -> Verified {
+    let t = Instant::now();
+    let out = bin().arg("verify").arg("--json").arg(zip).output().unwrap();
+    let elapsed = t.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let doc = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    Verified {
+        code: out.status.code().expect("exited"),
+        doc,
+        elapsed,
+    }
+}
+
+fn problems_naming(doc: &serde_json::Value, needle: &str) -> Vec<String> {
+    doc["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.to_string())
+        .filter(|p| p.contains(needle))
+        .collect()
+}
+
+#[test]
+fn unicode_normalisation_and_case_twins_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = collect(dir.path());
+    assert_eq!(verify(&zip).code, 0);
+    let mut e = read_entries(&zip);
+    let nfc = format!("{ROOT}/data/caf\u{e9}.txt");
+    let nfd = format!("{ROOT}/data/cafe\u{301}.txt");
+    let upper = format!("{ROOT}/data/CAF\u{c9}.txt");
+    e.push((nfc.clone(), b"one".to_vec()));
+    e.push((nfd.clone(), b"two".to_vec()));
+    e.push((upper.clone(), b"three".to_vec()));
+    // A case twin of a real tag file.
+    e.push((
+        format!("{ROOT}/BAGIT.TXT"),
+        b"BagIt-Version: 1.0\n".to_vec(),
+    ));
+    write_entries(&zip, &e);
+    let v = verify(&zip);
+    assert_eq!(v.code, 1, "{}", v.doc);
+    assert_eq!(v.doc["verdict"], "altered");
+    for name in [&nfc, &nfd, &upper, &format!("{ROOT}/BAGIT.TXT")] {
+        let rel = name.strip_prefix(&format!("{ROOT}/")).unwrap();
+        assert!(
+            !problems_naming(&v.doc, rel).is_empty(),
+            "{name} not named: {}",
+            v.doc["problems"]
+        );
+    }
+}
+
+/// Deflate `len` zero bytes in one entry, then patch both size fields (local header and central
+/// directory) to claim `claimed` bytes.
+fn bomb_entry(zip: &Path, name: &str, len: u64, claimed: u32) {
+    let mut e = read_entries(zip);
+    e.retain(|(n, _)| n != name);
+    let mut zw = zip::ZipWriter::new(std::fs::File::create(zip).unwrap());
+    let stored = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .unix_permissions(0o644);
+    for (n, b) in &e {
+        zw.start_file(n.as_str(), stored).unwrap();
+        zw.write_all(b).unwrap();
+    }
+    let deflated = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(9))
+        .unix_permissions(0o644);
+    zw.start_file(name, deflated).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..len >> 20 {
+        zw.write_all(&zeros).unwrap();
+    }
+    zw.finish().unwrap();
+    let mut raw = std::fs::read(zip).unwrap();
+    let mut patched = 0;
+    for (sig, size_at, name_len_at, name_at) in [
+        (&b"PK\x03\x04"[..], 22usize, 26usize, 30usize),
+        (&b"PK\x01\x02"[..], 24, 28, 46),
+    ] {
+        let mut i = 0;
+        while let Some(off) = raw[i..].windows(4).position(|w| w == sig) {
+            let h = i + off;
+            let nlen =
+                u16::from_le_bytes([raw[h + name_len_at], raw[h + name_len_at + 1]]) as usize;
+            if raw.get(h + name_at..h + name_at + nlen) == Some(name.as_bytes()) {
+                raw[h + size_at..h + size_at + 4].copy_from_slice(&claimed.to_le_bytes());
+                patched += 1;
+            }
+            i = h + 4;
+        }
+    }
+    assert_eq!(patched, 2, "local header and central directory patched");
+    std::fs::write(zip, raw).unwrap();
+}
+
+#[test]
+fn an_entry_claiming_1_kib_that_inflates_to_256_mib_stops_at_the_claim() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = collect(dir.path());
+    let name = format!("{ROOT}/data/bomb.bin");
+    bomb_entry(&zip, &name, 256 << 20, 1024);
+    let size = std::fs::metadata(&zip).unwrap().len();
+    assert!(size < 2 << 20, "{size}-byte zip");
+    let v = verify(&zip);
+    assert_eq!(v.code, 1, "{}", v.doc);
+    let named = problems_naming(&v.doc, "data/bomb.bin");
+    assert!(!named.is_empty(), "{}", v.doc["problems"]);
+    // Reading stopped at the claimed size: nothing near 256 MiB was inflated or counted.
+    for p in &named {
+        assert!(!p.contains("268435456"), "{p}");
+    }
+    assert!(v.elapsed < Duration::from_secs(60), "{:?}", v.elapsed);
+    // Same through the library, with the problem typed.
+    let r = wsc_forensics::bundle::verify_bundle(&zip, &Default::default());
+    assert!(
+        r.problems.iter().any(|p| matches!(p,
+            wsc_forensics::bundle::Problem::EntryUnreadable { entry, .. }
+            | wsc_forensics::bundle::Problem::SizeMismatch { entry, .. } if *entry == name)),
+        "{:?}",
+        r.problems
+    );
+}
+
+#[test]
+fn a_hundred_thousand_tiny_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = collect(dir.path());
+    let mut e = read_entries(&zip);
+    for i in 0..100_000 {
+        e.push((format!("{ROOT}/data/t/{i}"), vec![b'x']));
+    }
+    write_entries(&zip, &e);
+    let v = verify(&zip);
+    assert_eq!(v.code, 1);
+    assert_eq!(v.doc["verdict"], "altered");
+    assert_eq!(v.doc["entries"], e.len());
+    let unlisted = v.doc["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["problem"] == "unlisted-payload")
+        .count();
+    assert_eq!(unlisted, 100_000);
+    assert!(v.elapsed < Duration::from_secs(100), "{:?}", v.elapsed);
+}
+
+#[test]
+fn a_zip_inside_the_zip_is_payload_not_a_bag() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = collect(dir.path());
+    let inner = std::fs::read(&zip).unwrap();
+    // Inside a bag: one more unlisted file, not opened.
+    let mut e = read_entries(&zip);
+    e.push((format!("{ROOT}/data/inner.zip"), inner.clone()));
+    write_entries(&zip, &e);
+    let v = verify(&zip);
+    assert_eq!(v.code, 1);
+    assert_eq!(
+        problems_naming(&v.doc, "data/inner.zip").len(),
+        1,
+        "{}",
+        v.doc
+    );
+    // A zip holding only a bundle zip: no bag folder, exit 2.
+    let outer = dir.path().join("outer.zip");
+    write_entries(&outer, &vec![("b.zip".to_owned(), inner)]);
+    let v = verify(&outer);
+    assert_eq!(v.code, 2, "{}", v.doc);
+    assert_eq!(v.doc["verdict"], "unreadable");
+}
