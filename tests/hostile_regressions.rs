@@ -102,3 +102,43 @@ fn case_file_fifo_or_device_is_refused_without_blocking() {
         assert!(e.contains("not a regular file"), "{e}");
     }
 }
+
+/// Found by `hostile_transparency::mutated_transparency_fixtures`: in wsc's flattened Rekor entry
+/// (`recent_entry_20251101_175321.json`) the RFC 3339 `integratedTime` was ignored whenever
+/// `integratedTimeUnix` was present, so `"3025-09-19T17:58:38Z"` passed every check while the
+/// file showed a time the log never signed. Now the two must agree.
+#[test]
+fn flattened_rekor_entry_with_a_forged_rfc3339_time_is_refused() {
+    use wsc_forensics::transparency::{
+        analyse_transparency_file, IdentityPolicy, TransparencyError, TrustRoot,
+    };
+    let name = "rekor/recent_entry_20251101_175321.json";
+    let text = std::fs::read_to_string(fixture(name)).unwrap();
+    let run = |t: &str| {
+        analyse_transparency_file(
+            name,
+            t.as_bytes(),
+            None,
+            &TrustRoot::production(),
+            &IdentityPolicy::default(),
+        )
+    };
+    assert!(run(&text).is_ok());
+    let forged = text.replace("\"2025-09-19T17:58:38Z\"", "\"3025-09-19T17:58:38Z\"");
+    assert_ne!(forged, text);
+    match run(&forged) {
+        Err(TransparencyError::Field {
+            file,
+            field,
+            problem,
+        }) => {
+            assert_eq!(file, name);
+            assert!(field.ends_with("integratedTime"), "{field}");
+            assert!(
+                problem.contains("disagrees with integratedTimeUnix 1758304718"),
+                "{problem}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
