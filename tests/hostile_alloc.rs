@@ -302,3 +302,49 @@ fn case_file_at_its_limit_stays_bounded_in_every_shape() {
         .contains(&format!("over the {max}-byte limit")));
     assert!(total < TINY_BOUND);
 }
+
+/// Transparency files at their limits: 32 MiB of JSON, just under 1,000,000 values, and a
+/// 16 MiB base64 field. What the reader holds stays under a bound proportional to the limit.
+#[test]
+fn transparency_inputs_at_their_limits_stay_bounded() {
+    let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    use wsc_forensics::transparency::{
+        analyse_transparency_file, IdentityPolicy, TrustRoot, MAX_INPUT_BYTES,
+    };
+    let root = TrustRoot::production();
+    let run = |bytes: &[u8]| {
+        measure(|| {
+            analyse_transparency_file("t.json", bytes, None, &root, &IdentityPolicy::default())
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    };
+    let mut many = String::from("{\"a\":[");
+    for _ in 0..990_000 {
+        many.push_str("0,");
+    }
+    many.push_str("0]}");
+    let mut one_field = String::from("{\"body\":\"");
+    one_field.push_str(&"A".repeat(MAX_INPUT_BYTES - 100));
+    one_field.push_str("\"}");
+    let mut strings = String::from("{\"a\":[");
+    while strings.len() < MAX_INPUT_BYTES - 200 {
+        strings.push_str("\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",");
+    }
+    strings.push_str("0]}");
+    for (what, text) in [
+        ("many values", many),
+        ("one field", one_field),
+        ("strings", strings),
+    ] {
+        assert!(text.len() <= MAX_INPUT_BYTES, "{what}");
+        let (_, peak, r) = run(text.as_bytes());
+        assert!(r.is_err(), "{what}");
+        eprintln!("{what}: {} bytes in, {} MiB held", text.len(), peak / MIB);
+        assert!(
+            peak < 3 * MAX_INPUT_BYTES as u64,
+            "{what}: {} MiB held",
+            peak / MIB
+        );
+    }
+}
