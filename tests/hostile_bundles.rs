@@ -321,3 +321,61 @@ fn tamper_sweep_every_byte_of_entries_and_their_headers() {
         );
     }
 }
+
+/// `timeline` and `report` read bundles too: given the hostile zips above they exit non-zero
+/// (they verify first), never panic, and say why on stderr.
+#[test]
+fn timeline_and_report_refuse_hostile_zips() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = collect(dir.path());
+    let mut cases: Vec<(&str, PathBuf)> = Vec::new();
+    // Twins.
+    let twins = dir.path().join("twins.zip");
+    let mut e = read_entries(&good);
+    e.push((format!("{ROOT}/data/caf\u{e9}.txt"), b"1".to_vec()));
+    e.push((format!("{ROOT}/data/cafe\u{301}.txt"), b"2".to_vec()));
+    write_entries(&twins, &e);
+    cases.push(("twins", twins));
+    // Bomb.
+    let bomb = dir.path().join("bomb.zip");
+    std::fs::copy(&good, &bomb).unwrap();
+    bomb_entry(&bomb, &format!("{ROOT}/data/bomb.bin"), 64 << 20, 1024);
+    cases.push(("bomb", bomb));
+    // A local header naming another file.
+    let local = dir.path().join("local.zip");
+    let mut raw = std::fs::read(&good).unwrap();
+    let (locals, _, _) = zip_layout(&raw);
+    let at = locals[0] + 30 + ROOT.len() + 1;
+    raw[at] ^= 0x20;
+    std::fs::write(&local, &raw).unwrap();
+    cases.push(("local header", local));
+    // No bag: a zip holding a bundle zip.
+    let nested = dir.path().join("nested.zip");
+    write_entries(
+        &nested,
+        &vec![("b.zip".to_owned(), std::fs::read(&good).unwrap())],
+    );
+    cases.push(("zip in zip", nested));
+    for (what, zip) in &cases {
+        for args in [
+            vec!["timeline".to_owned()],
+            vec![
+                "report".to_owned(),
+                "--format".to_owned(),
+                "md".to_owned(),
+                "--out".to_owned(),
+                dir.path().join(format!("out-{what}")).display().to_string(),
+            ],
+        ] {
+            let out = bin().args(&args).arg(zip).output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!stderr.contains("panicked"), "{what} {args:?}: {stderr}");
+            let code = out.status.code().expect("exited");
+            assert!(
+                code == 1 || code == 2,
+                "{what} {args:?}: exit {code}: {stderr}"
+            );
+            assert!(!stderr.trim().is_empty(), "{what} {args:?}: nothing said");
+        }
+    }
+}
