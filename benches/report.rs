@@ -33,6 +33,7 @@ fn synthetic_evidence(events: usize) -> Evidence {
                 },
                 kind: ItemKind::Module,
                 sha256: Sha256Digest::of(name.as_bytes()),
+                digest_of: Default::default(),
                 size: 4096,
                 bag_path: None,
                 stat_before: stat,

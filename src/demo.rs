@@ -134,6 +134,22 @@ const FILES: &[StagedFile] = &[
     },
 ];
 
+/// The examiner's own signing key (not evidence): the fixture trust-bundle signer key.
+const EXAMINER_FILES: &[StagedFile] = &[
+    StagedFile {
+        path: "examiner/examiner.sec",
+        bytes: fixture!("wsc/keys/test-key-bundle-signer.sec"),
+        mode: 0o600,
+        mtime: KEYS_MADE,
+    },
+    StagedFile {
+        path: "examiner/examiner.pub",
+        bytes: fixture!("wsc/keys/test-key-bundle-signer.pub"),
+        mode: 0o644,
+        mtime: KEYS_MADE,
+    },
+];
+
 /// Where the staged sample incident lives, and the inputs `collect` should be given.
 #[derive(Debug, Clone)]
 pub struct StagedIncident {
@@ -141,6 +157,11 @@ pub struct StagedIncident {
     pub case_file: PathBuf,
     /// Evidence folders, in the order a responder would name them.
     pub inputs: Vec<PathBuf>,
+    /// Trusted root the transparency evidence is judged against (the one wsc embeds).
+    pub trusted_root: PathBuf,
+    /// The examiner's signing key pair, outside the evidence folders.
+    pub examiner_secret_key: PathBuf,
+    pub examiner_public_key: PathBuf,
 }
 
 /// Collection time used by the demo, so its bundle and reports are reproducible.
@@ -149,7 +170,7 @@ pub const DEMO_COLLECTED_AT: &str = "2026-11-17T12:30:00Z";
 /// Writes the sample incident under `root` (which must not exist yet or be empty).
 pub fn stage_sample_incident(root: &Path) -> io::Result<StagedIncident> {
     use std::os::unix::fs::PermissionsExt;
-    for f in FILES {
+    for f in FILES.iter().chain(EXAMINER_FILES) {
         let dest = root.join(f.path);
         if let Some(parent) = dest.parent() {
             fs::create_dir_all(parent)?;
@@ -180,6 +201,9 @@ pub fn stage_sample_incident(root: &Path) -> io::Result<StagedIncident> {
         root: root.to_path_buf(),
         case_file: root.join("case.toml"),
         inputs,
+        trusted_root: root.join("transparency/trusted_root.json"),
+        examiner_secret_key: root.join("examiner/examiner.sec"),
+        examiner_public_key: root.join("examiner/examiner.pub"),
     })
 }
 

@@ -317,12 +317,35 @@ pub struct Evidence {
     pub findings: Vec<Finding>,
 }
 
+/// What an item's `sha256` is the digest of.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum DigestOf {
+    /// The file's bytes (every item but secret keys).
+    #[default]
+    File,
+    /// A secret key: the raw 32-byte public key (its fingerprint). A hash of the secret file
+    /// would let anyone confirm a guess of the secret, so none is ever recorded.
+    PublicKey,
+    /// A secret key whose public key could not be derived: the source path's bytes.
+    SourcePath,
+}
+
+impl DigestOf {
+    fn is_file(&self) -> bool {
+        *self == DigestOf::File
+    }
+}
+
 /// One collected source file.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct EvidenceItem {
     pub source: RecordedPath,
     pub kind: ItemKind,
+    /// Names the item everywhere (manifest, findings, reports); see `digest_of`.
     pub sha256: Sha256Digest,
+    #[serde(default, skip_serializing_if = "DigestOf::is_file")]
+    pub digest_of: DigestOf,
     pub size: u64,
     /// Path inside the bag (`data/modules/<sha256>.wasm`); `None` for secret keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]

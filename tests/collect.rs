@@ -68,7 +68,7 @@ fn zip_entry(zip: &Path, name: &str) -> Vec<u8> {
 fn bundle_validates_with_bagit_python() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("case.zip");
-    let a = collect_cli(dir.path(), &out, &[]).success();
+    let a = collect_cli(dir.path(), &out, &[]).code(1); // 1: the fixtures hold tampered modules (High findings)
     let stdout = String::from_utf8(a.get_output().stdout.clone()).unwrap();
     assert!(stdout.contains("bundle digest "), "{stdout}");
     let info = String::from_utf8(zip_entry(&out, "IR-2026-017/bag-info.txt")).unwrap();
@@ -136,7 +136,7 @@ fn same_inputs_and_time_give_identical_bytes() {
             .args(&inputs)
             .env("SOURCE_DATE_EPOCH", "1764064800")
             .assert()
-            .success();
+            .code(1);
         std::fs::rename(&out, keep).unwrap();
     }
     let (x, y) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
@@ -149,7 +149,7 @@ fn same_inputs_and_time_give_identical_bytes() {
         .args(&inputs)
         .env("SOURCE_DATE_EPOCH", "1764151200")
         .assert()
-        .success();
+        .code(1);
     std::fs::rename(&out, &c).unwrap();
     assert_ne!(std::fs::read(&c).unwrap(), x);
     // Fixed permissions and timestamps, no extra fields.
@@ -173,7 +173,7 @@ fn json_summary_and_output_folder() {
     let dir = tempfile::tempdir().unwrap();
     let outdir = dir.path().join("out");
     std::fs::create_dir(&outdir).unwrap();
-    let a = collect_cli(dir.path(), &outdir, &["--json", "--case-id", "IR-X"]).success();
+    let a = collect_cli(dir.path(), &outdir, &["--json", "--case-id", "IR-X"]).code(1);
     let doc: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
     let path = outdir.join("IR-X.zip");
     assert_eq!(doc["bundle"], path.display().to_string());
@@ -223,7 +223,7 @@ fn secret_keys_are_metadata_only_and_no_secret_byte_enters_the_zip() {
         &out,
         &["--sign-key", sign.to_str().unwrap(), "--compress"],
     )
-    .success();
+    .code(1);
     let zip_bytes = std::fs::read(&out).unwrap();
     // Search the raw zip and every decompressed entry.
     let mut haystacks = vec![zip_bytes.clone()];
@@ -241,7 +241,10 @@ fn secret_keys_are_metadata_only_and_no_secret_byte_enters_the_zip() {
     ] {
         let raw = std::fs::read(fixture(&format!("wsc/keys/{sec}"))).unwrap();
         let seed = &raw[1..33];
+        let file_hash = wsc_forensics::digest::Sha256Digest::of(&raw);
         let needles: Vec<Vec<u8>> = vec![
+            // A hash of the secret file would confirm a guess of the secret: never recorded.
+            file_hash.to_hex().into_bytes(),
             seed.to_vec(),
             raw[1..65].to_vec(),
             hex::encode(seed).into_bytes(),
@@ -281,6 +284,17 @@ fn secret_keys_are_metadata_only_and_no_secret_byte_enters_the_zip() {
         .collect();
     assert_eq!(secrets.len(), 5);
     assert!(secrets.iter().all(|i| i.bag_path.is_none()));
+    // Secret key items are named by their public key's fingerprint.
+    let a = secrets
+        .iter()
+        .find(|i| i.source.text.ends_with("test-key-a.sec"))
+        .unwrap();
+    assert_eq!(a.digest_of, wsc_forensics::evidence::DigestOf::PublicKey);
+    let pk_a = std::fs::read(fixture("wsc/keys/test-key-a.pub")).unwrap();
+    assert_eq!(
+        a.sha256,
+        wsc_forensics::digest::Sha256Digest::of(&pk_a[1..])
+    );
     let meta_only = contents
         .custody
         .iter()
@@ -290,6 +304,76 @@ fn secret_keys_are_metadata_only_and_no_secret_byte_enters_the_zip() {
     // The custody argv names the signing key file (a path is not a secret).
     let argv = &contents.custody[0].argv;
     assert!(argv.iter().any(|a| a == sign.to_str().unwrap()), "{argv:?}");
+}
+
+#[test]
+fn modules_are_judged_against_the_keys_among_the_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("case.zip");
+    collect_cli(dir.path(), &out, &[]).code(1); // High findings: tampered modules
+    let contents = open_bundle(&out).unwrap();
+    let item = |name: &str| {
+        contents
+            .evidence
+            .items
+            .iter()
+            .find(|i| i.source.text.ends_with(name))
+            .unwrap_or_else(|| panic!("{name} not collected"))
+    };
+    let verdicts = |name: &str| -> Vec<(String, String)> {
+        item(name).analysis["module"]["signature"]["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                (
+                    v["key"].as_str().unwrap_or("").to_owned(),
+                    v["verdict"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let a = "c858d5ec82d976c190cb33d0".to_owned();
+    let b = "465c5341001f3e570f784f71".to_owned();
+    assert_eq!(
+        verdicts("/signed-a.wasm"),
+        vec![(a.clone(), "valid".to_owned())]
+    );
+    assert_eq!(
+        verdicts("/signed-a-b.wasm"),
+        vec![
+            (a.clone(), "valid".to_owned()),
+            (b.clone(), "valid".to_owned())
+        ]
+    );
+    assert_eq!(
+        verdicts("/signed-a-tampered-code.wasm"),
+        vec![(a.clone(), "invalid".to_owned())]
+    );
+    // The .sig beside detached-a.wasm is used.
+    assert_eq!(verdicts("/detached-a.wasm"), vec![(a, "valid".to_owned())]);
+    let tampered = item("/signed-a-tampered-code.wasm");
+    assert!(tampered
+        .findings
+        .iter()
+        .any(|f| f.severity >= wsc_forensics::evidence::Severity::High));
+    // Keyless modules carry the transparency checks and their dated facts.
+    let keyless = item("/keyless-replayed-rekor-entry.wasm");
+    assert!(keyless.analysis["keyless_checks"]["checks"].is_array());
+    assert!(
+        keyless.times.iter().any(|t| t.event_type.contains("rekor")),
+        "{:?}",
+        keyless.times
+    );
+    // The derived timeline is in the bag.
+    let timeline = zip_entry(&out, "IR-2026-017/data/timeline.jsonl");
+    assert!(
+        timeline
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count()
+            > 20
+    );
 }
 
 fn request(dir: &Path, inputs: Vec<PathBuf>, out: &Path) -> CollectRequest {

@@ -560,14 +560,14 @@ fn bad_key_argument_is_a_usage_error() {
 }
 
 #[test]
-fn readme_first_command_works_and_exits_1() {
+fn readme_inspect_example_works_and_exits_1() {
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let line = readme
         .lines()
-        .find(|l| l.starts_with("cargo run --release -- inspect"))
+        .find(|l| l.starts_with("wsc-forensics inspect -K"))
         .unwrap();
-    let args: Vec<&str> = line.split_whitespace().skip(4).collect();
+    let args: Vec<&str> = line.split_whitespace().skip(1).collect();
     cli()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(&args)

@@ -26,8 +26,10 @@ fn collect(dir: &Path) -> (PathBuf, String) {
         .arg(fixture("wsc/audit/audit-all-event-types.jsonl"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
+    // Exit 1: the tampered module is a High finding (the bundle is still written).
+    assert_eq!(
+        out.status.code(),
+        Some(1),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -139,8 +139,8 @@ fn an_intact_bundle_verifies_and_prints_the_collect_digest() {
     assert_eq!(doc["case_id"], ROOT);
     assert_eq!(doc["signature"]["status"], "absent");
     assert_eq!(doc["problems"].as_array().unwrap().len(), 0);
-    // Payload-Oxum agrees with what verify counted: 5 sources + evidence + custody.
-    assert_eq!(doc["payload_files"], 7);
+    // Payload-Oxum agrees with what verify counted: 5 sources + evidence, custody, timeline.
+    assert_eq!(doc["payload_files"], 8);
 }
 
 #[test]

@@ -19,8 +19,8 @@ use crate::case::CaseInfo;
 use crate::custody::{Actor, CustodyAction, CustodyEvent};
 use crate::digest::Sha256Digest;
 use crate::evidence::{
-    Evidence, EvidenceItem, Finding, ItemKind, NotCollected, RecordedPath, Severity, ToolInfo,
-    SCHEMA_VERSION,
+    DigestOf, Evidence, EvidenceItem, Finding, ItemKind, NotCollected, RecordedPath, Severity,
+    ToolInfo, SCHEMA_VERSION,
 };
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
@@ -163,6 +163,35 @@ fn name_under_case(
             alt
         }
     }
+}
+
+/// Largest file read as a possible key in the pre-pass (real key files are under 16 KiB).
+const KEY_PREPASS_MAX: u64 = 64 * 1024;
+
+/// The Ed25519 public keys held by key files among the candidates (public files, and the
+/// public half of secret files). Key files are tiny, so this small extra read is cheap.
+fn keys_among(cands: &[Candidate]) -> Vec<crate::keys::PublicKey> {
+    let mut out = Vec::new();
+    for c in cands {
+        if !c.stat.is_file() || c.stat.len() > KEY_PREPASS_MAX {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(&c.path) else {
+            continue;
+        };
+        let kind = crate::kind::classify(&c.path, &bytes);
+        if !matches!(kind, ItemKind::PublicKey | ItemKind::SecretKey) {
+            continue;
+        }
+        if let Ok(k) = crate::keys::parse_key_file(&c.path.display().to_string(), &bytes) {
+            if let Some(pk) = k.public_key {
+                if !out.contains(&pk) {
+                    out.push(pk);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Windows of candidates (indices), cut by bytes of small files and by count.
@@ -315,6 +344,22 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
     // The bundle may be written inside an input folder: never collect our own temp file.
     let temp = std::path::absolute(atomic.temp_path()).unwrap_or_default();
     cands.retain(|c| c.path != temp);
+    // Modules are judged against every public key in the inputs (and the public half of every
+    // secret key: the compromised key's secret file names the key that matters most).
+    let mut analysis = crate::analyse::AnalysisContext {
+        keys: req.acquire.analysis.keys.clone(),
+        trust_root: req.acquire.analysis.trust_root.clone(),
+        policy: req.acquire.analysis.policy.clone(),
+    };
+    for k in keys_among(&cands) {
+        if !analysis.keys.contains(&k) {
+            analysis.keys.push(k);
+        }
+    }
+    let opts = &AcquireOptions {
+        analysis: std::sync::Arc::new(analysis),
+        ..req.acquire.clone()
+    };
     let sink = BundleSink::new(file, req.fail_write_after);
     let mut st = WriteState {
         writer: BagZipWriter::new(sink, &req.output, &case_id, req.collected_at, req.compress),
@@ -322,7 +367,6 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
         written: Vec::new(),
         not_collected: walk_skipped,
     };
-    let opts = &req.acquire;
     let wins = windows(&cands, opts.in_memory_limit);
     let read = |r: &std::ops::Range<usize>| -> Vec<AcquireResult> {
         cands[r.clone()]
@@ -396,6 +440,22 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
     };
     for w in written {
         let mut a = w.acq;
+        // A secret key file's hash would let anyone confirm a guess of the secret: the item is
+        // named by its public key's fingerprint instead (or by its path when none is derivable).
+        let digest_of = if a.kind == ItemKind::SecretKey {
+            let fp = a.outcome.analysis["key"]["fingerprint_sha256"]
+                .as_str()
+                .and_then(Sha256Digest::from_hex);
+            a.sha256 =
+                fp.unwrap_or_else(|| Sha256Digest::of(a.path.as_os_str().as_encoded_bytes()));
+            if fp.is_some() {
+                DigestOf::PublicKey
+            } else {
+                DigestOf::SourcePath
+            }
+        } else {
+            DigestOf::File
+        };
         owner_of(&mut a.stat_before);
         if let Some(st) = a.stat_after.as_mut() {
             owner_of(st);
@@ -404,7 +464,8 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
         let (action, note) = match &w.bag_path {
             None => (
                 CustodyAction::MetadataOnly,
-                "secret key: stat and SHA-256 recorded, bytes not copied".to_owned(),
+                "secret key: stat and public-key fingerprint recorded; bytes not copied, not hashed"
+                    .to_owned(),
             ),
             Some(bp) => (CustodyAction::Acquired, format!("copied to {bp}")),
         };
@@ -446,6 +507,7 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
             source,
             kind: a.kind,
             sha256: a.sha256,
+            digest_of,
             size: a.size,
             bag_path: w.bag_path,
             stat_before: a.stat_before,
@@ -507,6 +569,19 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
         crate::bundle::CUSTODY_PATH,
         &custody_jsonl,
         Sha256Digest::of(&custody_jsonl),
+        true,
+    )?;
+    // Derived events, so a reader without this tool still has the timeline.
+    let mut timeline_jsonl = Vec::new();
+    crate::timeline::write_jsonl(
+        &crate::timeline::build(&evidence, &custody),
+        &mut timeline_jsonl,
+    )
+    .expect("writing to memory");
+    st.writer.add_payload_bytes(
+        crate::bundle::TIMELINE_PATH,
+        &timeline_jsonl,
+        Sha256Digest::of(&timeline_jsonl),
         true,
     )?;
     let info = BagInfo {

@@ -6,6 +6,7 @@ pub mod collect;
 pub mod read;
 pub mod walk;
 
+use crate::analyse::AnalysisContext;
 use chrono::{DateTime, Utc};
 use std::path::Path;
 use std::sync::Arc;
@@ -39,6 +40,8 @@ pub struct AcquireOptions {
     pub progress: Option<ProgressHook>,
     /// When set, the time recorded for every acquisition (deterministic mode).
     pub fixed_time: Option<DateTime<Utc>>,
+    /// Keys and trust root the analysers judge against.
+    pub analysis: Arc<AnalysisContext>,
 }
 
 impl Default for AcquireOptions {
@@ -49,6 +52,7 @@ impl Default for AcquireOptions {
             after_first_chunk: None,
             progress: None,
             fixed_time: None,
+            analysis: Arc::new(AnalysisContext::default()),
         }
     }
 }

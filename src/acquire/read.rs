@@ -149,8 +149,8 @@ pub fn acquire_one(c: &Candidate, opts: &AcquireOptions) -> AcquireResult {
         Role::CaseFile => ItemKind::CaseFile,
         Role::Source => classify(path, &buf[..first.min(SNIFF_LEN)]),
     };
-    let name = path.display().to_string();
-    let mut analyser = analyser_for(kind, &name);
+    let stat_now = crate::evidence::FileStat::of_metadata(&opened);
+    let mut analyser = analyser_for(kind, path, Some(&stat_now), &opts.analysis);
     let hold = kind != ItemKind::SecretKey && opened.size() <= opts.in_memory_limit;
     let mut held: Option<Vec<u8>> = hold.then(|| Vec::with_capacity(opened.size() as usize));
 

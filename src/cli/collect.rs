@@ -45,6 +45,14 @@ pub struct CollectArgs {
     /// Examiner's Ed25519 secret key: signs the bundle digest into bundle-signature.json.
     #[arg(long, value_name = "KEY")]
     pub sign_key: Option<PathBuf>,
+    /// Extra public key to judge every module's signatures with (repeatable; every public key and
+    /// the public half of every secret key among the inputs is used anyway).
+    #[arg(short = 'K', long = "key", value_name = "KEY")]
+    pub keys: Vec<PathBuf>,
+    /// Sigstore trusted_root.json for the transparency checks of Rekor entries, bundles and
+    /// keyless modules (default: the bundled Sigstore production root).
+    #[arg(long, value_name = "ROOT.json")]
+    pub trusted_root: Option<PathBuf>,
     /// Skip (and record as not collected) files larger than this (bytes; K, M, G, T suffixes).
     #[arg(long, value_name = "N", value_parser = parse_size, default_value_t = DEFAULT_MAX_FILE_SIZE)]
     pub max_file_size: u64,
@@ -63,6 +71,22 @@ pub struct CollectArgs {
 }
 
 /// Parses `123`, `64K`, `10M`, `64G`, `1T` (binary multiples).
+/// The `-K` keys and `--trusted-root` of the command line as an analysis context.
+fn analysis_context(args: &CollectArgs) -> anyhow::Result<crate::analyse::AnalysisContext> {
+    let keys = super::inspect::load_keys(&args.keys)?;
+    let tctx = super::inspect_transparency::TransparencyContext::from_args(
+        &super::inspect_transparency::TransparencyArgs {
+            trusted_root: args.trusted_root.clone(),
+            ..Default::default()
+        },
+    )?;
+    Ok(crate::analyse::AnalysisContext {
+        keys,
+        trust_root: tctx.root,
+        policy: tctx.policy,
+    })
+}
+
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let (num, mult) = match s.chars().last().map(|c| c.to_ascii_uppercase()) {
@@ -189,6 +213,7 @@ pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
             .clone()
             .map(|pb| Arc::new(move |n: u64| pb.inc(n)) as crate::acquire::ProgressHook),
         fixed_time: time_fixed.then_some(collected_at),
+        analysis: Arc::new(analysis_context(&args)?),
         ..AcquireOptions::default()
     };
     let argv: Vec<String> = std::env::args().collect();

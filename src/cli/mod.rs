@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
 
 pub mod collect;
+pub mod demo;
 pub mod inspect;
 pub mod verify;
 
@@ -83,6 +84,9 @@ pub enum Command {
     /// Incident timeline, root-cause analysis, key-compromise notice, security advisory and
     /// metrics from a bundle, as Markdown and PDF (exit 1 when the bundle fails verification).
     Report(report::ReportArgs),
+    /// Run the bundled sample incident (INC-1) end to end: collect → verify → timeline →
+    /// report, into ./demo-out (or --out DIR).
+    Demo(demo::DemoArgs),
 }
 
 /// Parses the command line, runs the command and returns its exit code.
@@ -117,5 +121,6 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Inspect(args) => inspect::run(args, &cli.global),
         Command::Timeline(a) => timeline::run(a, &cli.global),
         Command::Report(a) => report::run(a, &cli.global),
+        Command::Demo(a) => demo::run(a, &cli.global),
     }
 }

@@ -256,6 +256,24 @@ fn key_ids_in(v: &serde_json::Value, out: &mut BTreeSet<String>) {
     }
 }
 
+/// For a module analysed by the wasm decoder: (key id, verdict word) of every signature that a
+/// known key made (`valid`, `partial` or `invalid`), from `module.signature.verdicts`.
+fn module_signature_verdicts(item: &EvidenceItem) -> Vec<(String, String)> {
+    item.analysis["module"]["signature"]["verdicts"]
+        .as_array()
+        .map(|vs| {
+            vs.iter()
+                .filter_map(|v| {
+                    let key = v["key"].as_str()?;
+                    let verdict = v["verdict"].as_str()?;
+                    matches!(verdict, "valid" | "partial" | "invalid")
+                        .then(|| (key.to_ascii_lowercase(), verdict.to_owned()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn item_key_ids(item: &EvidenceItem) -> BTreeSet<String> {
     let mut s = BTreeSet::new();
     key_ids_in(&item.analysis, &mut s);
@@ -290,6 +308,12 @@ fn control_for(code: &str) -> (String, &'static str, &'static str) {
             "Key file integrity baseline".into(),
             "Key files write-protected after generation",
             "Comparing key files against a stored SHA-256 baseline on every run",
+        )
+    } else if has("secret-key") {
+        (
+            "Secret key storage".into(),
+            "Signing keys kept in an HSM or an offline store, never as files on build hosts",
+            "Regular sweeps for secret key files outside the key store",
         )
     } else if has("window") || has("compromis") || has("blocklist") || has("revoked") {
         (
@@ -671,9 +695,15 @@ pub fn build(input: &ReportInput<'_>) -> ReportContext {
             .push("replacement");
     }
     for item in &ev.items {
-        let ids = item_key_ids(item);
+        let mut ids = item_key_ids(item);
         match item.kind {
             ItemKind::Module => {
+                // The decoder's verdicts say which known keys really made a signature (a key id
+                // in a signature is only a claim, and signatures may carry none).
+                let sig_verdicts = module_signature_verdicts(item);
+                if !sig_verdicts.is_empty() {
+                    ids = sig_verdicts.iter().map(|(k, _)| k.clone()).collect();
+                }
                 let about = findings_about(ev, item);
                 let signed_by_compromised = ids.iter().any(|k| compromised.contains(k));
                 let serious = about.iter().any(|f| f.severity >= Severity::High);
@@ -714,10 +744,21 @@ pub fn build(input: &ReportInput<'_>) -> ReportContext {
                 } else if signed_by_compromised {
                     reasons.insert(0, "signed by a compromised key before the compromise began (believed unaffected)".into());
                 }
+                let signatures = if sig_verdicts.is_empty() {
+                    String::new()
+                } else {
+                    let list: Vec<String> = sig_verdicts
+                        .iter()
+                        .map(|(k, v)| format!("{k} {v}"))
+                        .collect();
+                    format!("signatures: {}. ", list.join(", "))
+                };
                 let verdict_text = match verdict {
-                    ModuleVerdict::Suspect => format!("suspect: {}", reasons.join("; ")),
-                    ModuleVerdict::Review => format!("review: {}", reasons.join("; ")),
-                    ModuleVerdict::NoFindings => "no findings".into(),
+                    ModuleVerdict::Suspect => {
+                        format!("{signatures}suspect: {}", reasons.join("; "))
+                    }
+                    ModuleVerdict::Review => format!("{signatures}review: {}", reasons.join("; ")),
+                    ModuleVerdict::NoFindings => format!("{signatures}no findings"),
                 };
                 for k in &ids {
                     key_map

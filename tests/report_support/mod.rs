@@ -63,6 +63,7 @@ pub fn item(rel: &str, kind: ItemKind, mode: u32, mtime: &str) -> EvidenceItem {
         },
         kind,
         sha256: sha,
+        digest_of: Default::default(),
         size: bytes.len() as u64,
         bag_path,
         stat_before: stat(bytes.len() as u64, mode, mtime),
