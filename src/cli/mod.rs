@@ -110,7 +110,10 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(status) => status.into(),
         Err(e) => {
-            eprintln!("wsc-forensics: error: {e:#}");
+            eprintln!(
+                "wsc-forensics: error: {}",
+                inspect::one_line(&format!("{e:#}"))
+            );
             Status::InputError.into()
         }
     }
