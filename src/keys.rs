@@ -557,14 +557,23 @@ pub fn inspect_key_path(path: &Path) -> Result<KeyFileReport, KeyError> {
         source,
     };
     let md = std::fs::symlink_metadata(path).map_err(io)?;
-    if md.len() > MAX_KEY_FILE_LEN as u64 {
-        return Err(KeyError::TooLarge {
-            file,
-            size: md.len(),
-            max: MAX_KEY_FILE_LEN,
-        });
-    }
-    let bytes = std::fs::read(path).map_err(io)?;
+    // Read through any symlink, but only a regular file and never past the limit: a FIFO
+    // would block and a link to `/dev/zero` would never end.
+    use crate::bounded_read::{read_regular_file, BoundedReadError};
+    let bytes = match read_regular_file(path, MAX_KEY_FILE_LEN as u64) {
+        Ok(b) => b,
+        Err(BoundedReadError::TooLarge { size, .. }) => {
+            return Err(KeyError::TooLarge {
+                file,
+                size,
+                max: MAX_KEY_FILE_LEN,
+            })
+        }
+        Err(BoundedReadError::Io(e)) => return Err(io(e)),
+        Err(e @ BoundedReadError::NotRegularFile(_)) => {
+            return Err(io(std::io::Error::other(e.to_string())))
+        }
+    };
     let key = parse_key_file(&file, &bytes)?;
     let mut stat = FileStat::of_metadata(&md);
     stat.owner = owner_name(stat.uid);

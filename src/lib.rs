@@ -9,6 +9,7 @@
 pub mod acquire;
 pub mod analyse;
 pub mod audit_log;
+pub mod bounded_read;
 pub mod bundle;
 pub mod case;
 pub mod cli;

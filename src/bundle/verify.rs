@@ -79,6 +79,13 @@ pub enum Problem {
     EntryOutsideBag {
         entry: String,
     },
+    /// The entry's local header says something else than its central-directory record (name,
+    /// method, flags, time, CRC or sizes): tools that read local headers (streaming unzip) would
+    /// see another file than the ones that read the central directory.
+    LocalHeaderMismatch {
+        entry: String,
+        field: String,
+    },
     /// Declared uncompressed size differs from the bytes the entry really holds.
     SizeMismatch {
         entry: String,
@@ -179,6 +186,10 @@ impl std::fmt::Display for Problem {
             EncryptedEntry { entry } => write!(f, "{entry}: encrypted entry"),
             DirectoryEntry { entry } => write!(f, "{entry}: unexpected directory entry"),
             EntryOutsideBag { entry } => write!(f, "{entry}: entry outside the bag folder"),
+            LocalHeaderMismatch { entry, field } => write!(
+                f,
+                "{entry}: local header {field} differs from the central directory"
+            ),
             SizeMismatch {
                 entry,
                 declared,
@@ -340,6 +351,108 @@ fn central_directory_names(path: &Path, start: u64) -> io::Result<Vec<Vec<u8>>> 
     Ok(names)
 }
 
+/// Compares every entry's local header with its central-directory record, field by field:
+/// (entry name, field) for each difference. Zip readers disagree on which of the two they
+/// trust, so a bundle whose copies differ is not one file but two.
+fn local_header_mismatches(path: &Path, start: u64) -> io::Result<Vec<(String, String)>> {
+    use std::io::{BufReader, Seek, SeekFrom};
+    let mut central = BufReader::new(File::open(path)?);
+    let mut local = File::open(path)?;
+    central.seek(SeekFrom::Start(start))?;
+    let mut out = Vec::new();
+    let mut c = [0u8; 46];
+    let mut records = 0;
+    let mut cd_end = start;
+    while records <= MAX_ENTRIES {
+        if central.read_exact(&mut c).is_err() || c[..4] != *b"PK\x01\x02" {
+            break;
+        }
+        records += 1;
+        let le16 = |b: &[u8], i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
+        let le32 = |b: &[u8], i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let (name_len, extra_len, comment_len) = (le16(&c, 28), le16(&c, 30), le16(&c, 32));
+        let mut name = vec![0u8; name_len as usize];
+        central.read_exact(&mut name)?;
+        central.seek_relative(i64::from(extra_len) + i64::from(comment_len))?;
+        cd_end += 46 + u64::from(name_len) + u64::from(extra_len) + u64::from(comment_len);
+        let entry = String::from_utf8_lossy(&name).into_owned();
+        // A bundle is one disk; collect writes every entry as a regular file, mode 0644.
+        if le16(&c, 34) != 0 {
+            out.push((entry.clone(), "disk number".to_owned()));
+        }
+        // External attributes: unix mode above, MS-DOS attributes (hidden, system…) below.
+        if le32(&c, 38) != 0o100644 << 16 {
+            out.push((entry.clone(), "file attributes".to_owned()));
+        }
+        let offset = le32(&c, 42);
+        if offset == u32::MAX {
+            continue; // Zip64 offset: in the extra field; not written by collect.
+        }
+        let mut l = [0u8; 30];
+        local.seek(SeekFrom::Start(u64::from(offset)))?;
+        if local.read_exact(&mut l).is_err() || l[..4] != *b"PK\x03\x04" {
+            out.push((entry, "signature".to_owned()));
+            continue;
+        }
+        let mut local_name = vec![0u8; le16(&l, 26) as usize];
+        local.read_exact(&mut local_name)?;
+        let mut differs = |field: &str, a: u32, b: u32| {
+            if a != b {
+                out.push((entry.clone(), field.to_owned()));
+            }
+        };
+        // Central: version needed 6, flags 8, method 10, time 12, date 14, crc 16, sizes 20/24.
+        // Local:   version needed 4, flags 6, method 8, time 10, date 12, crc 14, sizes 18/22.
+        differs("version needed", le16(&l, 4).into(), le16(&c, 6).into());
+        differs("flags", le16(&l, 6).into(), le16(&c, 8).into());
+        differs(
+            "compression method",
+            le16(&l, 8).into(),
+            le16(&c, 10).into(),
+        );
+        differs("time", le16(&l, 10).into(), le16(&c, 12).into());
+        differs("date", le16(&l, 12).into(), le16(&c, 14).into());
+        // With a data descriptor (flag bit 3) the local CRC and sizes may be zero.
+        if le16(&l, 6) & 0x08 == 0 {
+            differs("CRC-32", le32(&l, 14), le32(&c, 16));
+            if le32(&l, 18) != u32::MAX && le32(&l, 22) != u32::MAX {
+                differs("compressed size", le32(&l, 18), le32(&c, 20));
+                differs("size", le32(&l, 22), le32(&c, 24));
+            }
+        }
+        if local_name != name {
+            out.push((entry, "name".to_owned()));
+        }
+    }
+    // The end record must describe exactly the records read (zip64 placeholders aside): a size
+    // or count that disagrees hides bytes between the directory and its end.
+    let mut tail = Vec::new();
+    let len = local.seek(SeekFrom::End(0))?;
+    local.seek(SeekFrom::Start(len.saturating_sub(22 + 65_535)))?;
+    local.read_to_end(&mut tail)?;
+    if let Some(e) = tail.windows(4).rposition(|w| w == b"PK\x05\x06") {
+        let e = &tail[e..];
+        if e.len() >= 22 {
+            let le16 = |i: usize| u16::from_le_bytes([e[i], e[i + 1]]);
+            let le32 = |i: usize| u32::from_le_bytes([e[i], e[i + 1], e[i + 2], e[i + 3]]);
+            let end = "(end of central directory)".to_owned();
+            if le16(4) != 0 && le16(4) != u16::MAX || le16(6) != 0 && le16(6) != u16::MAX {
+                out.push((end.clone(), "disk number".to_owned()));
+            }
+            if le16(8) != le16(10) {
+                out.push((end.clone(), "entry count".to_owned()));
+            }
+            if le32(12) != u32::MAX && u64::from(le32(12)) != cd_end - start {
+                out.push((end.clone(), "directory size".to_owned()));
+            }
+            if usize::from(le16(20)) != e.len() - 22 {
+                out.push((end, "comment length".to_owned()));
+            }
+        }
+    }
+    Ok(out)
+}
+
 struct Hashed {
     rel: String,
     digest: Sha256Digest,
@@ -454,6 +567,12 @@ pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> VerifyReport {
                 entry: String::from_utf8_lossy(&n).into_owned(),
             });
         }
+    }
+
+    for (entry, field) in
+        local_header_mismatches(bundle, za.central_directory_start()).unwrap_or_default()
+    {
+        problems.push(Problem::LocalHeaderMismatch { entry, field });
     }
 
     // Structure: names, types, duplicates; collect the file entries to hash.

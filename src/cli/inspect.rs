@@ -95,7 +95,7 @@ pub fn run(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
         };
         worst = worst.max(status);
         if let Some(e) = &out.error {
-            eprintln!("wsc-forensics: {e}");
+            eprintln!("wsc-forensics: {}", one_line(e));
         }
         if args.json {
             docs.push(out);
@@ -113,6 +113,20 @@ pub fn run(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
     }
     let _ = global;
     Ok(worst)
+}
+
+/// An error as one stderr line: control characters (a newline in a file name) are escaped, so
+/// one input never looks like two and a name cannot forge a line of output.
+pub fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Reads every `-K` key; a key that cannot be used is a usage error for the whole command.
@@ -703,6 +717,15 @@ fn verdict_line(v: &Verdict) -> String {
         Verdict::Partial {
             key,
             covered,
+            uncovered,
+            ..
+        } if uncovered.is_empty() => format!(
+            "partial (key {key}), covers {}, but the signed content went on: sections signed after it are missing",
+            range(covered)
+        ),
+        Verdict::Partial {
+            key,
+            covered,
             at_delimiter,
             uncovered,
         } => format!(
@@ -728,6 +751,12 @@ fn verdict_line(v: &Verdict) -> String {
         Verdict::Unverified { coverage } => match coverage {
             HashCoverage::Full { covered } => format!(
                 "unverified (no key); a stored hash matches all bytes {}",
+                range(covered)
+            ),
+            HashCoverage::Prefix {
+                covered, uncovered, ..
+            } if uncovered.is_empty() => format!(
+                "unverified (no key); a stored running hash matches {}, but the signed content went on: sections signed after it are missing",
                 range(covered)
             ),
             HashCoverage::Prefix {

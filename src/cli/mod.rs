@@ -51,9 +51,6 @@ pub struct GlobalArgs {
     /// Print nothing but errors and the requested output; no progress bars.
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// No colour (also when NO_COLOR is set or stdout is not a terminal).
-    #[arg(long, global = true)]
-    pub no_color: bool,
 }
 
 #[derive(Parser, Debug)]
@@ -113,7 +110,10 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(status) => status.into(),
         Err(e) => {
-            eprintln!("wsc-forensics: error: {e:#}");
+            eprintln!(
+                "wsc-forensics: error: {}",
+                inspect::one_line(&format!("{e:#}"))
+            );
             Status::InputError.into()
         }
     }

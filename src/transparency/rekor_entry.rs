@@ -186,7 +186,21 @@ fn parse_wsc_flattened(root: &Node<'_>) -> Result<LogEntry, TransparencyError> {
     entry.log_id = Some(root.req("logID")?.hex(64)?);
     entry.log_index = Some(root.req("logIndex")?.uint()?);
     entry.integrated_time = Some(match root.opt("integratedTimeUnix") {
-        Some(n) => n.int()?,
+        Some(n) => {
+            let unix = n.int()?;
+            // The SET covers the number; the RFC 3339 copy must say the same, or a reader of
+            // the file would see a time the log never signed.
+            if let Some(t) = root.opt("integratedTime") {
+                let copy = rfc3339_seconds(&t)?;
+                if copy != unix {
+                    return Err(t.error(format!(
+                        "{} disagrees with integratedTimeUnix {unix} (the time the log signed)",
+                        t.str()?
+                    )));
+                }
+            }
+            unix
+        }
         None => rfc3339_seconds(&root.req("integratedTime")?)?,
     });
     entry.set = root

@@ -28,21 +28,19 @@ pub fn find_next_to(module: &Path) -> Option<PathBuf> {
     candidates.into_iter().find(|p| p != module && p.is_file())
 }
 
-/// Reads a detached signature file, refusing one larger than [`MAX_DETACHED_LEN`].
+/// Reads a detached signature file: a regular file of at most [`MAX_DETACHED_LEN`] bytes (a FIFO
+/// or a device given as `-S` is refused, never read).
 pub fn read(path: &Path) -> Result<Vec<u8>, DetachedError> {
+    use crate::bounded_read::{read_regular_file, BoundedReadError};
     let file = path.display().to_string();
-    let md = std::fs::metadata(path).map_err(|source| DetachedError::Io {
-        file: file.clone(),
-        source,
-    })?;
-    if md.len() > MAX_DETACHED_LEN {
-        return Err(DetachedError::TooLarge {
+    read_regular_file(path, MAX_DETACHED_LEN).map_err(|e| match e {
+        BoundedReadError::TooLarge { size, max } => DetachedError::TooLarge { file, size, max },
+        BoundedReadError::Io(source) => DetachedError::Io { file, source },
+        e @ BoundedReadError::NotRegularFile(_) => DetachedError::Io {
             file,
-            size: md.len(),
-            max: MAX_DETACHED_LEN,
-        });
-    }
-    std::fs::read(path).map_err(|source| DetachedError::Io { file, source })
+            source: std::io::Error::other(e.to_string()),
+        },
+    })
 }
 
 #[cfg(test)]

@@ -78,12 +78,16 @@ impl<'a> Reader<'a> {
             return Err(self.err(field, "length LEB128 longer than 5 bytes"));
         }
         let left = (self.buf.len() - self.pos) as u64;
-        if n > MAX_FIELD_LEN || n > left {
+        if n > MAX_FIELD_LEN {
             self.pos = start;
             return Err(self.err(
                 field,
-                format!("length {n} exceeds the {left} bytes left (or the 16 MiB cap)"),
+                format!("length {n} exceeds the {MAX_FIELD_LEN}-byte field limit"),
             ));
+        }
+        if n > left {
+            self.pos = start;
+            return Err(self.err(field, format!("length {n} exceeds the {left} bytes left")));
         }
         let s = &self.buf[self.pos..self.pos + n as usize];
         self.pos += n as usize;

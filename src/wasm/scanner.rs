@@ -572,7 +572,9 @@ impl Scanner {
                 );
                 return;
             }
-            self.signature_payload = Some(Vec::with_capacity(data_len as usize));
+            // Grows with the bytes that actually arrive: the declared size is only a claim,
+            // and a 30-byte file may declare 16 MiB.
+            self.signature_payload = Some(Vec::with_capacity(data_len.min(64 * 1024) as usize));
             self.keep_payload = true;
             if self.cover_mode == CoverMode::Pending {
                 self.cover_mode = CoverMode::Paused;

@@ -64,12 +64,15 @@ pub enum HashCoverage {
     None,
 }
 
-/// Coverage of one set against the scan.
+/// Coverage of one set against the scan. Only the set's last hash is the hash of the whole
+/// signed stream (the earlier ones are running hashes at `signature_delimiter` sections, §3):
+/// the current bytes matching an earlier one means the module ends where the signed content
+/// went on (truncated at a delimiter), which is `Prefix` with nothing uncovered, never `Full`.
 pub fn set_coverage(scan: &ModuleScan, set: &SignedHashSet) -> HashCoverage {
     let Some(full) = scan.covered_sha256 else {
         return HashCoverage::None;
     };
-    if set.hashes.iter().any(|h| h.0 == full.0) {
+    if set.hashes.last().is_some_and(|h| h.0 == full.0) {
         return HashCoverage::Full {
             covered: scan.covered_start..scan.file_len,
         };
@@ -335,7 +338,27 @@ pub fn findings(
                 uncovered,
             } => {
                 let standard = uncovered.iter().any(|s| s.id != 0);
-                if *at_delimiter {
+                let truncated_at = scan.covered_sha256.and_then(|full| {
+                    set.hashes[..set.hashes.len().saturating_sub(1)]
+                        .iter()
+                        .position(|h| h.0 == full.0)
+                });
+                if let Some(k) = truncated_at {
+                    out.push(Finding::new(
+                        "signed-sections-missing",
+                        Severity::High,
+                        Some(IncidentType::MaliciousModule),
+                        format!(
+                            "hash set {} matches the module's bytes {}..{} only as its running hash {} of {}: the signed content went on after byte {}, and those sections are missing (the module was cut at a signature_delimiter). wsc 0.5.0 `verify` accepts this; wsc-verify-core 0.12 accepts only the last hash.",
+                            set.index,
+                            covered.start,
+                            covered.end,
+                            k + 1,
+                            set.hashes.len(),
+                            covered.end
+                        ),
+                    ));
+                } else if *at_delimiter {
                     out.push(Finding::new(
                         "partial-signature-coverage",
                         if standard { Severity::High } else { Severity::Medium },

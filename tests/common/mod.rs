@@ -42,3 +42,5 @@ pub fn bagit_available() -> bool {
 pub fn pdftotext_available() -> bool {
     oracle_available("pdftotext", &["-v"], "apt-get install poppler-utils")
 }
+
+pub mod mutate;
