@@ -94,6 +94,22 @@ pub enum Command {
     Scope(scope::ScopeArgs),
 }
 
+/// The error and its causes on one line, leaving out a cause whose text the message before it
+/// already contains (typed errors name their cause in their own message).
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut line = e.to_string();
+    let mut last = line.clone();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !last.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        last = text;
+    }
+    line
+}
+
 /// Parses the command line, runs the command and returns its exit code.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -112,7 +128,7 @@ pub fn main() -> ExitCode {
         Err(e) => {
             eprintln!(
                 "wsc-forensics: error: {}",
-                inspect::one_line(&format!("{e:#}"))
+                inspect::one_line(&error_line(&e))
             );
             Status::InputError.into()
         }
@@ -129,5 +145,26 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Demo(a) => demo::run(a, &cli.global),
         Command::Keys(args) => keys::run(&cli.global, args),
         Command::Scope(args) => scope::run(&cli.global, args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_line;
+
+    #[test]
+    fn a_cause_already_named_by_its_error_is_not_repeated() {
+        let io = std::io::Error::other("No space left on device");
+        let e = anyhow::Error::new(crate::bundle::writer::WriteError::Io {
+            path: "/mnt/case.zip".into(),
+            source: io,
+        })
+        .context("writing the bundle");
+        assert_eq!(
+            error_line(&e),
+            "writing the bundle: /mnt/case.zip: No space left on device"
+        );
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_line(&plain), "outer: inner");
     }
 }
