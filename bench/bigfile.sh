@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Memory on one huge module: a sparse file of SIZE_GIB GiB (default 8) that is a valid wasm module
-# (header, one custom section spanning the file, zeros), collected, verified and scoped; peak RSS
+# (header, then 1 GiB custom sections of zeros), collected, verified and scoped; peak RSS
 # (GNU time), wall and CPU time. Needs SIZE_GIB of free disk for the bundle (removed at the end).
 #
 #   bash bench/bigfile.sh                    SIZE_GIB=8
@@ -17,21 +17,21 @@ OUT=$(cd "$OUT" && pwd)
 free_gib=$(df -B1G --output=avail "$OUT" | tail -n 1 | tr -d ' ')
 [ "$free_gib" -gt $(( SIZE_GIB + 2 )) ] || { echo "need $(( SIZE_GIB + 2 )) GiB free in $OUT, have $free_gib" >&2; exit 2; }
 
-# Header, then a custom section "fill" whose declared size runs to the end of the file.
+# Header, then custom sections "fill" of 1 GiB each (a section size is a u32) up to the end.
 python3 - "$OUT/in/huge.wasm" "$SIZE_GIB" <<'EOF'
 import sys
 path, gib = sys.argv[1], int(sys.argv[2])
 total = gib << 30
-def leb(v, width=5):
-    out = bytearray()
-    for i in range(width):
-        b = v & 0x7f; v >>= 7
-        out.append(b | (0x80 if i < width - 1 else 0))
-    return bytes(out)
-head_len = 8 + 1 + 5
-body = total - head_len
+def leb5(v):
+    return bytes(((v >> (7 * i)) & 0x7f) | (0x80 if i < 4 else 0) for i in range(5))
 with open(path, "wb") as f:
-    f.write(b"\0asm\x01\0\0\0" + b"\0" + leb(body) + b"\x04fill")
+    f.write(b"\0asm\x01\0\0\0")
+    pos = 8
+    while pos < total:
+        sec = min(1 << 30, total - pos)
+        f.seek(pos)
+        f.write(b"\0" + leb5(sec - 6) + b"\x04fill")
+        pos += sec
     f.truncate(total)
 EOF
 ls -ls "$OUT/in/huge.wasm" >&2

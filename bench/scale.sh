@@ -17,15 +17,17 @@ GEN=$PWD/target/release/examples/gen_corpus
 rm -rf "$OUT" && mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
-run() { # label, command   -> "wall cpu rss_kib"
-    /usr/bin/time -f '%e %U %S %M' -o "$OUT/time.txt" bash -c "$2" > /dev/null 2> "$OUT/$1.err" || {
-        echo "FAILED: $1 (see $OUT/$1.err)" >&2; exit 1; }
+run() { # label, command   -> "wall cpu rss_kib status"
+    local status=ok
+    /usr/bin/time -f '%e %U %S %M' -o "$OUT/time.txt" bash -c "$2" > "$OUT/$1.out" 2> "$OUT/$1.err" || {
+        status=FAILED; echo "FAILED: $1 at $n modules:" >&2; tail -n 3 "$OUT/$1.out" "$OUT/$1.err" >&2; }
     read -r t u s m < <(tail -n 1 "$OUT/time.txt")
-    echo "$t $(awk "BEGIN{print $u + $s}") $m"
+    echo "$t $(awk "BEGIN{print $u + $s}") $m $status"
 }
-cell() { # "wall cpu rss" files -> markdown cells
-    read -r t c m <<< "$1"
-    printf '%.2f | %.2f | %.0f | %.1f' "$t" "$c" "$(awk "BEGIN{print $t*1e6/$2}")" "$(awk "BEGIN{print $m/1024}")"
+cell() { # "wall cpu rss status" files -> markdown cells
+    read -r t c m st <<< "$1"
+    local mark=""; [ "$st" = ok ] || mark=" ($st)"
+    printf '%.2f%s | %.2f | %.0f | %.1f' "$t" "$mark" "$c" "$(awk "BEGIN{print $t*1e6/$2}")" "$(awk "BEGIN{print $m/1024}")"
 }
 
 echo "| modules | files | MiB | collect wall (s) | CPU (s) | µs/file | RSS (MiB) | verify wall (s) | CPU (s) | µs/file | RSS (MiB) | scope wall (s) | CPU (s) | µs/file | RSS (MiB) | load |"
@@ -39,7 +41,7 @@ for n in $SIZES; do
     find corpus keys -type f -print0 | xargs -0 cat > /dev/null
     load=$(cut -d' ' -f1 /proc/loadavg)
     c=$(run collect "'$BIN' collect -q -o '$OUT/case.zip' --case-id BENCH --collected-at 2026-01-01T00:00:00Z corpus keys; test \$? -le 1")
-    v=$(run verify "'$BIN' verify -q '$OUT/case.zip'")
+    v=$(run verify "'$BIN' verify '$OUT/case.zip'")
     s=$(run scope "'$BIN' scope -q --key keys/key-0.pub --list '$OUT/scope.txt' corpus; test \$? -le 1")
     sort "$OUT/scope.txt" | diff -q - expected-valid-key-0.txt > /dev/null || { echo "scope list differs from the oracle at $n" >&2; exit 1; }
     echo "| $n | $files | $bytes | $(cell "$c" "$files") | $(cell "$v" "$files") | $(cell "$s" "$files") | $load |"
