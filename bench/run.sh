@@ -41,6 +41,7 @@ OUT=$(cd "$OUT" && pwd)
 cd "$OUT/gen"
 BYTES=$(find corpus -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
 FILES=$(find corpus -type f | wc -l)
+sync   # the fresh corpus's dirty pages would otherwise be written back during the first rows
 find corpus keys -type f -print0 | xargs -0 cat > /dev/null   # warm the cache
 
 declare -A T C M L
@@ -64,17 +65,18 @@ measure() { # name, command...   (PREP: untimed command run before each round)
 }
 
 PREP="" measure floor-read "find corpus -type f -print0 | xargs -0 cat > /dev/null"
-PREP="rm -f '$OUT/floor.bin'" measure floor-write "find corpus -type f -print0 | xargs -0 cat > '$OUT/floor.bin' && sync '$OUT/floor.bin'"
+PREP="rm -f '$OUT/floor.bin'; sync" measure floor-write "find corpus -type f -print0 | xargs -0 cat > '$OUT/floor.bin' && sync '$OUT/floor.bin'"
 rm -f "$OUT/floor.bin"   # outputs are removed once measured, to keep the disk use near 4x the corpus
 PREP="" measure floor-sha256-2way "find corpus -type f -print0 | xargs -0 -P2 -n 64 openssl dgst -sha256 > /dev/null"
 # collect exits 1 when the evidence holds high findings (the tampered modules): not a failure here.
 collect_cmd() { echo "'$BIN' collect -q $* -o '$OUT/case.zip' --case-id BENCH --collected-at 2026-01-01T00:00:00Z corpus keys; test \$? -le 1"; }
-PREP="rm -f '$OUT/case.zip'" measure collect "$(collect_cmd)"
-PREP="rm -f '$OUT/case.zip'" measure collect-compress "$(collect_cmd --compress)"
+# Each writing row starts with no dirty pages left by the previous round (untimed `sync`).
+PREP="rm -f '$OUT/case.zip'; sync" measure collect "$(collect_cmd)"
+PREP="rm -f '$OUT/case.zip'; sync" measure collect-compress "$(collect_cmd --compress)"
 rm -f "$OUT/case.zip"
-PREP="rm -rf '$OUT/bag' '$OUT/bag.zip'; cp -a corpus '$OUT/bag'" measure bagit-make+zip "python3 -m bagit --quiet --processes 2 --sha256 '$OUT/bag' && cd '$OUT' && zip -0 -qr bag.zip bag"
+PREP="rm -rf '$OUT/bag' '$OUT/bag.zip'; cp -a corpus '$OUT/bag'; sync" measure bagit-make+zip "python3 -m bagit --quiet --processes 2 --sha256 '$OUT/bag' && cd '$OUT' && zip -0 -qr bag.zip bag"
 rm -f "$OUT/bag.zip"
-PREP="rm -f '$OUT/manual.zip' manual.sha256" measure sha256sum+zip "find corpus -type f -print0 | xargs -0 sha256sum > manual.sha256 && zip -0 -qr '$OUT/manual.zip' corpus manual.sha256"
+PREP="rm -f '$OUT/manual.zip' manual.sha256; sync" measure sha256sum+zip "find corpus -type f -print0 | xargs -0 sha256sum > manual.sha256 && zip -0 -qr '$OUT/manual.zip' corpus manual.sha256"
 rm -f "$OUT/manual.zip"
 # The last collect round may have been --compress: verify the default bundle.
 want verify && { rm -f "$OUT/case.zip"; bash -c "$(collect_cmd)" > /dev/null 2>&1; }
