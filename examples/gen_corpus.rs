@@ -2,6 +2,8 @@
 //! the way the real `wsc sign` signs (wsc-formats.md §2–§3) by several keys, some multi-signed,
 //! some tampered after signing, some unsigned, some with detached `.sig` files, plus the raw wsc
 //! key files and the exact list of modules each key validly signed (the oracle for `scope`).
+//! Detached signatures use both names found beside modules (`m.wasm.sig`, `m.sig`). The one
+//! generator for `bench/run.sh` and `bench/scale.sh`.
 //!
 //! `cargo run --release --example gen_corpus -- OUT_DIR MODULES TOTAL_MIB [BIG_MIB]`
 //! Same arguments → byte-identical corpus (a fixed-seed splitmix64 drives every choice).
@@ -212,7 +214,9 @@ fn main() {
             4 => {
                 file.extend_from_slice(&body);
                 let sig = signature_payload(&hash, &[&keys[signer]], true);
-                fs::write(path.with_extension("wasm.sig"), sig).unwrap();
+                // Both names wsc users keep beside a module: `m.wasm.sig` and `m.sig`.
+                let ext = if n % 2 == 0 { "wasm.sig" } else { "sig" };
+                fs::write(path.with_extension(ext), sig).unwrap();
                 valid[signer].push(rel.clone());
             }
             _ => unreachable!(),

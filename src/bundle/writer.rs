@@ -38,11 +38,67 @@ pub enum WriteError {
     DuplicateEntry { entry: String },
 }
 
+/// Bytes of bundle written between two starts of early writeback (see [`EarlyWriteback`]).
+const WRITEBACK_EVERY: u64 = 32 << 20;
+
+/// Flushes the bundle's written bytes to disk on a helper thread while the bundle is still
+/// being written. Why: the commit's `fsync` must otherwise write the whole bundle after its last
+/// byte (0.28 s of 1.35 s for a 1 GiB bundle on the project machine); flushed as it goes, the
+/// disk works while later sources are still being hashed. Durability still comes from the
+/// commit's own `fsync`; an error here is ignored because that `fsync` reports it.
+struct EarlyWriteback {
+    wake: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl EarlyWriteback {
+    fn start(file: &File) -> Self {
+        let Ok(clone) = file.try_clone() else {
+            return EarlyWriteback {
+                wake: None,
+                thread: None,
+            };
+        };
+        let (wake, rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("bundle-writeback".into())
+            .spawn(move || {
+                while rx.recv().is_ok() {
+                    let _ = clone.sync_data();
+                }
+            })
+            .ok();
+        EarlyWriteback {
+            wake: thread.is_some().then_some(wake),
+            thread,
+        }
+    }
+
+    /// Asks for a flush; does nothing when one is already queued.
+    fn kick(&self) {
+        if let Some(w) = &self.wake {
+            let _ = w.try_send(());
+        }
+    }
+}
+
+impl Drop for EarlyWriteback {
+    fn drop(&mut self) {
+        self.wake = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// The zip sink: a file, optionally failing after a byte budget (a test hook that simulates a
 /// full disk or an I/O error mid-write).
 pub struct BundleSink {
     file: File,
     written: u64,
+    /// Bytes written since early writeback was last asked for.
+    since_writeback: u64,
+    writeback: EarlyWriteback,
     fail_after: Option<u64>,
     /// Set after an aborted entry: before the next write or seek, the file is cut at the
     /// current (rewound) position, so no byte of the aborted entry stays in the bundle.
@@ -58,8 +114,10 @@ pub struct BundleSink {
 impl BundleSink {
     pub fn new(file: File, fail_after: Option<u64>) -> Self {
         BundleSink {
+            writeback: EarlyWriteback::start(&file),
             file,
             written: 0,
+            since_writeback: 0,
             fail_after,
             truncate_pending: Default::default(),
             failed: None,
@@ -101,6 +159,11 @@ impl Write for BundleSink {
             }
         })?;
         self.written += n as u64;
+        self.since_writeback += n as u64;
+        if self.since_writeback >= WRITEBACK_EVERY {
+            self.since_writeback = 0;
+            self.writeback.kick();
+        }
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
