@@ -295,7 +295,7 @@ fn a_consistent_edit_is_caught_by_the_expected_digest_and_the_signature() {
         let ev = entry(e, "/data/evidence.json");
         let text = String::from_utf8(ev.clone())
             .unwrap()
-            .replace("\"examiner\": \"E\"", "\"examiner\": \"M\"");
+            .replace("\"examiner\":\"E\"", "\"examiner\":\"M\"");
         assert_ne!(&text.as_bytes(), &ev.as_slice());
         *ev = text.into_bytes();
         let evb = ev.clone();

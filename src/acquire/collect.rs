@@ -617,7 +617,8 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
         not_collected,
         findings: Vec::new(),
     };
-    let mut evidence_json = serde_json::to_vec_pretty(&evidence).expect("evidence serialises");
+    // Compact: a 100,000-item evidence record stays well inside what verify and report load.
+    let mut evidence_json = serde_json::to_vec(&evidence).expect("evidence serialises");
     evidence_json.push(b'\n');
     let mut custody_jsonl = Vec::new();
     for ev in &custody {

@@ -211,17 +211,53 @@ pub struct BundleContents {
 
 /// Parses evidence.json, refusing a schema version this build does not know.
 pub fn parse_evidence(bytes: &[u8]) -> Result<Evidence, String> {
-    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    match v.get("schema_version").and_then(|s| s.as_u64()) {
-        Some(n) if n == SCHEMA_VERSION as u64 => {}
-        Some(n) => {
-            return Err(format!(
-                "schema_version {n} is not one this build reads ({SCHEMA_VERSION})"
-            ))
-        }
-        None => return Err("schema_version missing".to_owned()),
+    check_schema_version(bytes)?;
+    serde_json::from_slice(bytes).map_err(|e| e.to_string())
+}
+
+/// Reads only `schema_version`, skipping everything else without building it.
+fn check_schema_version(bytes: &[u8]) -> Result<(), String> {
+    #[derive(serde::Deserialize)]
+    struct Version {
+        schema_version: Option<u64>,
     }
-    serde_json::from_value(v).map_err(|e| e.to_string())
+    let v: Version = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    match v.schema_version {
+        Some(n) if n == SCHEMA_VERSION as u64 => Ok(()),
+        Some(n) => Err(format!(
+            "schema_version {n} is not one this build reads ({SCHEMA_VERSION})"
+        )),
+        None => Err("schema_version missing".to_owned()),
+    }
+}
+
+/// What `verify` needs of evidence.json: the case id and, per item, where it is in the bag and
+/// its digest. Analyses are skipped while parsing, so a bundle of 100,000 items verifies in
+/// little memory.
+#[derive(serde::Deserialize, Debug)]
+pub struct EvidenceIndex {
+    pub case: CaseIdOnly,
+    pub items: Vec<ItemIndex>,
+}
+
+#[derive(serde::Deserialize, Debug)]
+pub struct CaseIdOnly {
+    #[serde(default)]
+    pub case_id: String,
+}
+
+#[derive(serde::Deserialize, Debug)]
+pub struct ItemIndex {
+    pub source: crate::evidence::RecordedPath,
+    pub sha256: Sha256Digest,
+    #[serde(default)]
+    pub bag_path: Option<String>,
+}
+
+/// Parses the [`EvidenceIndex`] of evidence.json (after checking its schema version).
+pub fn parse_evidence_index(bytes: &[u8]) -> Result<EvidenceIndex, String> {
+    check_schema_version(bytes)?;
+    serde_json::from_slice(bytes).map_err(|e| e.to_string())
 }
 
 /// Parses custody.jsonl; errors carry the 1-based line number.
@@ -260,4 +296,35 @@ pub fn open_bundle(path: &Path) -> Result<BundleContents, BundleError> {
         evidence,
         custody,
     })
+}
+
+#[cfg(test)]
+mod index_tests {
+    use super::*;
+
+    #[test]
+    fn the_evidence_index_skips_analyses_and_keeps_what_verify_checks() {
+        let d = Sha256Digest::of(b"x").to_hex();
+        let json = format!(
+            r#"{{"schema_version":{SCHEMA_VERSION},"case":{{"case_id":"IR-1","examiner":"E"}},"items":[
+              {{"source":{{"text":"/a.wasm"}},"kind":"module","sha256":"{d}","bag_path":"data/modules/{d}.wasm",
+                "analysis":{{"module":{{"deep":[[[[1,2,{{"x":"y"}}]]]]}}}},"findings":[],"times":[]}},
+              {{"source":{{"text":"/k.sec"}},"kind":"secret-key","sha256":"{d}","analysis":null}}]}}"#
+        );
+        let idx = parse_evidence_index(json.as_bytes()).unwrap();
+        assert_eq!(idx.case.case_id, "IR-1");
+        assert_eq!(idx.items.len(), 2);
+        assert_eq!(
+            idx.items[0].bag_path.as_deref(),
+            Some(&*format!("data/modules/{d}.wasm"))
+        );
+        assert_eq!(idx.items[1].bag_path, None);
+        let other = json.replace(
+            &format!("\"schema_version\":{SCHEMA_VERSION}"),
+            "\"schema_version\":99",
+        );
+        assert!(parse_evidence_index(other.as_bytes())
+            .unwrap_err()
+            .contains("99"));
+    }
 }

@@ -7,7 +7,7 @@ use crate::bundle::bagit::{
     TAG_MANIFEST_NAME,
 };
 use crate::bundle::reader::{
-    find_root, parse_custody, parse_evidence, MAX_ENTRIES, MAX_METADATA_BYTES,
+    find_root, parse_custody, parse_evidence_index, MAX_ENTRIES, MAX_METADATA_BYTES,
 };
 use crate::bundle::signature::{
     verify_signature, BundleSignature, SignatureProblem, SIGNATURE_NAME,
@@ -836,7 +836,7 @@ pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> VerifyReport {
                 });
             }
         }
-        Some(bytes) => match parse_evidence(bytes) {
+        Some(bytes) => match parse_evidence_index(bytes) {
             Err(detail) => problems.push(Problem::EvidenceInvalid { detail }),
             Ok(ev) => {
                 if ev.case.case_id != root {
