@@ -39,7 +39,9 @@ fn synthetic_evidence(events: usize) -> Evidence {
                 stat_before: stat,
                 stat_after: None,
                 changed_during_acquisition: vec![],
-                analysis: serde_json::json!({"signatures": [{"key_id": "c858d5ec82d976c190cb33d0"}]}),
+                analysis:
+                    serde_json::json!({"signatures": [{"key_id": "c858d5ec82d976c190cb33d0"}]})
+                        .into(),
                 findings: vec![],
                 times: vec![],
             }

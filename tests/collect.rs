@@ -321,7 +321,7 @@ fn modules_are_judged_against_the_keys_among_the_inputs() {
             .unwrap_or_else(|| panic!("{name} not collected"))
     };
     let verdicts = |name: &str| -> Vec<(String, String)> {
-        item(name).analysis["module"]["signature"]["verdicts"]
+        item(name).analysis.value()["module"]["signature"]["verdicts"]
             .as_array()
             .unwrap()
             .iter()
@@ -359,7 +359,7 @@ fn modules_are_judged_against_the_keys_among_the_inputs() {
         .any(|f| f.severity >= wsc_forensics::evidence::Severity::High));
     // Keyless modules carry the transparency checks and their dated facts.
     let keyless = item("/keyless-replayed-rekor-entry.wasm");
-    assert!(keyless.analysis["keyless_checks"]["checks"].is_array());
+    assert!(keyless.analysis.value()["keyless_checks"]["checks"].is_array());
     assert!(
         keyless.times.iter().any(|t| t.event_type.contains("rekor")),
         "{:?}",

@@ -168,7 +168,7 @@ fn hostile_case_strings_are_escaped_wrapped_and_never_executed() {
     ev.case.keys.compromised = vec!["c858|<b>x</b>\n| y |".into()];
     ev.case.examiner = Some("<img src=x onerror=alert(1)>".into());
     ev.items[0].source.text = "/srv/a|b\n| c |.wasm".into();
-    ev.items[0].analysis = serde_json::json!({"signatures": [{"key_id": "`|`<i>"}]});
+    ev.items[0].analysis = serde_json::json!({"signatures": [{"key_id": "`|`<i>"}]}).into();
     ev.findings[0].message = "msg | with\r\n| pipes |".into();
     let reports = render(&ev, &Integrity::Intact);
     for r in &reports {

@@ -508,7 +508,7 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
         // A secret key file's hash would let anyone confirm a guess of the secret: the item is
         // named by its public key's fingerprint instead (or by its path when none is derivable).
         let digest_of = if a.kind == ItemKind::SecretKey {
-            let fp = a.outcome.analysis["key"]["fingerprint_sha256"]
+            let fp = a.analysis.value()["key"]["fingerprint_sha256"]
                 .as_str()
                 .and_then(Sha256Digest::from_hex);
             a.sha256 =
@@ -541,7 +541,7 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
         custody[idx].stat_before = Some(a.stat_before.clone());
         custody[idx].stat_after = a.stat_after.clone();
         custody[idx].sha256 = Some(a.sha256);
-        let mut findings = a.outcome.findings;
+        let mut findings = a.findings;
         if !a.changed.is_empty() {
             let idx = push(
                 &mut custody,
@@ -578,9 +578,9 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
             stat_before: a.stat_before,
             stat_after: a.stat_after,
             changed_during_acquisition: a.changed,
-            analysis: a.outcome.analysis,
+            analysis: a.analysis,
             findings,
-            times: a.outcome.times,
+            times: a.times,
         });
     }
     for n in &not_collected {

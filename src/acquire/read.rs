@@ -4,7 +4,7 @@
 
 use crate::acquire::walk::{Candidate, Role};
 use crate::acquire::AcquireOptions;
-use crate::analyse::{analyser_for, AnalysisOutcome};
+use crate::analyse::analyser_for;
 use crate::digest::{Sha256Digest, STREAM_CHUNK};
 use crate::evidence::{FileStat, ItemKind, NotCollected, RecordedPath};
 use crate::kind::{classify, SNIFF_LEN};
@@ -38,7 +38,10 @@ pub struct Acquired {
     pub stat_after: Option<FileStat>,
     /// Differences between the stat before and after (and the bytes read); empty if none.
     pub changed: Vec<String>,
-    pub outcome: AnalysisOutcome,
+    /// The analyser's result, kept compact until the evidence record is written.
+    pub analysis: crate::evidence::AnalysisJson,
+    pub findings: Vec<crate::evidence::Finding>,
+    pub times: Vec<crate::evidence::ItemTime>,
     pub held: Held,
     pub acquired_at: DateTime<Utc>,
 }
@@ -223,6 +226,7 @@ pub fn acquire_one(c: &Candidate, opts: &AcquireOptions) -> AcquireResult {
         (_, Some(bytes)) => Held::Bytes(bytes),
         (_, None) => Held::Reread,
     };
+    let outcome = analyser.finish();
     AcquireResult::Acquired(Box::new(Acquired {
         path: path.clone(),
         role: c.role,
@@ -232,7 +236,9 @@ pub fn acquire_one(c: &Candidate, opts: &AcquireOptions) -> AcquireResult {
         stat_before: FileStat::of_metadata(&before),
         stat_after,
         changed,
-        outcome: analyser.finish(),
+        analysis: crate::evidence::AnalysisJson::from_value(&outcome.analysis),
+        findings: outcome.findings,
+        times: outcome.times,
         held,
         acquired_at: opts.now(),
     }))

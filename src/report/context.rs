@@ -259,7 +259,7 @@ fn key_ids_in(v: &serde_json::Value, out: &mut BTreeSet<String>) {
 /// For a module analysed by the wasm decoder: (key id, verdict word) of every signature that a
 /// known key made (`valid`, `partial` or `invalid`), from `module.signature.verdicts`.
 fn module_signature_verdicts(item: &EvidenceItem) -> Vec<(String, String)> {
-    item.analysis["module"]["signature"]["verdicts"]
+    item.analysis.value()["module"]["signature"]["verdicts"]
         .as_array()
         .map(|vs| {
             vs.iter()
@@ -276,7 +276,7 @@ fn module_signature_verdicts(item: &EvidenceItem) -> Vec<(String, String)> {
 
 fn item_key_ids(item: &EvidenceItem) -> BTreeSet<String> {
     let mut s = BTreeSet::new();
-    key_ids_in(&item.analysis, &mut s);
+    key_ids_in(&item.analysis.value(), &mut s);
     s
 }
 

@@ -69,7 +69,7 @@ pub fn item(rel: &str, kind: ItemKind, mode: u32, mtime: &str) -> EvidenceItem {
         stat_before: stat(bytes.len() as u64, mode, mtime),
         stat_after: None,
         changed_during_acquisition: vec![],
-        analysis: json!({}),
+        analysis: json!({}).into(),
         findings: vec![],
         times: vec![],
     }
@@ -123,7 +123,7 @@ pub fn evidence() -> Evidence {
         0o644,
         "2026-11-23T10:00:00Z",
     );
-    signed_a.analysis = json!({"signatures": [{"key_id": KEY_A, "verdict": "valid"}]});
+    signed_a.analysis = json!({"signatures": [{"key_id": KEY_A, "verdict": "valid"}]}).into();
 
     let mut tampered = item(
         "wsc/modules/signed-a-tampered-code.wasm",
@@ -132,7 +132,7 @@ pub fn evidence() -> Evidence {
         "2026-11-24T02:00:00Z",
     );
     tampered.analysis =
-        json!({"signatures": [{"key_id": KEY_A, "verdict": "does-not-cover-module"}]});
+        json!({"signatures": [{"key_id": KEY_A, "verdict": "does-not-cover-module"}]}).into();
     let mut f = Finding::new(
         "signature-does-not-cover-module",
         Severity::High,
@@ -148,7 +148,7 @@ pub fn evidence() -> Evidence {
         0o644,
         "2026-11-22T09:00:00Z",
     );
-    b_signed.analysis = json!({"signatures": [{"key_id": KEY_A}, {"key_id": KEY_B}]});
+    b_signed.analysis = json!({"signatures": [{"key_id": KEY_A}, {"key_id": KEY_B}]}).into();
 
     let mut keyless = item(
         "wsc/modules/keyless-replayed-rekor-entry.wasm",
@@ -175,14 +175,14 @@ pub fn evidence() -> Evidence {
         0o644,
         "2026-11-20T08:00:00Z",
     );
-    pub_a.analysis = json!({"format": "wsc-raw", "key_id": KEY_A});
+    pub_a.analysis = json!({"format": "wsc-raw", "key_id": KEY_A}).into();
     let mut sec_a = item(
         "wsc/keys/test-key-a.sec",
         ItemKind::SecretKey,
         0o644,
         "2026-11-20T08:00:00Z",
     );
-    sec_a.analysis = json!({"format": "wsc-raw", "key_id": KEY_A});
+    sec_a.analysis = json!({"format": "wsc-raw", "key_id": KEY_A}).into();
     sec_a.findings.push(Finding::new(
         "secret-key-readable-by-others",
         Severity::Critical,
@@ -195,7 +195,7 @@ pub fn evidence() -> Evidence {
         0o644,
         "2026-11-25T01:00:00Z",
     );
-    pub_b.analysis = json!({"format": "wsc-raw", "key_id": KEY_B});
+    pub_b.analysis = json!({"format": "wsc-raw", "key_id": KEY_B}).into();
 
     let mut audit = item(
         "wsc/audit/audit-all-event-types.jsonl",
