@@ -3,36 +3,14 @@
 mod common;
 
 use base64::Engine as _;
-use common::fixture;
+use common::{code, fixture, json, run_in};
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 const A_ID: &str = "c858d5ec82d976c190cb33d0";
 const B_ID: &str = "465c5341001f3e570f784f71";
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_wsc-forensics"))
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    bin().current_dir(dir).args(args).output().unwrap()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited normally")
-}
-
-fn json(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    })
-}
 
 /// Copies fixture key files into `dir/keys` with the given modes.
 fn copy_keys(dir: &Path, files: &[(&str, u32)]) -> PathBuf {

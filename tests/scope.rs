@@ -4,11 +4,10 @@
 
 mod common;
 
-use common::fixture;
+use common::{code, fixture, json, run_in};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
 
 const A_ID: &str = "c858d5ec82d976c190cb33d0";
 const B_ID: &str = "465c5341001f3e570f784f71";
@@ -40,28 +39,6 @@ const B_RESIGN: &[&str] = &[
     "modules/signed-a-appended-then-b.wasm",
     "modules/signed-a-b.wasm",
 ];
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_wsc-forensics"))
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    bin().current_dir(dir).args(args).output().unwrap()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited normally")
-}
-
-fn json(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    })
-}
 
 /// A temp dir holding a copy of fixtures/wsc/modules as `modules/`.
 fn corpus() -> tempfile::TempDir {

@@ -44,3 +44,29 @@ pub fn pdftotext_available() -> bool {
 }
 
 pub mod mutate;
+
+/// The built `wsc-forensics` binary as a plain `Command`.
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_wsc-forensics"))
+}
+
+/// Runs the binary with `args` in `dir` and returns what it did.
+pub fn run_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    bin().current_dir(dir).args(args).output().unwrap()
+}
+
+/// The exit code of a process that exited normally.
+pub fn code(o: &std::process::Output) -> i32 {
+    o.status.code().expect("exited normally")
+}
+
+/// Its stdout as JSON; the panic shows both streams.
+pub fn json(o: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
