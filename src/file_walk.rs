@@ -64,23 +64,36 @@ impl Walk {
     }
 }
 
-/// Walks every input. A file input is taken as is; a directory is walked recursively. Symbolic
-/// links inside a directory are reported, not followed (an input that is itself a link is
-/// followed: the examiner named it). The same path reached twice is listed once.
-pub fn walk_inputs(inputs: &[PathBuf]) -> Walk {
-    let mut walk = Walk::default();
-    let mut seen = std::collections::HashSet::new();
+/// One entry met by [`walk_entries`].
+pub enum WalkEntry {
+    /// A regular file, with its `lstat` metadata.
+    File(PathBuf, Metadata),
+    /// Anything else that is not a directory (symbolic link, FIFO, socket, device), unfollowed.
+    Other(PathBuf, Metadata),
+    /// An input named on the command line that does not exist.
+    Missing(PathBuf, std::io::Error),
+    /// An entry that could not be read.
+    Unreadable(PathBuf, String),
+}
+
+/// The one traversal behind `collect`, `keys` and `scope`: every input, directories walked
+/// recursively in name order, symbolic links inside them never followed (so no loops and nothing
+/// outside the inputs). `follow_root_links`: whether an input that is itself a link is followed
+/// (the examiner named it) or met as an [`WalkEntry::Other`].
+pub fn walk_entries(inputs: &[PathBuf], follow_root_links: bool, mut f: impl FnMut(WalkEntry)) {
     for input in inputs {
-        if std::fs::symlink_metadata(input).is_err() && std::fs::metadata(input).is_err() {
-            walk.skipped.push(SkippedPath {
-                path: input.clone(),
-                reason: SkipReason::Missing,
-            });
+        let exists = if follow_root_links {
+            std::fs::metadata(input).or_else(|_| std::fs::symlink_metadata(input))
+        } else {
+            std::fs::symlink_metadata(input)
+        };
+        if let Err(e) = exists {
+            f(WalkEntry::Missing(input.clone(), e));
             continue;
         }
         let walker = walkdir::WalkDir::new(input)
             .follow_links(false)
-            .follow_root_links(true)
+            .follow_root_links(follow_root_links)
             .sort_by_file_name();
         for entry in walker {
             let entry = match entry {
@@ -91,47 +104,52 @@ pub fn walk_inputs(inputs: &[PathBuf]) -> Walk {
                         .io_error()
                         .map(|io| io.to_string())
                         .unwrap_or_else(|| e.to_string());
-                    walk.skipped.push(SkippedPath {
-                        path,
-                        reason: SkipReason::Unreadable { error },
-                    });
+                    f(WalkEntry::Unreadable(path, error));
                     continue;
                 }
             };
-            let ft = entry.file_type();
-            if ft.is_dir() {
+            if entry.file_type().is_dir() {
                 continue;
             }
             let path = entry.path().to_path_buf();
-            if ft.is_symlink() {
-                walk.skipped.push(SkippedPath {
-                    path,
-                    reason: SkipReason::Symlink,
-                });
-                continue;
-            }
-            if !ft.is_file() {
-                walk.skipped.push(SkippedPath {
-                    path,
-                    reason: SkipReason::SpecialFile,
-                });
-                continue;
-            }
             match entry.metadata() {
-                Ok(metadata) => {
-                    if seen.insert(path.clone()) {
-                        walk.files.push(WalkedFile { path, metadata });
-                    }
-                }
-                Err(e) => walk.skipped.push(SkippedPath {
-                    path,
-                    reason: SkipReason::Unreadable {
-                        error: e.to_string(),
-                    },
-                }),
+                Ok(md) if entry.file_type().is_file() => f(WalkEntry::File(path, md)),
+                Ok(md) => f(WalkEntry::Other(path, md)),
+                Err(e) => f(WalkEntry::Unreadable(path, e.to_string())),
             }
         }
     }
+}
+
+/// Walks every input. A file input is taken as is; a directory is walked recursively. Symbolic
+/// links inside a directory are reported, not followed (an input that is itself a link is
+/// followed: the examiner named it). The same path reached twice is listed once.
+pub fn walk_inputs(inputs: &[PathBuf]) -> Walk {
+    let mut walk = Walk::default();
+    let mut seen = std::collections::HashSet::new();
+    walk_entries(inputs, true, |e| match e {
+        WalkEntry::File(path, metadata) => {
+            if seen.insert(path.clone()) {
+                walk.files.push(WalkedFile { path, metadata });
+            }
+        }
+        WalkEntry::Other(path, md) => walk.skipped.push(SkippedPath {
+            path,
+            reason: if md.file_type().is_symlink() {
+                SkipReason::Symlink
+            } else {
+                SkipReason::SpecialFile
+            },
+        }),
+        WalkEntry::Missing(path, _) => walk.skipped.push(SkippedPath {
+            path,
+            reason: SkipReason::Missing,
+        }),
+        WalkEntry::Unreadable(path, error) => walk.skipped.push(SkippedPath {
+            path,
+            reason: SkipReason::Unreadable { error },
+        }),
+    });
     walk
 }
 

@@ -3,6 +3,7 @@
 //! over the size cap are recorded as [`NotCollected`] with a reason. Nothing aborts the walk.
 
 use crate::evidence::{NotCollected, RecordedPath};
+use crate::file_walk::WalkEntry;
 use std::fs::Metadata;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
@@ -110,66 +111,24 @@ pub fn walk_inputs(
             Err(e) => skipped.push(not_collected(&p, format!("unreadable: {e}"))),
         }
     }
-    for input in inputs {
-        let root = absolute(input);
-        let md = match std::fs::symlink_metadata(&root) {
-            Ok(md) => md,
-            Err(e) => {
-                skipped.push(not_collected(&root, format!("unreadable: {e}")));
-                continue;
-            }
-        };
-        if !md.is_dir() {
-            consider(
-                root,
-                md,
-                Role::Source,
-                max_file_size,
-                &mut found,
-                &mut skipped,
-            );
-            continue;
+    let roots: Vec<PathBuf> = inputs.iter().map(|p| absolute(p)).collect();
+    // An input that is itself a symbolic link is recorded, not followed, like any other link.
+    crate::file_walk::walk_entries(&roots, false, |e| match e {
+        WalkEntry::File(path, md) | WalkEntry::Other(path, md) => consider(
+            path,
+            md,
+            Role::Source,
+            max_file_size,
+            &mut found,
+            &mut skipped,
+        ),
+        WalkEntry::Missing(path, err) => {
+            skipped.push(not_collected(&path, format!("unreadable: {err}")))
         }
-        // follow_links(false): a symlink is reported as itself, so a link loop or a link out of
-        // the input tree is recorded and never entered.
-        for entry in walkdir::WalkDir::new(&root)
-            .follow_links(false)
-            .sort_by_file_name()
-        {
-            match entry {
-                Ok(e) => {
-                    if e.file_type().is_dir() {
-                        continue;
-                    }
-                    let path = e.path().to_owned();
-                    match std::fs::symlink_metadata(&path) {
-                        Ok(md) => consider(
-                            path,
-                            md,
-                            Role::Source,
-                            max_file_size,
-                            &mut found,
-                            &mut skipped,
-                        ),
-                        Err(err) => {
-                            skipped.push(not_collected(&path, format!("unreadable: {err}")))
-                        }
-                    }
-                }
-                Err(err) => {
-                    let path = err
-                        .path()
-                        .map(Path::to_owned)
-                        .unwrap_or_else(|| root.clone());
-                    let msg = err
-                        .io_error()
-                        .map(|e| e.to_string())
-                        .unwrap_or_else(|| err.to_string());
-                    skipped.push(not_collected(&path, format!("unreadable: {msg}")));
-                }
-            }
+        WalkEntry::Unreadable(path, msg) => {
+            skipped.push(not_collected(&path, format!("unreadable: {msg}")))
         }
-    }
+    });
     use std::os::unix::ffi::OsStrExt;
     // The case file role wins when the same path is also an input.
     found.sort_by(|a, b| {
