@@ -3,6 +3,7 @@
 //! The cryptographic checks (ECDSA signature, Fulcio chain, SET, inclusion proof) are done by
 //! the transparency checks, which take [`KeylessSignature`] as it is.
 
+use super::payload_reader::Reader;
 use crate::digest::Sha256Digest;
 use crate::evidence::{Finding, IncidentType, Severity};
 use base64::Engine as _;
@@ -29,71 +30,7 @@ pub struct KeylessSignature {
 }
 
 /// Why a keyless payload could not be decoded.
-#[derive(Serialize, Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("byte offset {offset}: {field}: {reason}")]
-pub struct KeylessDecodeError {
-    pub offset: u64,
-    pub field: String,
-    pub reason: String,
-}
-
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-    base: u64,
-}
-
-impl<'a> Reader<'a> {
-    fn err(&self, field: &str, reason: impl Into<String>) -> KeylessDecodeError {
-        KeylessDecodeError {
-            offset: self.base + self.pos as u64,
-            field: field.into(),
-            reason: reason.into(),
-        }
-    }
-
-    fn byte(&mut self, field: &str) -> Result<u8, KeylessDecodeError> {
-        let b = *self
-            .buf
-            .get(self.pos)
-            .ok_or_else(|| self.err(field, "ends before this field"))?;
-        self.pos += 1;
-        Ok(b)
-    }
-
-    fn slice(&mut self, field: &str) -> Result<&'a [u8], KeylessDecodeError> {
-        let start = self.pos;
-        let mut n = 0u64;
-        let mut done = false;
-        for i in 0..5 {
-            let b = self.byte(field)?;
-            n |= u64::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                done = true;
-                break;
-            }
-        }
-        if !done {
-            self.pos = start;
-            return Err(self.err(field, "length LEB128 longer than 5 bytes"));
-        }
-        let left = (self.buf.len() - self.pos) as u64;
-        if n > MAX_FIELD_LEN {
-            self.pos = start;
-            return Err(self.err(
-                field,
-                format!("length {n} exceeds the {MAX_FIELD_LEN}-byte field limit"),
-            ));
-        }
-        if n > left {
-            self.pos = start;
-            return Err(self.err(field, format!("length {n} exceeds the {left} bytes left")));
-        }
-        let s = &self.buf[self.pos..self.pos + n as usize];
-        self.pos += n as usize;
-        Ok(s)
-    }
-}
+pub type KeylessDecodeError = super::payload_reader::PayloadDecodeError;
 
 /// Decodes the keyless payload found at file offset `base`. Also returns the range of any
 /// trailing bytes (ignored by wsc).
@@ -101,11 +38,7 @@ pub fn decode(
     payload: &[u8],
     base: u64,
 ) -> Result<(KeylessSignature, Option<std::ops::Range<u64>>), KeylessDecodeError> {
-    let mut r = Reader {
-        buf: payload,
-        pos: 0,
-        base,
-    };
+    let mut r = Reader::new(payload, base);
     let version = r.byte("version")?;
     if version != KEYLESS_VERSION {
         r.pos -= 1;
@@ -116,13 +49,16 @@ pub fn decode(
         r.pos -= 1;
         return Err(r.err("signature type", format!("0x{sig_type:02x}, expected 0x02")));
     }
-    let signature = r.slice("signature")?.to_vec();
+    let signature = r
+        .slice_capped("signature", MAX_FIELD_LEN, "field")?
+        .0
+        .to_vec();
     let cert_count = r.byte("certificate count")?;
     let mut certificates_pem = Vec::new();
     for i in 0..cert_count {
         let field = format!("certificate {i}");
         let at = r.pos;
-        let pem = r.slice(&field)?;
+        let pem = r.slice_capped(&field, MAX_FIELD_LEN, "field")?.0;
         let pem = std::str::from_utf8(pem).map_err(|e| KeylessDecodeError {
             offset: base + at as u64,
             field: field.clone(),
@@ -130,10 +66,15 @@ pub fn decode(
         })?;
         certificates_pem.push(pem.to_owned());
     }
-    let rekor_entry_json = r.slice("rekor entry")?.to_vec();
-    let module_hash = r.slice("module hash")?.to_vec();
-    let trailing =
-        (r.pos < payload.len()).then(|| base + r.pos as u64..base + payload.len() as u64);
+    let rekor_entry_json = r
+        .slice_capped("rekor entry", MAX_FIELD_LEN, "field")?
+        .0
+        .to_vec();
+    let module_hash = r
+        .slice_capped("module hash", MAX_FIELD_LEN, "field")?
+        .0
+        .to_vec();
+    let trailing = r.trailing();
     Ok((
         KeylessSignature {
             signature,

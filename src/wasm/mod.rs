@@ -5,6 +5,7 @@
 
 pub mod detached;
 pub mod keyless_section;
+pub mod payload_reader;
 pub mod scanner;
 pub mod signature_section;
 pub mod verdict;

@@ -2,6 +2,7 @@
 //! wsc-formats.md §2), with the file offset of every part, and a report of what wsc would
 //! silently drop or ignore (unparseable elements, trailing bytes): places to hide data.
 
+use super::payload_reader::Reader;
 use serde::{Serialize, Serializer};
 use std::ops::Range;
 
@@ -21,13 +22,7 @@ pub const MAX_CERTIFICATES: u64 = 16;
 pub const MAX_SLICE_LEN: u64 = 16 * 1024 * 1024;
 
 /// Why the payload could not be decoded at all (wsc: `Parse error` or a limit error).
-#[derive(Serialize, Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("byte offset {offset}: {field}: {reason}")]
-pub struct SignatureDecodeError {
-    pub offset: u64,
-    pub field: String,
-    pub reason: String,
-}
+pub type SignatureDecodeError = super::payload_reader::PayloadDecodeError;
 
 /// 32-byte hash, serialised as hex.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -110,101 +105,9 @@ pub struct DroppedElement {
     pub reason: String,
 }
 
-/// Bounded reader over the payload; offsets are file offsets (`base` + position).
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-    base: u64,
-}
-
-impl<'a> Reader<'a> {
-    fn at(&self) -> u64 {
-        self.base + self.pos as u64
-    }
-
-    fn err(&self, field: &str, reason: impl Into<String>) -> SignatureDecodeError {
-        SignatureDecodeError {
-            offset: self.at(),
-            field: field.to_owned(),
-            reason: reason.into(),
-        }
-    }
-
-    fn byte(&mut self, field: &str) -> Result<u8, SignatureDecodeError> {
-        let b = *self
-            .buf
-            .get(self.pos)
-            .ok_or_else(|| self.err(field, "ends before this field"))?;
-        self.pos += 1;
-        Ok(b)
-    }
-
-    /// One-byte varint (wsc's `get7`): high bit must be clear.
-    fn u7(&mut self, field: &str) -> Result<u8, SignatureDecodeError> {
-        let b = self.byte(field)?;
-        if b & 0x80 != 0 {
-            self.pos -= 1;
-            return Err(self.err(field, format!("0x{b:02x} is not a one-byte varint")));
-        }
-        Ok(b)
-    }
-
-    fn varint(&mut self, field: &str) -> Result<u64, SignatureDecodeError> {
-        let start = self.pos;
-        let mut v = 0u64;
-        for i in 0..5 {
-            let b = self.byte(field).inspect_err(|_| self.pos = start)?;
-            v |= u64::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                if v > u64::from(u32::MAX) {
-                    self.pos = start;
-                    return Err(self.err(field, "LEB128 value does not fit in 32 bits"));
-                }
-                return Ok(v);
-            }
-        }
-        self.pos = start;
-        Err(self.err(field, "LEB128 longer than 5 bytes"))
-    }
-
-    fn take(&mut self, n: u64, field: &str) -> Result<&'a [u8], SignatureDecodeError> {
-        let left = (self.buf.len() - self.pos) as u64;
-        if n > left {
-            return Err(self.err(field, format!("needs {n} bytes, only {left} left")));
-        }
-        let s = &self.buf[self.pos..self.pos + n as usize];
-        self.pos += n as usize;
-        Ok(s)
-    }
-
-    /// `varint length ‖ bytes`, capped at [`MAX_SLICE_LEN`]. Returns the bytes and their offset.
-    fn slice(&mut self, field: &str) -> Result<(&'a [u8], u64), SignatureDecodeError> {
-        let start = self.pos;
-        let n = self.varint(field)?;
-        if n > MAX_SLICE_LEN {
-            self.pos = start;
-            return Err(self.err(
-                field,
-                format!("length {n} exceeds the {MAX_SLICE_LEN}-byte slice limit"),
-            ));
-        }
-        let at = self.at();
-        let s = self.take(n, field).inspect_err(|_| self.pos = start)?;
-        Ok((s, at))
-    }
-
-    fn trailing(&self) -> Option<Range<u64>> {
-        (self.pos < self.buf.len()).then(|| self.at()..self.base + self.buf.len() as u64)
-    }
-}
-
 /// Decodes a SignatureData v1 payload found at file offset `base`.
 pub fn decode(payload: &[u8], base: u64) -> Result<SignatureData, SignatureDecodeError> {
-    let mut r = Reader {
-        buf: payload,
-        pos: 0,
-        base,
-    };
+    let mut r = Reader::new(payload, base);
     let spec_version = r.u7("specification version")?;
     if spec_version != SIGNATURE_VERSION {
         r.pos -= 1;
@@ -252,11 +155,7 @@ fn decode_set(
     bytes: &[u8],
     base: u64,
 ) -> Result<SignedHashSet, SignatureDecodeError> {
-    let mut r = Reader {
-        buf: bytes,
-        pos: 0,
-        base,
-    };
+    let mut r = Reader::new(bytes, base);
     let hash_count = r.varint(&format!("set {index} hash count"))?;
     if hash_count > MAX_HASHES {
         r.pos = 0;
@@ -305,11 +204,7 @@ fn decode_set(
 
 /// One `SignatureForHashes`; `Err(reason)` for an element that cannot be decoded (wsc drops it).
 fn decode_element(index: usize, el: &[u8], base: u64) -> Result<SignatureEntry, String> {
-    let mut r = Reader {
-        buf: el,
-        pos: 0,
-        base,
-    };
+    let mut r = Reader::new(el, base);
     let (key_id, _) = r.slice("key id").map_err(|e| e.to_string())?;
     // An alg id other than Ed25519 makes wsc drop the element; it is still decoded here (and
     // judged `unsupported`) so the examiner sees what it holds.
