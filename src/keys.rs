@@ -145,11 +145,38 @@ impl PublicKey {
         let Ok(sig) = Signature::from_slice(sig) else {
             return false;
         };
-        let Ok(vk) = VerifyingKey::from_bytes(&self.0) else {
+        let Some(vk) = verifying_key(&self.0) else {
             return false;
         };
         vk.verify_strict(msg, &sig).is_ok()
     }
+}
+
+/// Keys decompressed per thread, at most this many (a collection judges every module against
+/// the same few keys).
+const VERIFYING_KEY_CACHE: usize = 64;
+
+thread_local! {
+    static VERIFYING_KEYS: std::cell::RefCell<Vec<([u8; 32], Option<VerifyingKey>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The decompressed form of a raw key (`None` when the bytes are not a curve point), cached:
+/// decompression is a field square root, about a quarter of a verification's cost, and was
+/// repeated for every signature of every module.
+fn verifying_key(raw: &[u8; 32]) -> Option<VerifyingKey> {
+    VERIFYING_KEYS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some((_, vk)) = cache.iter().find(|(k, _)| k == raw) {
+            return *vk;
+        }
+        let vk = VerifyingKey::from_bytes(raw).ok();
+        if cache.len() >= VERIFYING_KEY_CACHE {
+            cache.clear();
+        }
+        cache.push((*raw, vk));
+        vk
+    })
 }
 
 impl fmt::Debug for PublicKey {
@@ -616,6 +643,34 @@ pub fn owner_name(uid: u32) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verification_is_the_same_with_a_cold_warm_or_overflowing_key_cache() {
+        use ed25519_dalek::Signer;
+        let signers: Vec<SigningKey> = (0..VERIFYING_KEY_CACHE as u8 + 6)
+            .map(|i| SigningKey::from_bytes(&[i + 1; 32]))
+            .collect();
+        let msg = b"covered bytes";
+        // Twice round more keys than the cache holds: every lookup, hit or miss, must agree.
+        for _ in 0..2 {
+            for (i, sk) in signers.iter().enumerate() {
+                let pk = PublicKey(sk.verifying_key().to_bytes());
+                let sig = sk.sign(msg).to_bytes();
+                assert!(pk.verify(msg, &sig), "key {i}");
+                assert!(!pk.verify(b"other bytes", &sig), "key {i}");
+                let other = PublicKey(signers[(i + 1) % signers.len()].verifying_key().to_bytes());
+                assert!(!other.verify(msg, &sig), "key {i} against its neighbour");
+            }
+        }
+        // Not a curve point: never verifies, cached or not.
+        let bad = (2u8..=255)
+            .map(|b| [b; 32])
+            .find(|k| VerifyingKey::from_bytes(k).is_err())
+            .expect("some repeated byte is not a curve point");
+        for _ in 0..2 {
+            assert!(!PublicKey(bad).verify(msg, &[0u8; 64]));
+        }
+    }
 
     const A_ID: &str = "c858d5ec82d976c190cb33d0";
     const A_PK: &str = "e3749b84e3e8af4036b3d26615547959acebcda20c9b05e421506c4bcf819e04";

@@ -196,24 +196,26 @@ const KEY_PREPASS_MAX: u64 = 64 * 1024;
 /// The Ed25519 public keys held by key files among the candidates (public files, and the
 /// public half of secret files). Key files are tiny, so this small extra read is cheap.
 fn keys_among(cands: &[Candidate]) -> Vec<crate::keys::PublicKey> {
-    let mut out = Vec::new();
-    for c in cands {
-        if !c.stat.is_file() || c.stat.len() > KEY_PREPASS_MAX {
-            continue;
-        }
-        let Ok(bytes) = std::fs::read(&c.path) else {
-            continue;
-        };
-        let kind = crate::kind::classify(&c.path, &bytes);
-        if !matches!(kind, ItemKind::PublicKey | ItemKind::SecretKey) {
-            continue;
-        }
-        if let Ok(k) = crate::keys::parse_key_file(&c.path.display().to_string(), &bytes) {
-            if let Some(pk) = k.public_key {
-                if !out.contains(&pk) {
-                    out.push(pk);
-                }
+    // Read in parallel (hundreds of small modules are read here only to be classified), then
+    // deduplicated in candidate order so the key list does not depend on thread timing.
+    let found: Vec<crate::keys::PublicKey> = cands
+        .par_iter()
+        .filter(|c| c.stat.is_file() && c.stat.len() <= KEY_PREPASS_MAX)
+        .filter_map(|c| {
+            let bytes = std::fs::read(&c.path).ok()?;
+            let kind = crate::kind::classify(&c.path, &bytes);
+            if !matches!(kind, ItemKind::PublicKey | ItemKind::SecretKey) {
+                return None;
             }
+            crate::keys::parse_key_file(&c.path.display().to_string(), &bytes)
+                .ok()?
+                .public_key
+        })
+        .collect();
+    let mut out = Vec::new();
+    for pk in found {
+        if !out.contains(&pk) {
+            out.push(pk);
         }
     }
     out

@@ -110,6 +110,27 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
+/// Chunks of at least this many bytes are hashed and analysed on two threads at once.
+const PARALLEL_CHUNK: usize = 256 * 1024;
+
+/// Reads the next chunk of up to `max` bytes: appended to `buf` when `append` (a held file,
+/// whose buffer grows), else into the start of `buf`. Returns the bytes read (0 at EOF).
+fn read_chunk(f: &mut File, buf: &mut Vec<u8>, append: bool, max: usize) -> io::Result<usize> {
+    if !append {
+        let len = max.min(buf.len());
+        return read_full(f, &mut buf[..len]);
+    }
+    let start = buf.len();
+    let n = f.by_ref().take(max as u64).read_to_end(buf);
+    match n {
+        Ok(n) => Ok(n),
+        Err(e) => {
+            buf.truncate(start);
+            Err(e)
+        }
+    }
+}
+
 /// Acquires one candidate. Never fails: a source that cannot be read is not collected, with
 /// the reason.
 pub fn acquire_one(c: &Candidate, opts: &AcquireOptions) -> AcquireResult {
@@ -140,54 +161,70 @@ pub fn acquire_one(c: &Candidate, opts: &AcquireOptions) -> AcquireResult {
     }
     let mut changed = stat_changes(&before, &opened, "between stat and open");
 
+    let mut hold = opened.size() <= opts.in_memory_limit;
     let mut hasher = Sha256::new();
     let mut total = 0u64;
-    let mut buf = vec![0u8; STREAM_CHUNK.max(SNIFF_LEN)];
+    // A file held in memory is read straight into its own buffer (one copy out of the page
+    // cache, no zeroed scratch buffer per file); a larger one streams through one chunk buffer.
+    let mut buf = if hold {
+        Vec::with_capacity(opened.size() as usize + 1)
+    } else {
+        vec![0u8; STREAM_CHUNK.max(SNIFF_LEN)]
+    };
     // The first chunk is at least SNIFF_LEN bytes (or the whole file): enough to classify.
-    let first = match read_full(&mut file, &mut buf[..STREAM_CHUNK.max(SNIFF_LEN)]) {
+    let first = match read_chunk(&mut file, &mut buf, hold, STREAM_CHUNK.max(SNIFF_LEN)) {
         Ok(n) => n,
         Err(e) => return skipped(path, format!("unreadable: {e}")),
     };
+    let first_bytes = if hold { &buf[..] } else { &buf[..first] };
     let kind = match c.role {
         Role::CaseFile => ItemKind::CaseFile,
-        Role::Source => classify(path, &buf[..first.min(SNIFF_LEN)]),
+        Role::Source => classify(path, &first_bytes[..first.min(SNIFF_LEN)]),
     };
     let stat_now = crate::evidence::FileStat::of_metadata(&opened);
     let mut analyser = analyser_for(kind, path, Some(&stat_now), &opts.analysis);
-    let hold = kind != ItemKind::SecretKey && opened.size() <= opts.in_memory_limit;
-    let mut held: Option<Vec<u8>> = hold.then(|| Vec::with_capacity(opened.size() as usize));
+    // The file digest and the analyser's own hashing (a module's signed range) are two
+    // independent SHA-256 streams over the same chunk: for large chunks they run on both cores.
+    let mut digest_and_analyse = |chunk: &[u8]| {
+        if chunk.len() >= PARALLEL_CHUNK {
+            rayon::join(|| hasher.update(chunk), || analyser.feed(chunk));
+        } else {
+            hasher.update(chunk);
+            analyser.feed(chunk);
+        }
+    };
 
     let mut n = first;
     let mut first_chunk = true;
+    // Held bytes start at this offset of `buf` for the chunk just read.
+    let mut at = 0usize;
     loop {
         if n == 0 {
             break;
         }
-        let chunk = &buf[..n];
-        hasher.update(chunk);
-        analyser.feed(chunk);
-        if let Some(h) = held.as_mut() {
-            if (h.len() + n) as u64 > opts.in_memory_limit {
-                // The file grew past the in-memory limit while read: stream it later instead
-                // (the size change is flagged below).
-                held = None;
-            } else {
-                h.extend_from_slice(chunk);
-            }
-        }
+        let chunk = if hold { &buf[at..at + n] } else { &buf[..n] };
+        digest_and_analyse(chunk);
         total += n as u64;
+        at += n;
         opts.progress(n as u64);
+        if hold && total > opts.in_memory_limit {
+            // Grew past the in-memory limit while read: stream the rest through one chunk
+            // buffer, and copy the file by a second read later (the size change is flagged).
+            hold = false;
+            buf = vec![0u8; STREAM_CHUNK];
+        }
         if first_chunk {
             first_chunk = false;
             if let Some(hook) = &opts.after_first_chunk {
                 hook(path);
             }
         }
-        n = match read_full(&mut file, &mut buf) {
+        n = match read_chunk(&mut file, &mut buf, hold, STREAM_CHUNK) {
             Ok(n) => n,
             Err(e) => return skipped(path, format!("read failed after {total} bytes: {e}")),
         };
     }
+    let held: Option<Vec<u8>> = (hold && kind != ItemKind::SecretKey).then_some(buf);
     let sha256 = Sha256Digest(hasher.finalize().into());
     let fstat_after = file.metadata().ok();
     drop(file);
@@ -281,6 +318,92 @@ mod tests {
         };
         assert_eq!(a.kind, ItemKind::SecretKey);
         assert!(matches!(a.held, Held::MetadataOnly));
+    }
+
+    /// A module of `base.wasm` plus a custom section of `pad` bytes (large chunks take the
+    /// two-thread digest path).
+    fn padded_module(dir: &Path, pad: usize) -> PathBuf {
+        let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/wsc/modules/base.wasm");
+        let mut m = std::fs::read(base).unwrap();
+        let mut payload = vec![3u8, b'p', b'a', b'd'];
+        payload.extend(std::iter::repeat_n(0x5a, pad));
+        m.push(0);
+        let mut len = payload.len();
+        loop {
+            let byte = (len & 0x7f) as u8;
+            len >>= 7;
+            if len == 0 {
+                m.push(byte);
+                break;
+            }
+            m.push(byte | 0x80);
+        }
+        m.extend(payload);
+        let p = dir.join("padded.wasm");
+        std::fs::write(&p, m).unwrap();
+        p
+    }
+
+    #[test]
+    fn held_and_streamed_reads_give_the_same_digest_and_analysis() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = padded_module(dir.path(), 3 << 20);
+        let bytes = std::fs::read(&m).unwrap();
+        let AcquireResult::Acquired(held) = acquire(&m, &AcquireOptions::default()) else {
+            panic!()
+        };
+        let streamed_opts = AcquireOptions {
+            in_memory_limit: 1 << 20,
+            ..Default::default()
+        };
+        let AcquireResult::Acquired(streamed) = acquire(&m, &streamed_opts) else {
+            panic!()
+        };
+        assert!(matches!(&held.held, Held::Bytes(b) if *b == bytes));
+        assert!(matches!(streamed.held, Held::Reread));
+        assert_eq!(held.sha256, Sha256Digest::of(&bytes));
+        assert_eq!(streamed.sha256, held.sha256);
+        assert_eq!(streamed.size, bytes.len() as u64);
+        assert_eq!(held.kind, ItemKind::Module);
+        let analysis = held.analysis.value();
+        assert_eq!(
+            analysis["module"]["scan"]["covered_sha256"].as_str(),
+            Some(Sha256Digest::of(&bytes[8..]).to_hex().as_str()),
+            "{analysis}"
+        );
+        assert_eq!(streamed.analysis.value(), analysis);
+        assert!(held.changed.is_empty() && streamed.changed.is_empty());
+    }
+
+    #[test]
+    fn a_held_file_growing_past_the_limit_is_streamed_and_flagged() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("grow.bin");
+        std::fs::write(&f, vec![1u8; STREAM_CHUNK + 10]).unwrap();
+        let opts = AcquireOptions {
+            in_memory_limit: STREAM_CHUNK as u64 + 100,
+            after_first_chunk: Some(Arc::new(|p: &Path| {
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
+                f.write_all(&vec![2u8; 2 * STREAM_CHUNK]).unwrap();
+            })),
+            ..Default::default()
+        };
+        let AcquireResult::Acquired(a) = acquire(&f, &opts) else {
+            panic!()
+        };
+        assert!(
+            matches!(a.held, Held::Reread),
+            "not held once past the limit"
+        );
+        let now = std::fs::read(&f).unwrap();
+        assert_eq!(a.size, now.len() as u64);
+        assert_eq!(a.sha256, Sha256Digest::of(&now));
+        assert!(
+            a.changed.iter().any(|c| c.contains("size")),
+            "{:?}",
+            a.changed
+        );
     }
 
     #[test]
