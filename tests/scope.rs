@@ -591,3 +591,132 @@ fn truncated_and_non_module_files_are_reported_and_the_run_goes_on() {
     std::fs::remove_file(dir.join("a-cut-at-boundary.wasm")).unwrap();
     assert_eq!(code(&run_in(t.path(), &["scope", "--key", &ka, "in"])), 2);
 }
+
+/// The JSON document is streamed (modules written as they are judged, the summary put first at
+/// the end): it must be byte for byte what serde_json makes of the whole in-memory result, with
+/// modules from a folder and a bundle, detached pairs, keyless windows, skipped paths; and with
+/// no module or nothing skipped (empty arrays).
+#[test]
+fn streamed_json_is_byte_for_byte_the_whole_result() {
+    let t = corpus();
+    let o = run_in(
+        t.path(),
+        &[
+            "collect",
+            "-q",
+            "--case-id",
+            "J-1",
+            "-o",
+            "case.zip",
+            "modules",
+        ],
+    );
+    assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
+    std::os::unix::fs::symlink("signed-a.wasm", t.path().join("modules/link.wasm")).unwrap();
+    std::fs::write(t.path().join("modules/notes.txt"), b"not a module").unwrap();
+    let ka = key("test-key-a.pub");
+    let cases: [&[&str]; 4] = [
+        &["--window", "2025-09-19..2025-09-19", "modules", "case.zip"],
+        &[
+            "--key",
+            "465c5341001f3e570f784f71",
+            "case.zip",
+            "nope",
+            "modules",
+        ],
+        &["nope"],
+        &["modules/signed-a.wasm"],
+    ];
+    // Absolute paths, so that the binary (run in `t`) and the library (here) name them alike.
+    let abs = |p: &str| t.path().join(p).to_str().unwrap().to_owned();
+    for extra in cases {
+        let mut argv = vec![
+            "scope".to_owned(),
+            "--json".into(),
+            "--key".into(),
+            ka.clone(),
+        ];
+        let mut q = wsc_forensics::scope::ScopeQuery::default();
+        q.add_key_arg(&ka, "--key").unwrap();
+        let mut inputs = Vec::new();
+        let mut it = extra.iter();
+        while let Some(a) = it.next() {
+            match *a {
+                "--window" => {
+                    let w = it.next().unwrap();
+                    q.window = Some(wsc_forensics::scope::TimeWindow::parse(w).unwrap());
+                    argv.extend(["--window".to_owned(), w.to_string()]);
+                }
+                "--key" => {
+                    let k = it.next().unwrap();
+                    q.add_key_arg(k, "--key").unwrap();
+                    argv.extend(["--key".to_owned(), k.to_string()]);
+                }
+                p => {
+                    inputs.push(std::path::PathBuf::from(abs(p)));
+                    argv.push(abs(p));
+                }
+            }
+        }
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let o = run_in(t.path(), &argv);
+        let whole = wsc_forensics::scope::scope(&inputs, q);
+        let want = serde_json::to_string_pretty(&whole).unwrap() + "\n";
+        assert!(whole.summary.modules > 0 || inputs.len() == 1, "{extra:?}");
+        assert_eq!(String::from_utf8_lossy(&o.stdout), want, "{extra:?}");
+    }
+}
+
+/// Overlapping inputs (a folder and a folder inside it, a file inside it, the same folder
+/// twice): each module is judged and listed once, in the order first met.
+#[test]
+fn overlapping_inputs_list_each_module_once() {
+    let t = corpus();
+    std::fs::create_dir(t.path().join("modules/sub")).unwrap();
+    std::fs::copy(
+        fixture("wsc/modules/signed-a.wasm"),
+        t.path().join("modules/sub/again.wasm"),
+    )
+    .unwrap();
+    let ka = key("test-key-a.pub");
+    let once = json(&run_in(
+        t.path(),
+        &["scope", "--json", "--key", &ka, "modules"],
+    ));
+    let o = run_in(
+        t.path(),
+        &[
+            "scope",
+            "--json",
+            "--key",
+            &ka,
+            "--list",
+            "l.txt",
+            "modules/sub",
+            "modules",
+            "modules/signed-a.wasm",
+            "modules",
+            "modules/sub",
+        ],
+    );
+    let v = json(&o);
+    let paths = |v: &Value| -> Vec<String> {
+        v["modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["path"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut want = vec!["modules/sub/again.wasm".to_owned()];
+    want.extend(
+        paths(&once)
+            .into_iter()
+            .filter(|p| p != "modules/sub/again.wasm"),
+    );
+    assert_eq!(paths(&v), want);
+    assert_eq!(v["summary"]["modules"], want.len());
+    let listed = list_file(t.path(), "l.txt");
+    assert_eq!(listed.len(), A_RESIGN.len() + 1);
+    assert_eq!(listed[0], "modules/sub/again.wasm");
+}
