@@ -806,6 +806,14 @@ fn scope_stream_with<R: Read>(
             file_sha256: false,
         })
     });
+    // Hashing is most of scope's work: each scanner hashes the covered bytes only when its
+    // signature could be by a queried key (the detached one is known now, the embedded one once
+    // the first section has been walked).
+    if let (Some(d), Some((_, bytes))) = (detached_scanner.as_mut(), detached.as_ref()) {
+        if !needs_covered_hash(bytes, query) {
+            d.skip_covered_hash();
+        }
+    }
     let mut head = Vec::with_capacity(4);
     let mut first_chunk = true;
     loop {
@@ -821,19 +829,36 @@ fn scope_stream_with<R: Read>(
                 return Ok(None);
             }
         }
+        let mut chunk = &buf[..n];
         if first_chunk {
             first_chunk = false;
             // With a detached signature and no embedded `signature` section, both coverages
             // are "every section": one scanner suffices, so the module is hashed once.
-            if detached_scanner.is_some() && first_section_is_not_signature(&buf[..n]) {
+            if detached_scanner.is_some() && first_section_is_not_signature(chunk) {
                 embedded = None;
+            }
+            // Walk the first section alone, then ask the scanner what it was (its reading,
+            // not ours, decides); a first section not wholly in this chunk keeps the hashing.
+            if let Some(e) = embedded.as_mut() {
+                if let Some(end) = first_section_end(chunk) {
+                    let _ = e.feed(&chunk[..end]);
+                    match e.first_section() {
+                        Some(Some(p)) if needs_covered_hash(p, query) => {}
+                        Some(_) => e.skip_covered_hash(),
+                        None => {}
+                    }
+                    if let Some(d) = detached_scanner.as_mut() {
+                        let _ = d.feed(&chunk[..end]);
+                    }
+                    chunk = &chunk[end..];
+                }
             }
         }
         if let Some(e) = embedded.as_mut() {
-            let _ = e.feed(&buf[..n]);
+            let _ = e.feed(chunk);
         }
         if let Some(d) = detached_scanner.as_mut() {
-            let _ = d.feed(&buf[..n]);
+            let _ = d.feed(chunk);
         }
     }
     if head.len() < 4 {
@@ -894,6 +919,43 @@ fn scope_stream_with<R: Read>(
         ModuleStatus::Unsigned
     };
     Ok(Some(m))
+}
+
+/// End offset of the first section when the chunk (the start of the file) holds all of it.
+fn first_section_end(chunk: &[u8]) -> Option<usize> {
+    let mut size = 0u64;
+    for i in 0..5 {
+        let b = *chunk.get(9 + i)?;
+        size |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            let end = 9 + i as u64 + 1 + size;
+            return (end <= chunk.len() as u64).then_some(end as usize);
+        }
+    }
+    None
+}
+
+/// Whether a verdict scope reports can rest on the hash of the bytes a signature covers: only
+/// for a signature by a queried key, i.e. one carrying a queried key id, or no key id (then
+/// only verifying tells whose it is). Signatures carrying another key's id are `other-key`
+/// whatever the bytes; keyless and undecodable signatures never use it.
+fn needs_covered_hash(payload: &[u8], query: &ScopeQuery) -> bool {
+    if payload.first() == Some(&crate::wasm::keyless_section::KEYLESS_VERSION) {
+        return false;
+    }
+    let Ok(data) = crate::wasm::signature_section::decode(payload, 0) else {
+        return false;
+    };
+    data.sets
+        .iter()
+        .flat_map(|set| &set.signatures)
+        .any(|sig| match &sig.key_id {
+            None => true,
+            Some(id) => {
+                let id = hex::encode(id);
+                query.keys.iter().any(|k| k.key_id == id)
+            }
+        })
 }
 
 /// True when the first chunk shows for certain that the module's first section is not a custom
@@ -1475,6 +1537,47 @@ mod tests {
             assert_eq!(got, want, "{n}");
         }
     }
+
+    #[test]
+    fn coverage_hash_only_for_signatures_that_may_be_the_keys() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/wsc");
+        let query = |key: &str| {
+            let mut q = ScopeQuery::default();
+            q.add_key_file(&dir.join("keys").join(key)).unwrap();
+            q
+        };
+        let (a, b) = (query("test-key-a.pub"), query("test-key-b.pub"));
+        let payload = |m: &str| {
+            let bytes = std::fs::read(dir.join("modules").join(m)).unwrap();
+            let scan = Scanner::scan_bytes(&bytes, ScanOptions::default());
+            assert_eq!(
+                first_section_end(&bytes),
+                Some(scan.sections[0].range.end as usize)
+            );
+            assert_eq!(first_section_end(&bytes[..20]), None);
+            scan.signature_payload.unwrap_or_default()
+        };
+        let signed_a = payload("signed-a.wasm");
+        assert!(needs_covered_hash(&signed_a, &a));
+        assert!(!needs_covered_hash(&signed_a, &b), "carries A's key id");
+        // No key id: only verifying tells, so the bytes are hashed for any key.
+        assert!(needs_covered_hash(&payload("signed-a-nokeyid.wasm"), &b));
+        assert!(needs_covered_hash(&payload("signed-a-b.wasm"), &b));
+        // A bare key id query needs the hash too (coverage is reported).
+        let mut id_only = ScopeQuery::default();
+        id_only.add_key_arg(A_ID_FOR_TESTS, "--key").unwrap();
+        assert!(needs_covered_hash(&signed_a, &id_only));
+        assert!(!needs_covered_hash(
+            &payload("keyless-replayed-rekor-entry.wasm"),
+            &a
+        ));
+        assert!(!needs_covered_hash(b"\x01garbage", &a), "undecodable");
+        let detached = std::fs::read(dir.join("modules/detached-a.sig")).unwrap();
+        assert!(needs_covered_hash(&detached, &a));
+        assert!(!needs_covered_hash(&detached, &b));
+    }
+
+    const A_ID_FOR_TESTS: &str = "c858d5ec82d976c190cb33d0";
 
     #[test]
     fn rekor_times_are_unix_seconds_or_rfc3339() {

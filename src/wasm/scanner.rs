@@ -287,6 +287,8 @@ pub struct Scanner {
     cover_mode: CoverMode,
     covered_start: u64,
     covered: Sha256,
+    /// False once [`Scanner::skip_covered_hash`] was called.
+    hash_covered: bool,
     prefix_hashes: Vec<PrefixHash>,
     module_hasher: Option<Sha256>,
     error: Option<ScanError>,
@@ -320,6 +322,7 @@ impl Scanner {
             },
             covered_start: 8,
             covered: Sha256::new(),
+            hash_covered: true,
             prefix_hashes: Vec::new(),
             module_hasher: None,
             error: None,
@@ -387,8 +390,25 @@ impl Scanner {
         }
     }
 
+    /// The first section once it has been walked: `Some(Some(payload))` when it is the embedded
+    /// `signature` section, `Some(None)` when it is another section, `None` before (or when the
+    /// walk failed). Lets a caller decide, from the signature, whether it needs the coverage hash.
+    pub fn first_section(&self) -> Option<Option<&[u8]>> {
+        if self.error.is_some() || self.section_count == 0 || self.keep_payload {
+            return None;
+        }
+        Some(self.signature_payload.as_deref())
+    }
+
+    /// Stops hashing the covered bytes: for a caller that knows no verdict it reports depends
+    /// on them (no signature it asks about). `covered_sha256` and `prefix_hashes` then come back
+    /// empty, as after a failed walk, so no verdict can rest on a partial hash.
+    pub fn skip_covered_hash(&mut self) {
+        self.hash_covered = false;
+    }
+
     fn hash_span(&mut self, span: &[u8]) {
-        if self.pos >= 8 && self.cover_mode != CoverMode::Paused {
+        if self.hash_covered && self.pos >= 8 && self.cover_mode != CoverMode::Paused {
             self.covered.update(span);
         }
         if let Some(m) = self.module_hasher.as_mut() {
@@ -637,7 +657,7 @@ impl Scanner {
             self.state = State::SectionId;
             return;
         }
-        if info.range.start >= self.covered_start {
+        if self.hash_covered && info.range.start >= self.covered_start {
             self.prefix_hashes.push(PrefixHash {
                 section_index: index,
                 end: self.pos,
@@ -685,6 +705,7 @@ impl Scanner {
             }
         }
         let ok = self.error.is_none();
+        let covered = ok && self.hash_covered;
         ModuleScan {
             header: self.header_kind,
             file_len: self.pos,
@@ -693,8 +714,12 @@ impl Scanner {
             section_count: self.section_count,
             signature_payload: self.signature_payload,
             covered_start: self.covered_start,
-            covered_sha256: ok.then(|| Sha256Digest(self.covered.finalize().into())),
-            prefix_hashes: if ok { self.prefix_hashes } else { Vec::new() },
+            covered_sha256: covered.then(|| Sha256Digest(self.covered.finalize().into())),
+            prefix_hashes: if covered {
+                self.prefix_hashes
+            } else {
+                Vec::new()
+            },
             keyless_module_hash: self
                 .module_hasher
                 .filter(|_| ok)
@@ -789,6 +814,35 @@ mod tests {
             s.keyless_module_hash.unwrap(),
             Sha256Digest::of(&module("base.wasm"))
         );
+    }
+
+    #[test]
+    fn first_section_then_no_coverage_hash_on_request() {
+        let b = module("signed-a.wasm");
+        let mut s = Scanner::new(ScanOptions::default());
+        let _ = s.feed(&b[..20]);
+        assert_eq!(s.first_section(), None, "not walked yet");
+        let whole = Scanner::scan_bytes(&b, ScanOptions::default());
+        let end = whole.sections[0].range.end as usize;
+        let _ = s.feed(&b[20..end]);
+        assert_eq!(
+            s.first_section(),
+            Some(whole.signature_payload.as_deref()),
+            "the signature payload, once the section is walked"
+        );
+        s.skip_covered_hash();
+        let _ = s.feed(&b[end..]);
+        let skipped = s.finish();
+        // Everything but the coverage hash is as in a full walk.
+        assert!(skipped.covered_sha256.is_none() && skipped.prefix_hashes.is_empty());
+        assert_eq!(skipped.sections, whole.sections);
+        assert_eq!(skipped.file_len, whole.file_len);
+        assert!(whole.covered_sha256.is_some() && !whole.prefix_hashes.is_empty());
+        // An unsigned module: the first section is another one.
+        let base = module("base.wasm");
+        let mut s = Scanner::new(ScanOptions::default());
+        let _ = s.feed(&base);
+        assert_eq!(s.first_section(), Some(None));
     }
 
     #[test]
