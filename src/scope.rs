@@ -741,7 +741,7 @@ fn scope_file(path: &Path, query: &ScopeQuery) -> Option<ModuleScope> {
         },
         None => None,
     };
-    match scope_stream(&mut file, detached, query) {
+    match with_read_buffer(|buf| scope_stream_with(&mut file, detached, query, buf)) {
         Ok(Some(mut m)) => {
             m.path = path.to_path_buf();
             Some(m)
@@ -776,8 +776,12 @@ pub fn scope_stream<R: Read>(
     detached: Option<(String, Vec<u8>)>,
     query: &ScopeQuery,
 ) -> io::Result<Option<ModuleScope>> {
-    // One read buffer per worker thread: allocating and zeroing a fresh chunk per module would
-    // cost as much as hashing a small module.
+    with_read_buffer(|buf| scope_stream_with(&mut Stream(reader), detached, query, buf))
+}
+
+/// One read buffer per worker thread: allocating and zeroing a fresh chunk per module would
+/// cost as much as hashing a small module.
+fn with_read_buffer<T>(f: impl FnOnce(&mut [u8]) -> T) -> T {
     thread_local! {
         static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
@@ -786,12 +790,61 @@ pub fn scope_stream<R: Read>(
         if buf.len() < crate::digest::STREAM_CHUNK {
             buf.resize(crate::digest::STREAM_CHUNK, 0);
         }
-        scope_stream_with(reader, detached, query, &mut buf)
+        f(&mut buf)
     })
 }
 
-fn scope_stream_with<R: Read>(
-    reader: &mut R,
+/// A module's bytes: read in order; a file can also be jumped forward over payload no scanner
+/// needs (a section of a module signed by another key), which is then never read.
+trait ModuleBytes: Read {
+    /// Whether this input can jump at all.
+    fn jumps(&self) -> bool;
+    /// How far jumps may go: the file's size now; `None` when this input cannot jump.
+    fn jump_limit(&mut self) -> io::Result<Option<u64>>;
+    fn jump(&mut self, n: u64) -> io::Result<()>;
+}
+
+impl ModuleBytes for std::fs::File {
+    fn jumps(&self) -> bool {
+        true
+    }
+    fn jump_limit(&mut self) -> io::Result<Option<u64>> {
+        Ok(Some(self.metadata()?.len()))
+    }
+    fn jump(&mut self, n: u64) -> io::Result<()> {
+        use std::io::Seek;
+        self.seek_relative(i64::try_from(n).map_err(io::Error::other)?)
+    }
+}
+
+/// Any reader, read to the end (a zip entry).
+struct Stream<'a, R>(&'a mut R);
+
+impl<R: Read> Read for Stream<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<R: Read> ModuleBytes for Stream<'_, R> {
+    fn jumps(&self) -> bool {
+        false
+    }
+    fn jump_limit(&mut self) -> io::Result<Option<u64>> {
+        Ok(None)
+    }
+    fn jump(&mut self, _: u64) -> io::Result<()> {
+        Err(io::Error::other("this input cannot jump"))
+    }
+}
+
+/// Read size while the walk may jump over payload (a file's first read, and every read once it
+/// jumped): enough for the signature section and the next section headers, without reading
+/// much of a module that turns out to need no hashing.
+const JUMPING_READ: usize = 64 << 10;
+
+fn scope_stream_with(
+    reader: &mut dyn ModuleBytes,
     detached: Option<(String, Vec<u8>)>,
     query: &ScopeQuery,
     buf: &mut [u8],
@@ -816,13 +869,20 @@ fn scope_stream_with<R: Read>(
     }
     let mut head = Vec::with_capacity(4);
     let mut first_chunk = true;
+    // Bytes consumed (read or jumped), and how far jumps may go (asked at the first chance).
+    let mut pos = 0u64;
+    let mut limit: Option<Option<u64>> = None;
+    let mut jumping = reader.jumps();
+    let mut jumped = false;
     loop {
-        let n = match reader.read(buf) {
+        let want = if jumping { JUMPING_READ } else { buf.len() };
+        let n = match reader.read(&mut buf[..want]) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
+        pos += n as u64;
         if head.len() < 4 {
             head.extend_from_slice(&buf[..n.min(4 - head.len())]);
             if !WASM_MAGIC.starts_with(&head) {
@@ -860,6 +920,33 @@ fn scope_stream_with<R: Read>(
         if let Some(d) = detached_scanner.as_mut() {
             let _ = d.feed(chunk);
         }
+        // Jump over payload that no scanner needs, never past the file's end.
+        let skippable = [embedded.as_ref(), detached_scanner.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(Scanner::skippable)
+            .min()
+            .unwrap_or(0);
+        if skippable > 0 && head.len() == 4 {
+            let limit = match limit {
+                Some(l) => l,
+                None => *limit.insert(reader.jump_limit()?),
+            };
+            let n = skippable.min(limit.map_or(0, |l| l.saturating_sub(pos)));
+            if n > 0 {
+                reader.jump(n)?;
+                pos += n;
+                jumped = true;
+                for s in [embedded.as_mut(), detached_scanner.as_mut()]
+                    .into_iter()
+                    .flatten()
+                {
+                    s.skip(n);
+                }
+            }
+        }
+        // Small reads only while jumping: a module being hashed is read in full chunks.
+        jumping = jumped;
     }
     if head.len() < 4 {
         return Ok(None);

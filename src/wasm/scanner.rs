@@ -407,6 +407,34 @@ impl Scanner {
         self.hash_covered = false;
     }
 
+    /// Bytes of the current section's payload that nothing is computed from (no hash takes
+    /// them, they are not the kept `signature` payload): a caller reading from a file may jump
+    /// over them with [`Scanner::skip`] instead of feeding them. 0 when the next bytes are
+    /// needed.
+    pub fn skippable(&self) -> u64 {
+        let hashing = self.file_hasher.is_some()
+            || self.module_hasher.is_some()
+            || (self.hash_covered && self.pos >= 8 && self.cover_mode != CoverMode::Paused);
+        match self.state {
+            State::Payload if !hashing && !self.keep_payload => {
+                self.payload_start + self.payload_len - self.pos
+            }
+            _ => 0,
+        }
+    }
+
+    /// Walks over `n` bytes (at most [`Scanner::skippable`]) as if they had been fed. The caller
+    /// must know they exist (a file at least that long): the walk takes them as read.
+    pub fn skip(&mut self, n: u64) {
+        let n = n.min(self.skippable());
+        if n > 0 {
+            self.pos += n;
+            if self.pos == self.payload_start + self.payload_len {
+                self.section_done();
+            }
+        }
+    }
+
     fn hash_span(&mut self, span: &[u8]) {
         if self.hash_covered && self.pos >= 8 && self.cover_mode != CoverMode::Paused {
             self.covered.update(span);
@@ -843,6 +871,75 @@ mod tests {
         let mut s = Scanner::new(ScanOptions::default());
         let _ = s.feed(&base);
         assert_eq!(s.first_section(), Some(None));
+    }
+
+    #[test]
+    fn skipped_payloads_walk_like_fed_ones() {
+        for name in [
+            "base.wasm",
+            "signed-a.wasm",
+            "split-signed-a.wasm",
+            "component.wasm",
+        ] {
+            let b = module(name);
+            let whole = Scanner::scan_bytes(&b, ScanOptions::default());
+            // While hashing, nothing may be skipped.
+            let mut s = Scanner::new(ScanOptions::default());
+            let mut at = 0;
+            while at < b.len() {
+                assert_eq!(s.skippable(), 0, "{name}: hashing");
+                let _ = s.feed(&b[at..at + 1]);
+                at += 1;
+            }
+            // Without the coverage hash, every payload byte outside the signature section is
+            // jumped over, and the walk ends the same.
+            let mut s = Scanner::new(ScanOptions::default());
+            s.skip_covered_hash();
+            let (mut at, mut jumped) = (0u64, 0u64);
+            while at < b.len() as u64 {
+                let n = s.skippable();
+                if n > 0 {
+                    s.skip(n);
+                    at += n;
+                    jumped += n;
+                } else {
+                    let _ = s.feed(&b[at as usize..at as usize + 1]);
+                    at += 1;
+                }
+            }
+            let sig = whole
+                .signature_section()
+                .map_or(0, |s| s.range.end - s.range.start);
+            assert!(
+                jumped > 0 && jumped + sig < b.len() as u64,
+                "{name}: {jumped}"
+            );
+            let skipped = s.finish();
+            assert_eq!(skipped.sections, whole.sections, "{name}");
+            assert_eq!(skipped.file_len, whole.file_len, "{name}");
+            assert_eq!(skipped.signature_payload, whole.signature_payload, "{name}");
+            assert_eq!(skipped.error, whole.error, "{name}");
+        }
+        // A section claiming more than the file: only what exists may be skipped, and the
+        // walk then reports the overrun as a fed one does.
+        let mut b = module("base.wasm");
+        b.truncate(b.len() - 3);
+        let whole = Scanner::scan_bytes(&b, ScanOptions::default());
+        let mut s = Scanner::new(ScanOptions::default());
+        s.skip_covered_hash();
+        let mut at = 0u64;
+        while at < b.len() as u64 {
+            let n = s.skippable().min(b.len() as u64 - at);
+            if n > 0 {
+                s.skip(n);
+                at += n;
+            } else {
+                let _ = s.feed(&b[at as usize..at as usize + 1]);
+                at += 1;
+            }
+        }
+        assert_eq!(s.finish().error, whole.error);
+        assert!(whole.error.is_some());
     }
 
     #[test]
