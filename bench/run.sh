@@ -11,6 +11,15 @@
 # WSC_BIN (the real wsc CLI for the scope peer; default: examples/wsc_verify_one.rs, which takes
 # the same arguments), ONLY (space-separated names of the rows to run, e.g. "collect verify").
 #
+# WSC_BIN: path of a `wsc` binary (the pulseengine wsc CLI, e.g. wsc-cli 0.12.0; this project
+# neither ships nor builds it). The wsc-verify-loop row runs, once per module, exactly the
+# runbook's `wsc verify -K keys/key-0.pub -i MODULE` and counts the "Signature is valid." lines
+# (wsc prints failures on stderr); it never passes -S, so detached signatures are missed, as in
+# the runbook. Before trusting a wsc build as the peer, replay the plain `wsc verify -K [-S]`
+# runs of fixtures/wsc/modules/*.transcript.txt with it: they must give the same output and
+# exit status. Without WSC_BIN the stand-in (same arguments, same per-module work through
+# wsc-verify-core, lighter start-up than the CLI) is used.
+#
 # Peers: bagit-python 1.9 (make a bag with `--processes 2`, then `zip -0 -r`; `--validate
 # --processes 2`), `sha256sum` + `zip -0 -r` and `sha256sum -c`, and the runbook's per-module
 # `wsc verify` loop for scope. Floors: warm `cat` of every byte, writing every byte once

@@ -591,3 +591,247 @@ fn truncated_and_non_module_files_are_reported_and_the_run_goes_on() {
     std::fs::remove_file(dir.join("a-cut-at-boundary.wasm")).unwrap();
     assert_eq!(code(&run_in(t.path(), &["scope", "--key", &ka, "in"])), 2);
 }
+
+/// The JSON document is streamed (modules written as they are judged, the summary put first at
+/// the end): it must be byte for byte what serde_json makes of the whole in-memory result, with
+/// modules from a folder and a bundle, detached pairs, keyless windows, skipped paths; and with
+/// no module or nothing skipped (empty arrays).
+#[test]
+fn streamed_json_is_byte_for_byte_the_whole_result() {
+    let t = corpus();
+    let o = run_in(
+        t.path(),
+        &[
+            "collect",
+            "-q",
+            "--case-id",
+            "J-1",
+            "-o",
+            "case.zip",
+            "modules",
+        ],
+    );
+    assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
+    std::os::unix::fs::symlink("signed-a.wasm", t.path().join("modules/link.wasm")).unwrap();
+    std::fs::write(t.path().join("modules/notes.txt"), b"not a module").unwrap();
+    let ka = key("test-key-a.pub");
+    let cases: [&[&str]; 4] = [
+        &["--window", "2025-09-19..2025-09-19", "modules", "case.zip"],
+        &[
+            "--key",
+            "465c5341001f3e570f784f71",
+            "case.zip",
+            "nope",
+            "modules",
+        ],
+        &["nope"],
+        &["modules/signed-a.wasm"],
+    ];
+    // Absolute paths, so that the binary (run in `t`) and the library (here) name them alike.
+    let abs = |p: &str| t.path().join(p).to_str().unwrap().to_owned();
+    for extra in cases {
+        let mut argv = vec![
+            "scope".to_owned(),
+            "--json".into(),
+            "--key".into(),
+            ka.clone(),
+        ];
+        let mut q = wsc_forensics::scope::ScopeQuery::default();
+        q.add_key_arg(&ka, "--key").unwrap();
+        let mut inputs = Vec::new();
+        let mut it = extra.iter();
+        while let Some(a) = it.next() {
+            match *a {
+                "--window" => {
+                    let w = it.next().unwrap();
+                    q.window = Some(wsc_forensics::scope::TimeWindow::parse(w).unwrap());
+                    argv.extend(["--window".to_owned(), w.to_string()]);
+                }
+                "--key" => {
+                    let k = it.next().unwrap();
+                    q.add_key_arg(k, "--key").unwrap();
+                    argv.extend(["--key".to_owned(), k.to_string()]);
+                }
+                p => {
+                    inputs.push(std::path::PathBuf::from(abs(p)));
+                    argv.push(abs(p));
+                }
+            }
+        }
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let o = run_in(t.path(), &argv);
+        let whole = wsc_forensics::scope::scope(&inputs, q);
+        let want = serde_json::to_string_pretty(&whole).unwrap() + "\n";
+        assert!(whole.summary.modules > 0 || inputs.len() == 1, "{extra:?}");
+        assert_eq!(String::from_utf8_lossy(&o.stdout), want, "{extra:?}");
+    }
+}
+
+/// Overlapping inputs (a folder and a folder inside it, a file inside it, the same folder
+/// twice): each module is judged and listed once, in the order first met.
+#[test]
+fn overlapping_inputs_list_each_module_once() {
+    let t = corpus();
+    std::fs::create_dir(t.path().join("modules/sub")).unwrap();
+    std::fs::copy(
+        fixture("wsc/modules/signed-a.wasm"),
+        t.path().join("modules/sub/again.wasm"),
+    )
+    .unwrap();
+    let ka = key("test-key-a.pub");
+    let once = json(&run_in(
+        t.path(),
+        &["scope", "--json", "--key", &ka, "modules"],
+    ));
+    let o = run_in(
+        t.path(),
+        &[
+            "scope",
+            "--json",
+            "--key",
+            &ka,
+            "--list",
+            "l.txt",
+            "modules/sub",
+            "modules",
+            "modules/signed-a.wasm",
+            "modules",
+            "modules/sub",
+        ],
+    );
+    let v = json(&o);
+    let paths = |v: &Value| -> Vec<String> {
+        v["modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["path"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut want = vec!["modules/sub/again.wasm".to_owned()];
+    want.extend(
+        paths(&once)
+            .into_iter()
+            .filter(|p| p != "modules/sub/again.wasm"),
+    );
+    assert_eq!(paths(&v), want);
+    assert_eq!(v["summary"]["modules"], want.len());
+    let listed = list_file(t.path(), "l.txt");
+    assert_eq!(listed.len(), A_RESIGN.len() + 1);
+    assert_eq!(listed[0], "modules/sub/again.wasm");
+}
+
+/// `wasm` with a custom section `name` of `len` bytes appended.
+fn with_custom_section(wasm: &[u8], name: &str, len: usize) -> Vec<u8> {
+    fn leb(mut v: usize, out: &mut Vec<u8>) {
+        loop {
+            let b = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(b);
+                return;
+            }
+            out.push(b | 0x80);
+        }
+    }
+    let mut payload = Vec::new();
+    leb(name.len(), &mut payload);
+    payload.extend_from_slice(name.as_bytes());
+    payload.extend((0..len).map(|i| (i * 31 % 251) as u8));
+    let mut out = wasm.to_vec();
+    out.push(0);
+    leb(payload.len(), &mut out);
+    out.extend_from_slice(&payload);
+    out
+}
+
+/// Modules of several MiB: from a folder, scope jumps over payload no verdict needs (read in
+/// small pieces, the rest seeked over); from a bundle every byte is streamed. Both must give
+/// the same answer for every module, for a key that signed them and one that did not, also
+/// when a section claims more bytes than the file has.
+#[test]
+fn large_modules_jumped_over_answer_as_when_read_in_full() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("big");
+    std::fs::create_dir(&dir).unwrap();
+    let read = |m: &str| std::fs::read(fixture(&format!("wsc/modules/{m}"))).unwrap();
+    let big = 3 << 20;
+    let a_big = with_custom_section(&read("signed-a.wasm"), "pad", big);
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "unsigned-big.wasm",
+            with_custom_section(&read("base.wasm"), "pad", big),
+        ),
+        ("a-big-cut.wasm", a_big[..a_big.len() - (1 << 20)].to_vec()),
+        ("a-big.wasm", a_big),
+        (
+            "a-b-big.wasm",
+            with_custom_section(&read("signed-a-b.wasm"), "pad", big),
+        ),
+        (
+            "detached-big.wasm",
+            with_custom_section(&read("detached-a.wasm"), "pad", big),
+        ),
+        (
+            "keyless-big.wasm",
+            with_custom_section(&read("keyless-replayed-rekor-entry.wasm"), "pad", big),
+        ),
+    ];
+    for (name, bytes) in &files {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    std::fs::copy(
+        fixture("wsc/modules/detached-a.sig"),
+        dir.join("detached-big.sig"),
+    )
+    .unwrap();
+    let o = run_in(
+        t.path(),
+        &["collect", "-q", "--case-id", "BIG", "-o", "big.zip", "big"],
+    );
+    assert!(code(&o) <= 1, "{}", String::from_utf8_lossy(&o.stderr));
+    let prefix = format!("{}/", t.path().display());
+    let answers = |input: &str, k: &str| -> BTreeMap<String, Value> {
+        let v = json(&run_in(
+            t.path(),
+            &["scope", "--json", "--key", &key(k), input],
+        ));
+        v["modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                let name = Path::new(m["path"].as_str().unwrap())
+                    .file_name()
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_owned();
+                let mut m = m.clone();
+                let o = m.as_object_mut().unwrap();
+                o.remove("path");
+                o.remove("origin");
+                // The bundle names the detached signature by its absolute source path.
+                let text = m.to_string().replace(&prefix, "");
+                (name, serde_json::from_str(&text).unwrap())
+            })
+            .collect()
+    };
+    for k in ["test-key-a.pub", "test-key-b.pub"] {
+        let folder = answers("big", k);
+        assert_eq!(folder.len(), files.len());
+        assert_eq!(folder, answers("big.zip", k), "{k}");
+        assert_eq!(
+            folder["a-big-cut.wasm"]["status"], "error",
+            "{:?}",
+            folder["a-big-cut.wasm"]
+        );
+    }
+    let a = answers("big", "test-key-a.pub");
+    let status = |n: &str| a[n]["status"].as_str().unwrap().to_owned();
+    assert_eq!(status("a-big.wasm"), "suspicious");
+    assert_eq!(status("detached-big.wasm"), "suspicious");
+    assert_eq!(status("unsigned-big.wasm"), "unsigned");
+    assert_eq!(status("keyless-big.wasm"), "keyless");
+    assert_eq!(a["a-big.wasm"]["size"], files[2].1.len());
+}

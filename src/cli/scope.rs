@@ -37,6 +37,17 @@ pub struct ScopeArgs {
 }
 
 pub fn run(global: &GlobalArgs, args: ScopeArgs) -> anyhow::Result<Status> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let status = run_to(global, args, &mut out)?;
+    out.flush()?;
+    Ok(status)
+}
+
+/// [`run`], writing what goes to stdout to `out`. Each module's answer is written (table row,
+/// list line, JSON record) as soon as it is known and then dropped, so memory does not grow with
+/// the number of modules.
+pub fn run_to(global: &GlobalArgs, args: ScopeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     let mut query = ScopeQuery::default();
     for k in &args.key {
         query.add_key_arg(k, "--key")?;
@@ -62,70 +73,229 @@ pub fn run(global: &GlobalArgs, args: ScopeArgs) -> anyhow::Result<Status> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let result = scope::scope_with_progress(&args.inputs, query, &bar);
-    if !global.quiet {
-        for s in &result.skipped {
-            eprintln!("wsc-forensics: {}: {}", s.path.display(), s.reason);
-        }
-        for m in result
-            .modules
-            .iter()
-            .filter(|m| m.status == ModuleStatus::Error)
-        {
-            eprintln!(
-                "wsc-forensics: {}: {}",
-                m.path.display(),
-                m.error.as_deref().unwrap_or("error")
-            );
-        }
-    }
-    if let Some(list) = &args.list {
-        write_list(list, result.resign_list())
-            .with_context(|| format!("writing the re-sign list {}", list.display()))?;
-    }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&result)?);
+    let list_context =
+        |list: &std::path::Path| format!("writing the re-sign list {}", list.display());
+    let mut list = match &args.list {
+        Some(path) => Some(ListWriter::create(path).with_context(|| list_context(path))?),
+        None => None,
+    };
+    let mut json = if args.json {
+        Some(JsonModules::new().context("creating a temporary file for the JSON modules")?)
     } else {
-        for k in &result.query.keys {
+        for k in &query.keys {
             let how = if k.public_key.is_some() {
                 "verified with the public key"
             } else {
                 "key id only: signatures not verified"
             };
-            println!("key {}  {}  ({how})", k.key_id, k.source);
+            writeln!(out, "key {}  {}  ({how})", k.key_id, k.source)?;
         }
-        for m in &result.modules {
-            let in_window = m.keyless.as_ref().and_then(|k| k.in_window) == Some(true);
-            if m.status.carries_key() || in_window || global.verbose > 0 {
-                println!("{}", row(m));
+        None
+    };
+    let mut failed: Option<anyhow::Error> = None;
+    let totals = scope::scope_each(&args.inputs, &query, &bar, |m| {
+        if failed.is_some() {
+            return;
+        }
+        let mut each = || -> anyhow::Result<()> {
+            if !global.quiet && m.status == ModuleStatus::Error {
+                bar.suspend(|| {
+                    eprintln!(
+                        "wsc-forensics: {}: {}",
+                        m.path.display(),
+                        m.error.as_deref().unwrap_or("error")
+                    )
+                });
             }
+            if let (Some(l), ModuleStatus::Valid) = (list.as_mut(), m.status) {
+                let path = args.list.as_deref().expect("a list was asked for");
+                l.push(&m.path).with_context(|| list_context(path))?;
+            }
+            match json.as_mut() {
+                Some(j) => j.push(&m)?,
+                None => {
+                    let in_window = m.keyless.as_ref().and_then(|k| k.in_window) == Some(true);
+                    if m.status.carries_key() || in_window || global.verbose > 0 {
+                        if bar.is_hidden() {
+                            writeln!(out, "{}", row(&m))?;
+                        } else {
+                            bar.suspend(|| {
+                                writeln!(out, "{}", row(&m)).and_then(|()| out.flush())
+                            })?;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        };
+        if let Err(e) = each() {
+            failed = Some(e);
         }
-        if !global.quiet {
-            let s = &result.summary;
-            println!(
-                "{} modules: {} valid (re-sign), {} suspicious, {} key id match (not verified); \
-                 {} signed by others only, {} keyless ({} in window), {} unsigned, \
-                 {} undecodable, {} errors",
-                s.modules,
-                s.valid,
-                s.suspicious,
-                s.key_id_match_not_verified,
-                s.other_signers,
-                s.keyless,
-                s.keyless_in_window,
-                s.unsigned,
-                s.undecodable,
-                s.errors
-            );
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if !global.quiet {
+        for s in &totals.skipped {
+            eprintln!("wsc-forensics: {}: {}", s.path.display(), s.reason);
         }
     }
-    Ok(if result.any_carries_key() {
+    if let (Some(l), Some(path)) = (list, &args.list) {
+        l.finish().with_context(|| list_context(path))?;
+    }
+    let s = &totals.summary;
+    match json {
+        Some(j) => j.finish(out, &query, &totals)?,
+        None if !global.quiet => writeln!(
+            out,
+            "{} modules: {} valid (re-sign), {} suspicious, {} key id match (not verified); \
+             {} signed by others only, {} keyless ({} in window), {} unsigned, \
+             {} undecodable, {} errors",
+            s.modules,
+            s.valid,
+            s.suspicious,
+            s.key_id_match_not_verified,
+            s.other_signers,
+            s.keyless,
+            s.keyless_in_window,
+            s.unsigned,
+            s.undecodable,
+            s.errors
+        )?,
+        None => {}
+    }
+    Ok(if totals.any_carries_key() {
         Status::EvidenceProblem
-    } else if result.has_input_errors() || result.summary.errors > 0 {
+    } else if totals.has_input_errors() || s.errors > 0 {
         Status::InputError
     } else {
         Status::Ok
     })
+}
+
+/// The `modules` array of the JSON document, kept in an anonymous temp file until the summary
+/// (which comes first in the document) is known. The document is assembled to be byte for byte
+/// what `serde_json::to_string_pretty` makes of a [`scope::ScopeResult`]: each part is rendered
+/// pretty on its own and indented to its depth (JSON strings never hold a raw newline, so
+/// indenting line by line is exact).
+struct JsonModules {
+    file: std::io::BufWriter<std::fs::File>,
+    count: usize,
+    buf: Vec<u8>,
+}
+
+impl JsonModules {
+    fn new() -> std::io::Result<Self> {
+        Ok(JsonModules {
+            file: std::io::BufWriter::new(tempfile::tempfile()?),
+            count: 0,
+            buf: Vec::new(),
+        })
+    }
+
+    fn push(&mut self, m: &ModuleScope) -> anyhow::Result<()> {
+        self.buf.clear();
+        serde_json::to_writer_pretty(&mut self.buf, m)?;
+        self.file
+            .write_all(if self.count == 0 { b"\n" } else { b",\n" })?;
+        write_indented(&mut self.file, &self.buf, "    ", true)?;
+        self.count += 1;
+        Ok(())
+    }
+
+    fn finish(
+        self,
+        out: &mut dyn Write,
+        query: &ScopeQuery,
+        totals: &scope::ScopeTotals,
+    ) -> anyhow::Result<()> {
+        let part = |out: &mut dyn Write, v: &dyn erased::Pretty| -> anyhow::Result<()> {
+            write_indented(out, &v.pretty()?, "  ", false)?;
+            Ok(())
+        };
+        out.write_all(b"{\n  \"query\": ")?;
+        part(out, query)?;
+        out.write_all(b",\n  \"summary\": ")?;
+        part(out, &totals.summary)?;
+        out.write_all(b",\n  \"modules\": [")?;
+        if self.count > 0 {
+            let mut file = self.file.into_inner().map_err(|e| e.into_error())?;
+            std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(0))?;
+            std::io::copy(&mut file, out)?;
+            out.write_all(b"\n  ")?;
+        }
+        out.write_all(b"],\n  \"skipped\": ")?;
+        part(out, &totals.skipped)?;
+        out.write_all(b"\n}\n")?;
+        Ok(())
+    }
+}
+
+/// A value rendered with `serde_json::to_vec_pretty`, behind a trait object.
+mod erased {
+    pub trait Pretty {
+        fn pretty(&self) -> serde_json::Result<Vec<u8>>;
+    }
+    impl<T: serde::Serialize + ?Sized> Pretty for T {
+        fn pretty(&self) -> serde_json::Result<Vec<u8>> {
+            serde_json::to_vec_pretty(self)
+        }
+    }
+}
+
+/// Writes `text` with `indent` after each newline (and before the first line if `first`).
+fn write_indented(
+    out: &mut dyn Write,
+    text: &[u8],
+    indent: &str,
+    first: bool,
+) -> std::io::Result<()> {
+    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            out.write_all(b"\n")?;
+        }
+        if i > 0 || first {
+            out.write_all(indent.as_bytes())?;
+        }
+        out.write_all(line)?;
+    }
+    Ok(())
+}
+
+/// The re-sign list, written as modules come to a temp file in the list's folder and renamed
+/// into place at the end (atomic: a reader sees the old list or the whole new one).
+struct ListWriter {
+    path: PathBuf,
+    tmp: tempfile::NamedTempFile,
+    w: std::io::BufWriter<std::fs::File>,
+}
+
+impl ListWriter {
+    fn create(path: &std::path::Path) -> std::io::Result<Self> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => std::path::Path::new("."),
+        };
+        let tmp = tempfile::NamedTempFile::new_in(dir)?;
+        let w = std::io::BufWriter::new(tmp.as_file().try_clone()?);
+        Ok(ListWriter {
+            path: path.to_owned(),
+            tmp,
+            w,
+        })
+    }
+
+    fn push(&mut self, module: &std::path::Path) -> std::io::Result<()> {
+        self.w.write_all(module.as_os_str().as_bytes())?;
+        self.w.write_all(b"\n")
+    }
+
+    fn finish(self) -> std::io::Result<()> {
+        let ListWriter { path, tmp, w } = self;
+        w.into_inner().map_err(|e| e.into_error())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(path).map(|_| ()).map_err(|e| e.error)
+    }
 }
 
 /// One line per module: status, path, then what makes it so.
@@ -229,27 +399,4 @@ fn row(m: &ModuleScope) -> String {
         }
     };
     format!("{:<26} {path}  {}", m.status.as_str(), parts.join("; "))
-}
-
-/// Writes the list atomically (temp file in the same folder, then rename).
-fn write_list<'a>(
-    path: &std::path::Path,
-    modules: impl Iterator<Item = &'a ModuleScope>,
-) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => std::path::Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    {
-        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
-        for m in modules {
-            w.write_all(m.path.as_os_str().as_bytes())?;
-            w.write_all(b"\n")?;
-        }
-        w.flush()?;
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }

@@ -287,6 +287,8 @@ pub struct Scanner {
     cover_mode: CoverMode,
     covered_start: u64,
     covered: Sha256,
+    /// False once [`Scanner::skip_covered_hash`] was called.
+    hash_covered: bool,
     prefix_hashes: Vec<PrefixHash>,
     module_hasher: Option<Sha256>,
     error: Option<ScanError>,
@@ -320,6 +322,7 @@ impl Scanner {
             },
             covered_start: 8,
             covered: Sha256::new(),
+            hash_covered: true,
             prefix_hashes: Vec::new(),
             module_hasher: None,
             error: None,
@@ -387,8 +390,53 @@ impl Scanner {
         }
     }
 
+    /// The first section once it has been walked: `Some(Some(payload))` when it is the embedded
+    /// `signature` section, `Some(None)` when it is another section, `None` before (or when the
+    /// walk failed). Lets a caller decide, from the signature, whether it needs the coverage hash.
+    pub fn first_section(&self) -> Option<Option<&[u8]>> {
+        if self.error.is_some() || self.section_count == 0 || self.keep_payload {
+            return None;
+        }
+        Some(self.signature_payload.as_deref())
+    }
+
+    /// Stops hashing the covered bytes: for a caller that knows no verdict it reports depends
+    /// on them (no signature it asks about). `covered_sha256` and `prefix_hashes` then come back
+    /// empty, as after a failed walk, so no verdict can rest on a partial hash.
+    pub fn skip_covered_hash(&mut self) {
+        self.hash_covered = false;
+    }
+
+    /// Bytes of the current section's payload that nothing is computed from (no hash takes
+    /// them, they are not the kept `signature` payload): a caller reading from a file may jump
+    /// over them with [`Scanner::skip`] instead of feeding them. 0 when the next bytes are
+    /// needed.
+    pub fn skippable(&self) -> u64 {
+        let hashing = self.file_hasher.is_some()
+            || self.module_hasher.is_some()
+            || (self.hash_covered && self.pos >= 8 && self.cover_mode != CoverMode::Paused);
+        match self.state {
+            State::Payload if !hashing && !self.keep_payload => {
+                self.payload_start + self.payload_len - self.pos
+            }
+            _ => 0,
+        }
+    }
+
+    /// Walks over `n` bytes (at most [`Scanner::skippable`]) as if they had been fed. The caller
+    /// must know they exist (a file at least that long): the walk takes them as read.
+    pub fn skip(&mut self, n: u64) {
+        let n = n.min(self.skippable());
+        if n > 0 {
+            self.pos += n;
+            if self.pos == self.payload_start + self.payload_len {
+                self.section_done();
+            }
+        }
+    }
+
     fn hash_span(&mut self, span: &[u8]) {
-        if self.pos >= 8 && self.cover_mode != CoverMode::Paused {
+        if self.hash_covered && self.pos >= 8 && self.cover_mode != CoverMode::Paused {
             self.covered.update(span);
         }
         if let Some(m) = self.module_hasher.as_mut() {
@@ -637,7 +685,7 @@ impl Scanner {
             self.state = State::SectionId;
             return;
         }
-        if info.range.start >= self.covered_start {
+        if self.hash_covered && info.range.start >= self.covered_start {
             self.prefix_hashes.push(PrefixHash {
                 section_index: index,
                 end: self.pos,
@@ -685,6 +733,7 @@ impl Scanner {
             }
         }
         let ok = self.error.is_none();
+        let covered = ok && self.hash_covered;
         ModuleScan {
             header: self.header_kind,
             file_len: self.pos,
@@ -693,8 +742,12 @@ impl Scanner {
             section_count: self.section_count,
             signature_payload: self.signature_payload,
             covered_start: self.covered_start,
-            covered_sha256: ok.then(|| Sha256Digest(self.covered.finalize().into())),
-            prefix_hashes: if ok { self.prefix_hashes } else { Vec::new() },
+            covered_sha256: covered.then(|| Sha256Digest(self.covered.finalize().into())),
+            prefix_hashes: if covered {
+                self.prefix_hashes
+            } else {
+                Vec::new()
+            },
             keyless_module_hash: self
                 .module_hasher
                 .filter(|_| ok)
@@ -789,6 +842,104 @@ mod tests {
             s.keyless_module_hash.unwrap(),
             Sha256Digest::of(&module("base.wasm"))
         );
+    }
+
+    #[test]
+    fn first_section_then_no_coverage_hash_on_request() {
+        let b = module("signed-a.wasm");
+        let mut s = Scanner::new(ScanOptions::default());
+        let _ = s.feed(&b[..20]);
+        assert_eq!(s.first_section(), None, "not walked yet");
+        let whole = Scanner::scan_bytes(&b, ScanOptions::default());
+        let end = whole.sections[0].range.end as usize;
+        let _ = s.feed(&b[20..end]);
+        assert_eq!(
+            s.first_section(),
+            Some(whole.signature_payload.as_deref()),
+            "the signature payload, once the section is walked"
+        );
+        s.skip_covered_hash();
+        let _ = s.feed(&b[end..]);
+        let skipped = s.finish();
+        // Everything but the coverage hash is as in a full walk.
+        assert!(skipped.covered_sha256.is_none() && skipped.prefix_hashes.is_empty());
+        assert_eq!(skipped.sections, whole.sections);
+        assert_eq!(skipped.file_len, whole.file_len);
+        assert!(whole.covered_sha256.is_some() && !whole.prefix_hashes.is_empty());
+        // An unsigned module: the first section is another one.
+        let base = module("base.wasm");
+        let mut s = Scanner::new(ScanOptions::default());
+        let _ = s.feed(&base);
+        assert_eq!(s.first_section(), Some(None));
+    }
+
+    #[test]
+    fn skipped_payloads_walk_like_fed_ones() {
+        for name in [
+            "base.wasm",
+            "signed-a.wasm",
+            "split-signed-a.wasm",
+            "component.wasm",
+        ] {
+            let b = module(name);
+            let whole = Scanner::scan_bytes(&b, ScanOptions::default());
+            // While hashing, nothing may be skipped.
+            let mut s = Scanner::new(ScanOptions::default());
+            let mut at = 0;
+            while at < b.len() {
+                assert_eq!(s.skippable(), 0, "{name}: hashing");
+                let _ = s.feed(&b[at..at + 1]);
+                at += 1;
+            }
+            // Without the coverage hash, every payload byte outside the signature section is
+            // jumped over, and the walk ends the same.
+            let mut s = Scanner::new(ScanOptions::default());
+            s.skip_covered_hash();
+            let (mut at, mut jumped) = (0u64, 0u64);
+            while at < b.len() as u64 {
+                let n = s.skippable();
+                if n > 0 {
+                    s.skip(n);
+                    at += n;
+                    jumped += n;
+                } else {
+                    let _ = s.feed(&b[at as usize..at as usize + 1]);
+                    at += 1;
+                }
+            }
+            let sig = whole
+                .signature_section()
+                .map_or(0, |s| s.range.end - s.range.start);
+            assert!(
+                jumped > 0 && jumped + sig < b.len() as u64,
+                "{name}: {jumped}"
+            );
+            let skipped = s.finish();
+            assert_eq!(skipped.sections, whole.sections, "{name}");
+            assert_eq!(skipped.file_len, whole.file_len, "{name}");
+            assert_eq!(skipped.signature_payload, whole.signature_payload, "{name}");
+            assert_eq!(skipped.error, whole.error, "{name}");
+        }
+        // A section claiming more than the file: only what exists may be skipped, and the
+        // walk then reports the overrun as a fed one does.
+        let mut b = module("base.wasm");
+        b.truncate(b.len() - 3);
+        let whole = Scanner::scan_bytes(&b, ScanOptions::default());
+        let mut s = Scanner::new(ScanOptions::default());
+        s.skip_covered_hash();
+        let mut at = 0u64;
+        while at < b.len() as u64 {
+            let n = s.skippable().min(b.len() as u64 - at);
+            if n > 0 {
+                s.skip(n);
+                at += n;
+            } else {
+                let _ = s.feed(&b[at as usize..at as usize + 1]);
+                at += 1;
+            }
+        }
+        assert_eq!(s.finish().error, whole.error);
+        assert!(whole.error.is_some());
     }
 
     #[test]
