@@ -74,27 +74,38 @@ pub struct ManifestLineError {
 pub fn parse_manifest(text: &str) -> Result<Vec<(String, Sha256Digest)>, ManifestLineError> {
     let mut out = Vec::new();
     for (i, raw) in text.split('\n').enumerate() {
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        if line.trim().is_empty() {
-            continue;
+        if let Some(entry) = parse_manifest_line(i + 1, raw)? {
+            out.push(entry);
         }
-        let err = |message: &str| ManifestLineError {
-            line: i + 1,
-            message: message.to_owned(),
-        };
-        let (hex, path) = line
-            .split_once([' ', '\t'])
-            .ok_or_else(|| err("expected `<checksum> <path>`"))?;
-        let path = path.trim_start_matches([' ', '\t']);
-        if path.is_empty() {
-            return Err(err("missing path"));
-        }
-        let digest = Sha256Digest::from_hex(hex)
-            .filter(|_| hex.len() == 64)
-            .ok_or_else(|| err("checksum is not 64 hex characters"))?;
-        out.push((decode_manifest_path(path), digest));
     }
     Ok(out)
+}
+
+/// Parses one manifest line (`number` is 1-based, `raw` has no `\n`): `None` for a blank line.
+/// The verifier feeds it line by line, so a manifest of any length is read in little memory.
+pub fn parse_manifest_line(
+    number: usize,
+    raw: &str,
+) -> Result<Option<(String, Sha256Digest)>, ManifestLineError> {
+    let line = raw.strip_suffix('\r').unwrap_or(raw);
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    let err = |message: &str| ManifestLineError {
+        line: number,
+        message: message.to_owned(),
+    };
+    let (hex, path) = line
+        .split_once([' ', '\t'])
+        .ok_or_else(|| err("expected `<checksum> <path>`"))?;
+    let path = path.trim_start_matches([' ', '\t']);
+    if path.is_empty() {
+        return Err(err("missing path"));
+    }
+    let digest = Sha256Digest::from_hex(hex)
+        .filter(|_| hex.len() == 64)
+        .ok_or_else(|| err("checksum is not 64 hex characters"))?;
+    Ok(Some((decode_manifest_path(path), digest)))
 }
 
 /// The metadata of `bag-info.txt` this tool writes (fields with no value are omitted).

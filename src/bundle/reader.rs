@@ -260,6 +260,311 @@ pub fn parse_evidence_index(bytes: &[u8]) -> Result<EvidenceIndex, String> {
     serde_json::from_slice(bytes).map_err(|e| e.to_string())
 }
 
+/// Largest single value (one item, or a top-level field other than an array) that
+/// [`scan_evidence_index`] holds at once; a bundle this tool wrote has none near it.
+const MAX_STREAMED_VALUE: usize = 16 << 20;
+/// Deepest nesting [`scan_evidence_index`] follows. serde_json refuses past 128 levels, so a
+/// document deeper than this is left to [`parse_evidence_index`] to judge.
+const MAX_STREAMED_DEPTH: usize = 100;
+/// Bytes read from the source at a time.
+const STREAM_WINDOW: usize = 1 << 20;
+
+/// How [`scan_evidence_index`] ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum IndexScan {
+    /// The document parses: [`parse_evidence_index`] would return this case id and exactly the
+    /// items passed on, in that order.
+    Parsed { case_id: String },
+    /// The document is not the plain shape the streaming reader follows (malformed, a schema
+    /// version this build does not read, a duplicate or missing field, a value over
+    /// [`MAX_STREAMED_VALUE`], nesting over [`MAX_STREAMED_DEPTH`]…), and the items passed on
+    /// mean nothing: parse it whole with [`parse_evidence_index`] to know what is wrong.
+    Unsure,
+}
+
+/// Reads evidence.json from `src` as [`parse_evidence_index`] reads it from memory, passing on
+/// each item as soon as it is read, in a window of about a megabyte whatever the document's
+/// size: a 100,000-item evidence.json (~300 MB) is never held whole.
+///
+/// The top-level object and each array directly under it are split here; every value
+/// between the punctuation (each item, `case`, `schema_version`, any other field) is handed
+/// to serde_json as its own slice, so each is judged by the same parser, types and limits as
+/// the whole-document parse. The split only ever answers [`IndexScan::Parsed`] when that parse
+/// would succeed with the same result; anything else is [`IndexScan::Unsure`].
+pub fn scan_evidence_index<R: Read>(
+    src: R,
+    mut on_item: impl FnMut(ItemIndex),
+) -> std::io::Result<IndexScan> {
+    let mut w = Window {
+        src,
+        buf: vec![0; STREAM_WINDOW],
+        pos: 0,
+        end: 0,
+        eof: false,
+        closers: Vec::new(),
+    };
+    Ok(match scan_top_level(&mut w, &mut on_item)? {
+        Some(case_id) => IndexScan::Parsed { case_id },
+        None => IndexScan::Unsure,
+    })
+}
+
+/// The top-level object: `Some(case id)` when every field is as [`parse_evidence_index`] wants.
+fn scan_top_level<R: Read>(
+    w: &mut Window<R>,
+    on_item: &mut dyn FnMut(ItemIndex),
+) -> std::io::Result<Option<String>> {
+    if w.peek()? != Some(b'{') {
+        return Ok(None);
+    }
+    w.pos += 1;
+    let (mut version, mut case, mut items) = (false, None::<String>, false);
+    if w.peek()? == Some(b'}') {
+        return Ok(None);
+    }
+    loop {
+        if w.peek()? != Some(b'"') {
+            return Ok(None);
+        }
+        let Some(key) = w.value::<String>(1)? else {
+            return Ok(None);
+        };
+        if w.peek()? != Some(b':') {
+            return Ok(None);
+        }
+        w.pos += 1;
+        let parsed = match (key.as_str(), w.peek()?) {
+            (_, None) => false,
+            // Duplicates are errors of the derived parsers (`Version`, `EvidenceIndex`).
+            ("schema_version" | "case" | "items", _)
+                if (key == "schema_version" && version)
+                    || (key == "case" && case.is_some())
+                    || (key == "items" && items) =>
+            {
+                false
+            }
+            ("schema_version", _) => {
+                version = w.value::<Option<u64>>(1)? == Some(Some(SCHEMA_VERSION as u64));
+                version
+            }
+            ("case", _) => {
+                case = w.value::<CaseIdOnly>(1)?.map(|c| c.case_id);
+                case.is_some()
+            }
+            ("items", Some(b'[')) => {
+                items = true;
+                w.elements::<ItemIndex>(&mut |item| on_item(item))?
+            }
+            ("items", _) => false,
+            (_, Some(b'[')) => w.elements::<serde::de::IgnoredAny>(&mut |_| {})?,
+            (_, _) => w.value::<serde::de::IgnoredAny>(1)?.is_some(),
+        };
+        if !parsed {
+            return Ok(None);
+        }
+        match w.peek()? {
+            Some(b',') => w.pos += 1,
+            Some(b'}') => {
+                w.pos += 1;
+                break;
+            }
+            _ => return Ok(None),
+        }
+    }
+    // Only whitespace may follow the object.
+    if w.peek()?.is_some() || !version || !items {
+        return Ok(None);
+    }
+    Ok(case)
+}
+
+/// A sliding window over a reader, for [`scan_evidence_index`].
+struct Window<R> {
+    src: R,
+    buf: Vec<u8>,
+    /// Unread bytes are `buf[pos..end]`.
+    pos: usize,
+    end: usize,
+    eof: bool,
+    /// Closing brackets expected while finding the end of a value.
+    closers: Vec<u8>,
+}
+
+enum Extent {
+    /// The value is `buf[pos..pos + len]`.
+    Ends(usize),
+    NeedMore,
+    Invalid,
+}
+
+impl<R: Read> Window<R> {
+    /// Reads more after `end`, first moving the unread bytes to the front and growing the
+    /// buffer when they fill it. False at the end of the input, or when one value would
+    /// outgrow [`MAX_STREAMED_VALUE`].
+    fn fill(&mut self) -> std::io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+        }
+        if self.end == self.buf.len() {
+            if self.buf.len() >= MAX_STREAMED_VALUE {
+                return Ok(false);
+            }
+            self.buf
+                .resize((self.buf.len() * 2).min(MAX_STREAMED_VALUE), 0);
+        }
+        loop {
+            match self.src.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The next byte after JSON whitespace (not consumed), `None` at the end of the input.
+    fn peek(&mut self) -> std::io::Result<Option<u8>> {
+        loop {
+            while self.pos < self.end {
+                match self.buf[self.pos] {
+                    b' ' | b'\t' | b'\n' | b'\r' => self.pos += 1,
+                    b => return Ok(Some(b)),
+                }
+            }
+            if !self.fill()? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Parses the value starting at `pos` (after [`Self::peek`]), nested `depth` levels deep
+    /// in the document, with serde_json, and moves past it.
+    fn value<T: serde::de::DeserializeOwned>(
+        &mut self,
+        depth: usize,
+    ) -> std::io::Result<Option<T>> {
+        loop {
+            match value_extent(&self.buf[self.pos..self.end], depth, &mut self.closers) {
+                Extent::Ends(len) => {
+                    let v = serde_json::from_slice(&self.buf[self.pos..self.pos + len]).ok();
+                    self.pos += len;
+                    return Ok(v);
+                }
+                Extent::Invalid => return Ok(None),
+                Extent::NeedMore => {
+                    if !self.fill()? {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Parses each element of the array at `pos` (a top-level field's value) and moves past
+    /// it; false when the array or an element is not valid.
+    fn elements<T: serde::de::DeserializeOwned>(
+        &mut self,
+        each: &mut dyn FnMut(T),
+    ) -> std::io::Result<bool> {
+        self.pos += 1; // `[`
+        if self.peek()? == Some(b']') {
+            self.pos += 1;
+            return Ok(true);
+        }
+        loop {
+            if self.peek()?.is_none() {
+                return Ok(false);
+            }
+            match self.value::<T>(2)? {
+                Some(v) => each(v),
+                None => return Ok(false),
+            }
+            match self.peek()? {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(true);
+                }
+                _ => return Ok(false),
+            }
+        }
+    }
+}
+
+/// Where the JSON value at the start of `b` ends: brackets matched and strings skipped, not
+/// validated (serde_json does that next, on exactly these bytes).
+fn value_extent(b: &[u8], depth: usize, closers: &mut Vec<u8>) -> Extent {
+    match b.first() {
+        None => Extent::NeedMore,
+        Some(b'"') => string_end(b, 1).map_or(Extent::NeedMore, Extent::Ends),
+        Some(b'{' | b'[') => {
+            closers.clear();
+            let mut i = 0;
+            while i < b.len() {
+                match b[i] {
+                    b'"' => match string_end(b, i + 1) {
+                        Some(e) => {
+                            i = e;
+                            continue;
+                        }
+                        None => return Extent::NeedMore,
+                    },
+                    open @ (b'{' | b'[') => {
+                        closers.push(if open == b'{' { b'}' } else { b']' });
+                        if depth + closers.len() > MAX_STREAMED_DEPTH {
+                            return Extent::Invalid;
+                        }
+                    }
+                    close @ (b'}' | b']') => {
+                        if closers.pop() != Some(close) {
+                            return Extent::Invalid;
+                        }
+                        if closers.is_empty() {
+                            return Extent::Ends(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            Extent::NeedMore
+        }
+        // A number or literal runs to the next delimiter.
+        Some(_) => match b
+            .iter()
+            .position(|c| matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
+        {
+            Some(0) => Extent::Invalid,
+            Some(n) => Extent::Ends(n),
+            None => Extent::NeedMore,
+        },
+    }
+}
+
+/// Index just past the closing quote of the string whose contents start at `from`.
+fn string_end(b: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i < b.len() {
+        match b[i] {
+            b'"' => return Some(i + 1),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+    None
+}
+
 /// Parses custody.jsonl; errors carry the 1-based line number.
 pub fn parse_custody(bytes: &[u8]) -> Result<Vec<CustodyEvent>, (usize, String)> {
     let mut out = Vec::new();
@@ -326,5 +631,101 @@ mod index_tests {
         assert!(parse_evidence_index(other.as_bytes())
             .unwrap_err()
             .contains("99"));
+    }
+
+    /// Hands out at most `.1` bytes a read, so values straddle the window's refills.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.1).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    /// (case id, items) by the streaming reader, when it is sure.
+    fn streamed(doc: &[u8], chunk: usize) -> Option<(String, Vec<String>)> {
+        let mut items = Vec::new();
+        match scan_evidence_index(Trickle(doc, chunk), |i| items.push(format!("{i:?}"))).unwrap() {
+            IndexScan::Parsed { case_id } => Some((case_id, items)),
+            IndexScan::Unsure => None,
+        }
+    }
+
+    fn whole(doc: &[u8]) -> Option<(String, Vec<String>)> {
+        let ev = parse_evidence_index(doc).ok()?;
+        let items = ev.items.iter().map(|i| format!("{i:?}")).collect();
+        Some((ev.case.case_id, items))
+    }
+
+    #[test]
+    fn the_streaming_reader_agrees_with_the_whole_document_parse() {
+        let d = Sha256Digest::of(b"x").to_hex();
+        let doc = format!(
+            "{{\"schema_version\":{SCHEMA_VERSION},\"tool\":{{\"name\":\"w\"}},\"case\":{{\"case_id\":\"IR-\\u0031\",\"keys\":{{}}}},\n\
+             \"items\":[{{\"source\":{{\"text\":\"/a \\\"b\\\" \u{e9}\"}},\"sha256\":\"{d}\",\"bag_path\":\"data/m/{d}.wasm\",\
+             \"analysis\":{{\"x\":[1,-2.5e3,true,null,\"s\\n\",[[{{}}]]]}}}},\n {{\"source\":{{\"text\":\"/k\"}},\"sha256\":\"{d}\"}}],\
+             \"not_collected\":[{{\"a\":1}},2],\"findings\":[],\"b\\u0061g\":\"x\"}}\n"
+        )
+        .into_bytes();
+        let expected = whole(&doc).unwrap();
+        assert_eq!(expected.0, "IR-1");
+        assert_eq!(expected.1.len(), 2);
+        for chunk in [1, 2, 3, 7, 64, 1 << 20] {
+            assert_eq!(
+                streamed(&doc, chunk).as_ref(),
+                Some(&expected),
+                "chunk {chunk}"
+            );
+        }
+        // Every mutation: sure only when the whole parse succeeds, and then with its result;
+        // unsure whenever the whole parse fails.
+        let alphabet = b"{}[]\":,\\ \n0123456789.eE-+tfnulx\x00\x1f\x80\xc3\xa9\xff";
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as usize
+        };
+        let (mut sure, mut valid) = (0, 0);
+        for round in 0..20_000 {
+            let mut m = doc.clone();
+            for _ in 0..1 + rnd() % 3 {
+                let pos = rnd() % (m.len() + 1);
+                let byte = alphabet[rnd() % alphabet.len()];
+                match rnd() % 4 {
+                    0 if pos < m.len() => m[pos] = byte,
+                    1 if pos < m.len() => drop(m.remove(pos)),
+                    2 => m.insert(pos, byte),
+                    _ => m.truncate(pos),
+                }
+            }
+            let (w, s) = (whole(&m), streamed(&m, 1 + round % 9));
+            assert_eq!(s, w, "{:?}", String::from_utf8_lossy(&m));
+            sure += usize::from(s.is_some());
+            valid += usize::from(w.is_some());
+        }
+        assert!(sure > 1000 && valid == sure, "{sure} sure, {valid} valid");
+    }
+
+    #[test]
+    fn what_the_streaming_reader_leaves_alone_the_whole_parse_still_judges() {
+        let d = Sha256Digest::of(b"x").to_hex();
+        let deep = format!("{}{}", "[".repeat(110), "]".repeat(110));
+        for (doc, whole_ok) in [
+            // Deeper than the streaming reader follows, within serde_json's limit.
+            (format!("{{\"schema_version\":{SCHEMA_VERSION},\"case\":{{}},\"items\":[{{\"source\":{{\"text\":\"/a\"}},\"sha256\":\"{d}\",\"x\":{deep}}}]}}"), true),
+            // A duplicate field, a missing one, another schema version, a top-level array.
+            (format!("{{\"schema_version\":{SCHEMA_VERSION},\"case\":{{}},\"items\":[],\"items\":[]}}"), false),
+            (format!("{{\"schema_version\":{SCHEMA_VERSION},\"case\":{{}}}}"), false),
+            ("{\"schema_version\":99,\"case\":{},\"items\":[]}".to_owned(), false),
+            (format!("[{SCHEMA_VERSION}]"), false),
+        ] {
+            assert_eq!(streamed(doc.as_bytes(), 5), None, "{doc}");
+            assert_eq!(whole(doc.as_bytes()).is_some(), whole_ok, "{doc}");
+        }
     }
 }
