@@ -322,7 +322,6 @@ fn unsafe_name(name: &[u8]) -> Option<String> {
 /// Every file name in the central directory, duplicates included (the zip crate keeps only
 /// one entry per name, so a planted duplicate would otherwise be invisible).
 fn central_directory_names(path: &Path, start: u64) -> io::Result<Vec<Vec<u8>>> {
-    use std::io::{BufReader, Seek, SeekFrom};
     let mut r = BufReader::new(File::open(path)?);
     r.seek(SeekFrom::Start(start))?;
     let mut names = Vec::new();
@@ -345,9 +344,8 @@ fn central_directory_names(path: &Path, start: u64) -> io::Result<Vec<Vec<u8>>> 
 /// (entry name, field) for each difference. Zip readers disagree on which of the two they
 /// trust, so a bundle whose copies differ is not one file but two.
 fn local_header_mismatches(path: &Path, start: u64) -> io::Result<Vec<(String, String)>> {
-    use std::io::{BufReader, Seek, SeekFrom};
     let mut central = BufReader::new(File::open(path)?);
-    let mut local = File::open(path)?;
+    let mut local = SharedFile::open(path)?;
     central.seek(SeekFrom::Start(start))?;
     let mut out = Vec::new();
     let mut c = [0u8; 46];
@@ -445,7 +443,9 @@ fn local_header_mismatches(path: &Path, start: u64) -> io::Result<Vec<(String, S
 
 /// Reading the bundle file from many threads at once: each clone reads with `pread` at its
 /// own position, so one parsed central directory (the zip crate keeps ~170 bytes an entry)
-/// serves every hashing worker. Small reads (headers, names) go through a short read-ahead.
+/// serves every hashing worker. Small reads go through a read-ahead: a short one where reads
+/// jump about (a local header, then elsewhere), a long one where they follow each other (the
+/// central directory, record after record).
 struct SharedFile {
     file: Arc<File>,
     len: u64,
@@ -457,7 +457,10 @@ struct SharedFile {
 }
 
 /// Reads shorter than this are served from (and refill) the read-ahead.
-const READ_AHEAD: usize = 8 << 10;
+const READ_AHEAD: usize = 64 << 10;
+/// How much a small read that does not follow the previous one reads ahead: a local header
+/// and its name.
+const READ_AHEAD_JUMP: usize = 512;
 
 impl SharedFile {
     fn open(path: &Path) -> io::Result<Self> {
@@ -509,7 +512,13 @@ impl Read for SharedFile {
         if self.ahead.is_empty() {
             self.ahead = vec![0; READ_AHEAD].into_boxed_slice();
         }
-        self.ahead_len = self.file.read_at(&mut self.ahead, self.pos)?;
+        let follows = self.ahead_len > 0 && self.pos == self.ahead_at + self.ahead_len as u64;
+        let want = if follows {
+            READ_AHEAD
+        } else {
+            READ_AHEAD_JUMP.max(buf.len())
+        };
+        self.ahead_len = self.file.read_at(&mut self.ahead[..want], self.pos)?;
         self.ahead_at = self.pos;
         let n = buf.len().min(self.ahead_len);
         buf[..n].copy_from_slice(&self.ahead[..n]);
@@ -1422,8 +1431,10 @@ fn evidence_whole(
     let entry = names.name(i);
     let mut reader = za.clone();
     let mut buf = vec![0u8; 64 << 10];
-    let (digest, bytes) = read_entry(&mut reader, i, &entry, names.size(i), &mut buf, |r| {
-        let mut bytes = Vec::new();
+    let size = names.size(i);
+    let (digest, bytes) = read_entry(&mut reader, i, &entry, size, &mut buf, |r| {
+        // At most MAX_METADATA_BYTES (the caller checked): reserved once, not doubled.
+        let mut bytes = Vec::with_capacity(size as usize);
         r.read_to_end(&mut bytes).map(|_| bytes)
     })?;
     if digest != hashes.digests[i] {
