@@ -204,6 +204,46 @@ mod tests {
         assert_eq!(e.line, 1);
     }
 
+    /// The verifier reads a manifest line by line, each made lossy UTF-8 on its own; that must
+    /// parse as the whole text made lossy and then split did.
+    #[test]
+    fn line_by_line_parsing_equals_parsing_the_whole_lossy_text() {
+        let d = Sha256Digest::of(b"x").to_hex();
+        let pieces: [&[u8]; 12] = [
+            d.as_bytes(),
+            b"  ",
+            b"\t",
+            b"data/a",
+            b"%0A",
+            b"\n",
+            b"\r\n",
+            b"\xff",
+            b"\xe2\x82",
+            b"\xc3\xa9",
+            b"\xe3\x80\x80",
+            b"zz",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..5_000 {
+            let mut text = Vec::new();
+            for _ in 0..seed % 24 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                text.extend_from_slice(pieces[(seed % 12) as usize]);
+            }
+            let whole = parse_manifest(&String::from_utf8_lossy(&text));
+            let by_line: Result<Vec<_>, _> = text
+                .split(|&b| b == b'\n')
+                .enumerate()
+                .filter_map(|(i, l)| {
+                    parse_manifest_line(i + 1, &String::from_utf8_lossy(l)).transpose()
+                })
+                .collect();
+            assert_eq!(by_line, whole, "{:?}", String::from_utf8_lossy(&text));
+        }
+    }
+
     #[test]
     fn bag_info_omits_empty_fields_and_parses_back() {
         let info = BagInfo {
