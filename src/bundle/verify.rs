@@ -7,8 +7,8 @@ use crate::bundle::bagit::{
     BAG_INFO_NAME, MANIFEST_NAME, TAG_MANIFEST_NAME,
 };
 use crate::bundle::reader::{
-    find_root, parse_evidence_index, scan_evidence_index, IndexScan, ItemIndex, MAX_ENTRIES,
-    MAX_METADATA_BYTES,
+    find_root, judge_evidence_index, parse_evidence_index, scan_evidence_index, IndexJudgement,
+    IndexScan, ItemIndex, MAX_ENTRIES, MAX_METADATA_BYTES,
 };
 use crate::bundle::signature::{
     verify_signature, BundleSignature, SignatureProblem, SIGNATURE_NAME,
@@ -1323,33 +1323,52 @@ pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> VerifyReport {
         Some(i) if !loadable(i) => problems.push(Problem::EvidenceInvalid {
             detail: "too large to load".into(),
         }),
-        Some(_) => match &hashes.evidence {
-            Some(EvidenceRead::Parsed {
-                case_id: id,
-                problems: found,
-            }) => {
-                case_problem(&mut problems, id);
-                case_id = Some(id.clone());
-                problems.extend(found.iter().cloned());
-            }
-            // Malformed, or of a shape the streaming reader leaves alone: read it whole (at
-            // most MAX_METADATA_BYTES, as always) so that the problem is named exactly.
-            Some(EvidenceRead::Unsure) | None => {
-                match evidence_whole(&za, evidence_at, &names, hashes) {
-                    Err(p) => problems.push(p),
-                    Ok(bytes) => match parse_evidence_index(&bytes) {
-                        Err(detail) => problems.push(Problem::EvidenceInvalid { detail }),
-                        Ok(ev) => {
-                            case_problem(&mut problems, &ev.case.case_id);
-                            case_id = Some(ev.case.case_id.clone());
-                            for item in &ev.items {
-                                problems.extend(item_problem(item, manifest.listing(), &names));
-                            }
+        Some(_) => {
+            match &hashes.evidence {
+                Some(EvidenceRead::Parsed {
+                    case_id: id,
+                    problems: found,
+                }) => {
+                    case_problem(&mut problems, id);
+                    case_id = Some(id.clone());
+                    problems.extend(found.iter().cloned());
+                }
+                // Malformed, or of a shape the fast reader leaves alone: judged while streamed
+                // again, else read whole (at most MAX_METADATA_BYTES, as always), so that the
+                // problem is named exactly as the whole-document parse names it.
+                Some(EvidenceRead::Unsure) | None => {
+                    let ev =
+                        match evidence_judged(&za, evidence_at, &names, hashes, manifest.listing())
+                        {
+                            Err(p) => Err(p),
+                            Ok(Judged::Done(j)) => Ok(j),
+                            Ok(Judged::Whole) => evidence_whole(&za, evidence_at, &names, hashes)
+                                .map(|bytes| match parse_evidence_index(&bytes) {
+                                    Err(detail) => Err(detail),
+                                    Ok(ev) => {
+                                        let found = ev
+                                            .items
+                                            .iter()
+                                            .filter_map(|item| {
+                                                item_problem(item, manifest.listing(), &names)
+                                            })
+                                            .collect();
+                                        Ok((ev.case.case_id, found))
+                                    }
+                                }),
+                        };
+                    match ev {
+                        Err(p) => problems.push(p),
+                        Ok(Err(detail)) => problems.push(Problem::EvidenceInvalid { detail }),
+                        Ok(Ok((id, found))) => {
+                            case_problem(&mut problems, &id);
+                            case_id = Some(id);
+                            problems.extend(found);
                         }
-                    },
+                    }
                 }
             }
-        },
+        }
     }
 
     // custody.jsonl parses.
@@ -1419,31 +1438,71 @@ pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> VerifyReport {
     }
 }
 
-/// evidence.json read whole, for the rare document [`scan_evidence_index`] leaves alone. It
+/// evidence.json as judged by [`judge_evidence_index`]: (case id, item problems), or what
+/// is wrong with it.
+type EvidenceJudged = Result<(String, Vec<Problem>), String>;
+
+enum Judged {
+    Done(EvidenceJudged),
+    Whole,
+}
+
+/// evidence.json judged while streamed, for a document [`scan_evidence_index`] left alone. It
 /// is read a second time, so its digest must still be the one the hashing stage recorded.
+fn evidence_judged(
+    za: &Zip,
+    at: Option<usize>,
+    names: &Names,
+    hashes: &Hashes,
+    manifest: Option<&Listing>,
+) -> Result<Judged, Problem> {
+    let mut found = Vec::new();
+    let judged = read_again(za, at, names, hashes, |r| {
+        judge_evidence_index(r, |item| found.extend(item_problem(&item, manifest, names)))
+    })?;
+    Ok(match judged {
+        IndexJudgement::Parsed { case_id } => Judged::Done(Ok((case_id, found))),
+        IndexJudgement::Invalid(detail) => Judged::Done(Err(detail)),
+        IndexJudgement::Whole => Judged::Whole,
+    })
+}
+
+/// evidence.json read whole, for the rare document [`judge_evidence_index`] leaves alone.
 fn evidence_whole(
     za: &Zip,
     at: Option<usize>,
     names: &Names,
     hashes: &Hashes,
 ) -> Result<Vec<u8>, Problem> {
+    let size = names.size(at.unwrap_or(0));
+    read_again(za, at, names, hashes, |r| {
+        // At most MAX_METADATA_BYTES (the caller checked): reserved once, not doubled.
+        let mut bytes = Vec::with_capacity(size as usize);
+        r.read_to_end(&mut bytes).map(|_| bytes)
+    })
+}
+
+/// Reads entry `at` a second time through `parse`: its digest must still be the one the
+/// hashing stage recorded.
+fn read_again<T>(
+    za: &Zip,
+    at: Option<usize>,
+    names: &Names,
+    hashes: &Hashes,
+    parse: impl FnOnce(&mut dyn Read) -> io::Result<T>,
+) -> Result<T, Problem> {
     let i = at.unwrap_or(0);
     let entry = names.name(i);
     let mut reader = za.clone();
     let mut buf = vec![0u8; 64 << 10];
-    let size = names.size(i);
-    let (digest, bytes) = read_entry(&mut reader, i, &entry, size, &mut buf, |r| {
-        // At most MAX_METADATA_BYTES (the caller checked): reserved once, not doubled.
-        let mut bytes = Vec::with_capacity(size as usize);
-        r.read_to_end(&mut bytes).map(|_| bytes)
-    })?;
+    let (digest, parsed) = read_entry(&mut reader, i, &entry, names.size(i), &mut buf, parse)?;
     if digest != hashes.digests[i] {
         return Err(Problem::EntryUnreadable {
             entry,
             message: "changed while being verified".into(),
         });
     }
-    Ok(bytes)
+    Ok(parsed)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
