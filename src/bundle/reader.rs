@@ -1,6 +1,8 @@
 //! Reading a bundle without unpacking it: locate the bag folder, stream any entry by its bag
-//! path, and load the evidence model and custody record ([`open_bundle`]). Reading is not
-//! verifying: call [`crate::bundle::verify_bundle`] to know the bundle is intact.
+//! path, load the evidence model and custody record ([`open_bundle`]), and read the evidence
+//! index as it streams, in a window of any document's size ([`scan_evidence_index`],
+//! [`judge_evidence_index`], for verify). Reading is not verifying: call
+//! [`crate::bundle::verify_bundle`] to know the bundle is intact.
 
 use crate::bundle::bagit::TAG_MANIFEST_NAME;
 use crate::bundle::{CUSTODY_PATH, EVIDENCE_PATH};
