@@ -279,7 +279,7 @@ pub enum IndexScan {
     Parsed { case_id: String },
     /// The document is not the plain shape the streaming reader follows (malformed, a schema
     /// version this build does not read, a duplicate or missing field, a value over
-    /// [`MAX_STREAMED_VALUE`], nesting over [`MAX_STREAMED_DEPTH`]…), and the items passed on
+    /// `MAX_STREAMED_VALUE` (4 MiB), nesting over `MAX_STREAMED_DEPTH` (100)…), and the items passed on
     /// mean nothing: parse it whole with [`parse_evidence_index`] to know what is wrong.
     Unsure,
 }
@@ -414,7 +414,7 @@ impl<R: Read> Window<R> {
 
     /// Reads more after `end`, first moving the unread bytes to the front and growing the
     /// buffer when they fill it. False at the end of the input, or when one value would
-    /// outgrow [`MAX_STREAMED_VALUE`].
+    /// outgrow `MAX_STREAMED_VALUE` (4 MiB).
     fn fill(&mut self) -> std::io::Result<bool> {
         if self.eof {
             return Ok(false);
@@ -530,7 +530,7 @@ pub enum IndexJudgement {
     /// [`parse_evidence_index`] would fail with exactly this message.
     Invalid(String),
     /// Not judged while streaming (a fault in the top-level object's own punctuation, a
-    /// duplicate or missing field, `items` not an array, a value over [`MAX_STREAMED_VALUE`]):
+    /// duplicate or missing field, `items` not an array, a value over `MAX_STREAMED_VALUE` (4 MiB)):
     /// parse it whole with [`parse_evidence_index`].
     Whole,
 }
