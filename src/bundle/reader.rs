@@ -279,8 +279,9 @@ pub enum IndexScan {
     Parsed { case_id: String },
     /// The document is not the plain shape the streaming reader follows (malformed, a schema
     /// version this build does not read, a duplicate or missing field, a value over
-    /// `MAX_STREAMED_VALUE` (4 MiB), nesting over `MAX_STREAMED_DEPTH` (100)…), and the items passed on
-    /// mean nothing: parse it whole with [`parse_evidence_index`] to know what is wrong.
+    /// `MAX_STREAMED_VALUE` (4 MiB), nesting over `MAX_STREAMED_DEPTH` (100)…), and the items
+    /// passed on mean nothing: judge it with [`judge_evidence_index`] or parse it whole with
+    /// [`parse_evidence_index`] to know what is wrong.
     Unsure,
 }
 
@@ -530,8 +531,8 @@ pub enum IndexJudgement {
     /// [`parse_evidence_index`] would fail with exactly this message.
     Invalid(String),
     /// Not judged while streaming (a fault in the top-level object's own punctuation, a
-    /// duplicate or missing field, `items` not an array, a value over `MAX_STREAMED_VALUE` (4 MiB)):
-    /// parse it whole with [`parse_evidence_index`].
+    /// duplicate or missing field, `items` not an array, a value over `MAX_STREAMED_VALUE`
+    /// (4 MiB)): parse it whole with [`parse_evidence_index`].
     Whole,
 }
 
