@@ -540,3 +540,80 @@ fn the_reader_streams_payload_by_bag_path() {
     assert!(r.bag_paths().iter().any(|p| p == "data/evidence.json"));
     assert!(r.entry_reader("data/modules/none.wasm").is_err());
 }
+
+/// evidence.json is read while streamed; whatever is wrong with it must be named exactly as
+/// the whole-document parse (`parse_evidence_index`, what verify always used) names it, from
+/// malformed JSON to documents the streaming reader leaves to that parse.
+#[test]
+fn a_malformed_or_unusual_evidence_json_is_named_as_the_whole_document_parse_names_it() {
+    use wsc_forensics::bundle::reader::parse_evidence_index;
+    let dir = tempfile::tempdir().unwrap();
+    let (zip, _) = bundle(dir.path(), &[]);
+    let original = read_entries(&zip);
+    let text = original
+        .iter()
+        .find(|(n, _)| n.ends_with("/data/evidence.json"))
+        .map(|(_, b)| String::from_utf8(b.clone()).unwrap())
+        .unwrap();
+    assert!(text.starts_with("{\"schema_version\":1,"), "{text:.40}");
+    let first_digest = text.find("\"sha256\":\"").unwrap() + 10;
+    let deep = format!("\"deep\":{}{},", "[".repeat(110), "]".repeat(110));
+    let mut cases: Vec<Vec<u8>> = vec![
+        // A digest that is not hex (a type error), a syntax error, a truncated document.
+        text[..first_digest].to_owned() + "g" + &text[first_digest + 1..],
+        text.replacen("\"kind\":", "\"kind\";", 1),
+        text[..text.len() / 2].to_owned(),
+        // Another schema version, a duplicate field, nesting deeper than the streaming reader
+        // follows (still valid: its items must be checked as before).
+        text.replacen("\"schema_version\":1", "\"schema_version\":99", 1),
+        text.replacen("\"items\":[", "\"items\":[],\"items\":[", 1),
+        text.replacen("\"source\":", &format!("{deep}\"source\":"), 1),
+        text.replacen("\"source\":", &format!("{deep}\"source\":"), 1)[..first_digest + 240]
+            .to_owned()
+            + "g"
+            + &text[first_digest + 1..],
+    ]
+    .into_iter()
+    .map(String::into_bytes)
+    .collect();
+    // And one byte changed at places spread over the document.
+    for (k, at) in (7..text.len()).step_by(text.len() / 23).enumerate() {
+        let mut b = text.clone().into_bytes();
+        b[at] = b"\":}]x,\\1"[k % 8];
+        cases.push(b);
+    }
+    let (mut invalid, mut valid) = (0, 0);
+    for bytes in cases {
+        let mut e = original.clone();
+        *entry(&mut e, "/data/evidence.json") = bytes.clone();
+        // Relisted, so that only the evidence check can name it.
+        relist(&mut e, "manifest-sha256.txt", "data/evidence.json", &bytes);
+        write_entries(&zip, &e);
+        let r = report(&zip);
+        let named: Vec<&Problem> = r
+            .problems
+            .iter()
+            .filter(|p| {
+                matches!(
+                    p,
+                    Problem::EvidenceInvalid { .. } | Problem::EvidenceDisagrees { .. }
+                )
+            })
+            .collect();
+        match parse_evidence_index(&bytes) {
+            Err(detail) => {
+                invalid += 1;
+                assert_eq!(named, [&Problem::EvidenceInvalid { detail }]);
+            }
+            Ok(ev) => {
+                valid += 1;
+                assert!(named.is_empty(), "{named:?}");
+                assert_eq!(r.case_id.as_deref(), Some(ev.case.case_id.as_str()));
+            }
+        }
+    }
+    assert!(
+        invalid >= 10 && valid >= 2,
+        "{invalid} invalid, {valid} valid"
+    );
+}

@@ -74,27 +74,38 @@ pub struct ManifestLineError {
 pub fn parse_manifest(text: &str) -> Result<Vec<(String, Sha256Digest)>, ManifestLineError> {
     let mut out = Vec::new();
     for (i, raw) in text.split('\n').enumerate() {
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        if line.trim().is_empty() {
-            continue;
+        if let Some(entry) = parse_manifest_line(i + 1, raw)? {
+            out.push(entry);
         }
-        let err = |message: &str| ManifestLineError {
-            line: i + 1,
-            message: message.to_owned(),
-        };
-        let (hex, path) = line
-            .split_once([' ', '\t'])
-            .ok_or_else(|| err("expected `<checksum> <path>`"))?;
-        let path = path.trim_start_matches([' ', '\t']);
-        if path.is_empty() {
-            return Err(err("missing path"));
-        }
-        let digest = Sha256Digest::from_hex(hex)
-            .filter(|_| hex.len() == 64)
-            .ok_or_else(|| err("checksum is not 64 hex characters"))?;
-        out.push((decode_manifest_path(path), digest));
     }
     Ok(out)
+}
+
+/// Parses one manifest line (`number` is 1-based, `raw` has no `\n`): `None` for a blank line.
+/// The verifier feeds it line by line, so a manifest of any length is read in little memory.
+pub fn parse_manifest_line(
+    number: usize,
+    raw: &str,
+) -> Result<Option<(String, Sha256Digest)>, ManifestLineError> {
+    let line = raw.strip_suffix('\r').unwrap_or(raw);
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    let err = |message: &str| ManifestLineError {
+        line: number,
+        message: message.to_owned(),
+    };
+    let (hex, path) = line
+        .split_once([' ', '\t'])
+        .ok_or_else(|| err("expected `<checksum> <path>`"))?;
+    let path = path.trim_start_matches([' ', '\t']);
+    if path.is_empty() {
+        return Err(err("missing path"));
+    }
+    let digest = Sha256Digest::from_hex(hex)
+        .filter(|_| hex.len() == 64)
+        .ok_or_else(|| err("checksum is not 64 hex characters"))?;
+    Ok(Some((decode_manifest_path(path), digest)))
 }
 
 /// The metadata of `bag-info.txt` this tool writes (fields with no value are omitted).
@@ -191,6 +202,46 @@ mod tests {
         assert_eq!(parsed[1].0, "data/b c");
         let e = parse_manifest("zz data/x\n").unwrap_err();
         assert_eq!(e.line, 1);
+    }
+
+    /// The verifier reads a manifest line by line, each made lossy UTF-8 on its own; that must
+    /// parse as the whole text made lossy and then split did.
+    #[test]
+    fn line_by_line_parsing_equals_parsing_the_whole_lossy_text() {
+        let d = Sha256Digest::of(b"x").to_hex();
+        let pieces: [&[u8]; 12] = [
+            d.as_bytes(),
+            b"  ",
+            b"\t",
+            b"data/a",
+            b"%0A",
+            b"\n",
+            b"\r\n",
+            b"\xff",
+            b"\xe2\x82",
+            b"\xc3\xa9",
+            b"\xe3\x80\x80",
+            b"zz",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..5_000 {
+            let mut text = Vec::new();
+            for _ in 0..seed % 24 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                text.extend_from_slice(pieces[(seed % 12) as usize]);
+            }
+            let whole = parse_manifest(&String::from_utf8_lossy(&text));
+            let by_line: Result<Vec<_>, _> = text
+                .split(|&b| b == b'\n')
+                .enumerate()
+                .filter_map(|(i, l)| {
+                    parse_manifest_line(i + 1, &String::from_utf8_lossy(l)).transpose()
+                })
+                .collect();
+            assert_eq!(by_line, whole, "{:?}", String::from_utf8_lossy(&text));
+        }
     }
 
     #[test]

@@ -3,25 +3,29 @@
 //! the examiner signature. Every problem is a typed [`Problem`] naming the file.
 
 use crate::bundle::bagit::{
-    parse_manifest, parse_oxum, parse_tag_file, BAGIT_TXT_NAME, BAG_INFO_NAME, MANIFEST_NAME,
-    TAG_MANIFEST_NAME,
+    parse_manifest_line, parse_oxum, parse_tag_file, ManifestLineError, BAGIT_TXT_NAME,
+    BAG_INFO_NAME, MANIFEST_NAME, TAG_MANIFEST_NAME,
 };
 use crate::bundle::reader::{
-    find_root, parse_custody, parse_evidence_index, MAX_ENTRIES, MAX_METADATA_BYTES,
+    find_root, judge_evidence_index, parse_evidence_index, scan_evidence_index, IndexJudgement,
+    IndexScan, ItemIndex, MAX_ENTRIES, MAX_METADATA_BYTES,
 };
 use crate::bundle::signature::{
     verify_signature, BundleSignature, SignatureProblem, SIGNATURE_NAME,
 };
 use crate::bundle::{CUSTODY_PATH, EVIDENCE_PATH};
+use crate::custody::CustodyEvent;
 use crate::digest::{Sha256Digest, STREAM_CHUNK};
 use ed25519_dalek::VerifyingKey;
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use zip::ZipArchive;
 
 /// What to check beyond integrity.
@@ -283,20 +287,6 @@ impl VerifyReport {
     }
 }
 
-/// Tag-file-like entries whose bytes are kept while hashing (they are small and parsed next).
-fn keep_bytes(rel: &str) -> bool {
-    matches!(
-        rel,
-        BAGIT_TXT_NAME
-            | BAG_INFO_NAME
-            | MANIFEST_NAME
-            | TAG_MANIFEST_NAME
-            | SIGNATURE_NAME
-            | EVIDENCE_PATH
-            | CUSTODY_PATH
-    )
-}
-
 /// Why a raw entry name is unsafe, if it is.
 fn unsafe_name(name: &[u8]) -> Option<String> {
     let Ok(s) = std::str::from_utf8(name) else {
@@ -332,7 +322,6 @@ fn unsafe_name(name: &[u8]) -> Option<String> {
 /// Every file name in the central directory, duplicates included (the zip crate keeps only
 /// one entry per name, so a planted duplicate would otherwise be invisible).
 fn central_directory_names(path: &Path, start: u64) -> io::Result<Vec<Vec<u8>>> {
-    use std::io::{BufReader, Seek, SeekFrom};
     let mut r = BufReader::new(File::open(path)?);
     r.seek(SeekFrom::Start(start))?;
     let mut names = Vec::new();
@@ -355,9 +344,8 @@ fn central_directory_names(path: &Path, start: u64) -> io::Result<Vec<Vec<u8>>> 
 /// (entry name, field) for each difference. Zip readers disagree on which of the two they
 /// trust, so a bundle whose copies differ is not one file but two.
 fn local_header_mismatches(path: &Path, start: u64) -> io::Result<Vec<(String, String)>> {
-    use std::io::{BufReader, Seek, SeekFrom};
     let mut central = BufReader::new(File::open(path)?);
-    let mut local = File::open(path)?;
+    let mut local = SharedFile::open(path)?;
     central.seek(SeekFrom::Start(start))?;
     let mut out = Vec::new();
     let mut c = [0u8; 46];
@@ -453,56 +441,436 @@ fn local_header_mismatches(path: &Path, start: u64) -> io::Result<Vec<(String, S
     Ok(out)
 }
 
-struct Hashed {
-    rel: String,
-    digest: Sha256Digest,
-    size: u64,
-    bytes: Option<Vec<u8>>,
+/// Reading the bundle file from many threads at once: each clone reads with `pread` at its
+/// own position, so one parsed central directory (the zip crate keeps ~170 bytes an entry)
+/// serves every hashing worker. Small reads go through a read-ahead: a short one where reads
+/// jump about (a local header, then elsewhere), a long one where they follow each other (the
+/// central directory, record after record).
+struct SharedFile {
+    file: Arc<File>,
+    len: u64,
+    pos: u64,
+    /// Bytes of the file from `ahead_at`, `ahead_len` of them valid; allocated on first use.
+    ahead: Box<[u8]>,
+    ahead_at: u64,
+    ahead_len: usize,
 }
 
-fn hash_entry(
-    za: &mut ZipArchive<File>,
+/// Reads shorter than this are served from (and refill) the read-ahead.
+const READ_AHEAD: usize = 64 << 10;
+/// How much a small read that does not follow the previous one reads ahead: a local header
+/// and its name.
+const READ_AHEAD_JUMP: usize = 512;
+
+impl SharedFile {
+    fn open(path: &Path) -> io::Result<Self> {
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        Ok(SharedFile {
+            file: Arc::new(file),
+            len,
+            pos: 0,
+            ahead: Box::default(),
+            ahead_at: 0,
+            ahead_len: 0,
+        })
+    }
+}
+
+impl Clone for SharedFile {
+    fn clone(&self) -> Self {
+        SharedFile {
+            file: Arc::clone(&self.file),
+            len: self.len,
+            pos: self.pos,
+            ahead: Box::default(),
+            ahead_at: 0,
+            ahead_len: 0,
+        }
+    }
+}
+
+impl Read for SharedFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let buffered = self
+            .pos
+            .checked_sub(self.ahead_at)
+            .filter(|&off| off < self.ahead_len as u64);
+        if let Some(off) = buffered {
+            let off = off as usize;
+            let n = buf.len().min(self.ahead_len - off);
+            buf[..n].copy_from_slice(&self.ahead[off..off + n]);
+            self.pos += n as u64;
+            return Ok(n);
+        }
+        if buf.len() >= READ_AHEAD {
+            let n = self.file.read_at(buf, self.pos)?;
+            self.pos += n as u64;
+            return Ok(n);
+        }
+        if self.ahead.is_empty() {
+            self.ahead = vec![0; READ_AHEAD].into_boxed_slice();
+        }
+        let follows = self.ahead_len > 0 && self.pos == self.ahead_at + self.ahead_len as u64;
+        let want = if follows {
+            READ_AHEAD
+        } else {
+            READ_AHEAD_JUMP.max(buf.len())
+        };
+        self.ahead_len = self.file.read_at(&mut self.ahead[..want], self.pos)?;
+        self.ahead_at = self.pos;
+        let n = buf.len().min(self.ahead_len);
+        buf[..n].copy_from_slice(&self.ahead[..n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for SharedFile {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let pos = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        // What a seek on the file itself would say.
+        self.pos = pos.ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+        Ok(self.pos)
+    }
+}
+
+type Zip = ZipArchive<SharedFile>;
+
+/// Hashes and counts every byte read through it.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+    total: u64,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.total += n as u64;
+        Ok(n)
+    }
+}
+
+/// Reads entry `index` through `parse` (which may stop early), then to its end, hashing every
+/// byte once: the digest and what `parse` made of the bytes, or the problem that made the
+/// entry unreadable. The zip crate stops at the declared size and checks the CRC at the end.
+fn read_entry<T>(
+    za: &mut Zip,
     index: usize,
-    rel: &str,
     entry: &str,
     declared: u64,
-) -> Result<Hashed, Problem> {
+    buf: &mut [u8],
+    parse: impl FnOnce(&mut dyn Read) -> io::Result<T>,
+) -> Result<(Sha256Digest, T), Problem> {
     let unreadable = |e: &dyn std::fmt::Display| Problem::EntryUnreadable {
         entry: entry.to_owned(),
         message: e.to_string(),
     };
-    let mut f = za.by_index(index).map_err(|e| unreadable(&e))?;
-    let keep = keep_bytes(rel) && declared <= MAX_METADATA_BYTES;
-    let mut bytes = keep.then(Vec::new);
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; STREAM_CHUNK];
-    let mut total = 0u64;
+    let f = za.by_index(index).map_err(|e| unreadable(&e))?;
+    let mut h = Hashing {
+        inner: f,
+        hasher: Sha256::new(),
+        total: 0,
+    };
+    let parsed = parse(&mut h).map_err(|e| unreadable(&e))?;
     loop {
-        let n = match f.read(&mut buf) {
+        match h.read(buf) {
             Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(unreadable(&e)),
-        };
-        hasher.update(&buf[..n]);
-        if let Some(b) = bytes.as_mut() {
-            b.extend_from_slice(&buf[..n]);
         }
-        total += n as u64;
     }
-    if total != declared {
+    if h.total != declared {
         return Err(Problem::SizeMismatch {
             entry: entry.to_owned(),
             declared,
-            actual: total,
+            actual: h.total,
         });
     }
-    Ok(Hashed {
-        rel: rel.to_owned(),
-        digest: Sha256Digest(hasher.finalize().into()),
-        size: total,
-        bytes,
-    })
+    Ok((Sha256Digest(h.hasher.finalize().into()), parsed))
+}
+
+/// Entry names by bag path, through the zip crate's own name index (no second copy).
+struct Names<'a> {
+    za: &'a Zip,
+    prefix: &'a str,
+}
+
+impl Names<'_> {
+    fn index(&self, rel: &str) -> Option<usize> {
+        let mut name = String::with_capacity(self.prefix.len() + rel.len());
+        name.push_str(self.prefix);
+        name.push_str(rel);
+        self.za.index_for_name_raw(name.as_bytes())
+    }
+
+    /// The zip entry name of entry `index`.
+    fn name(&self, index: usize) -> String {
+        self.za
+            .by_index_data(index)
+            .map(|e| String::from_utf8_lossy(e.name_raw()).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The bag path of entry `index` (its name less the bag folder).
+    fn rel(&self, index: usize) -> String {
+        self.za
+            .by_index_data(index)
+            .map(|e| {
+                let raw = e.name_raw();
+                String::from_utf8_lossy(raw.get(self.prefix.len()..).unwrap_or(raw)).into_owned()
+            })
+            .unwrap_or_default()
+    }
+
+    fn size(&self, index: usize) -> u64 {
+        self.za.by_index_data(index).map_or(0, |e| e.size())
+    }
+}
+
+/// Sentinel of [`Listing::by_entry`]: no line lists the entry.
+const NOT_LISTED: u32 = u32::MAX;
+
+/// A manifest as the checks need it, read line by line: per line its digest, the entry (or
+/// entry-less path) it names and what is wrong with it alone; per entry the last line listing
+/// it. About 45 bytes a line: paths stay in the zip's central directory, only those naming no
+/// entry (each one a problem) are kept as text.
+struct Listing {
+    lines: Vec<ListedLine>,
+    by_entry: Vec<u32>,
+    /// Paths that name no entry, with the last line listing each.
+    elsewhere: Vec<(String, u32)>,
+    elsewhere_index: HashMap<String, u32>,
+}
+
+struct ListedLine {
+    digest: Sha256Digest,
+    target: Target,
+    duplicate: bool,
+    outside: bool,
+}
+
+enum Target {
+    Entry(u32),
+    Elsewhere(u32),
+}
+
+impl Listing {
+    fn new(entries: usize) -> Self {
+        Listing {
+            lines: Vec::new(),
+            by_entry: vec![NOT_LISTED; entries],
+            elsewhere: Vec::new(),
+            elsewhere_index: HashMap::new(),
+        }
+    }
+
+    fn add(&mut self, names: &Names, path: String, digest: Sha256Digest, payload_only: bool) {
+        let line = self.lines.len() as u32;
+        let outside = payload_only != path.starts_with("data/");
+        let (target, duplicate) = match names.index(&path) {
+            Some(i) => {
+                let dup = self.by_entry[i] != NOT_LISTED;
+                self.by_entry[i] = line;
+                (Target::Entry(i as u32), dup)
+            }
+            None => match self.elsewhere_index.get(&path) {
+                Some(&k) => {
+                    self.elsewhere[k as usize].1 = line;
+                    (Target::Elsewhere(k), true)
+                }
+                None => {
+                    let k = self.elsewhere.len() as u32;
+                    self.elsewhere_index.insert(path.clone(), k);
+                    self.elsewhere.push((path, line));
+                    (Target::Elsewhere(k), false)
+                }
+            },
+        };
+        self.lines.push(ListedLine {
+            digest,
+            target,
+            duplicate,
+            outside,
+        });
+    }
+
+    fn lists_entry(&self, index: usize) -> bool {
+        self.by_entry[index] != NOT_LISTED
+    }
+
+    /// The digest listed for `path` (by its last line).
+    fn digest_of(&self, names: &Names, path: &str) -> Option<Sha256Digest> {
+        let line = match names.index(path) {
+            Some(i) => Some(self.by_entry[i]).filter(|&l| l != NOT_LISTED),
+            None => self
+                .elsewhere_index
+                .get(path)
+                .map(|&k| self.elsewhere[k as usize].1),
+        };
+        line.map(|l| self.lines[l as usize].digest)
+    }
+}
+
+/// A manifest entry as read: its listing, a syntax error (no listing, as before), or no text
+/// (missing, unreadable or too large to load).
+enum ManifestRead {
+    Lines(Listing),
+    Syntax(ManifestLineError),
+    Absent,
+}
+
+impl ManifestRead {
+    fn listing(&self) -> Option<&Listing> {
+        match self {
+            ManifestRead::Lines(l) => Some(l),
+            _ => None,
+        }
+    }
+}
+
+/// Parses a manifest line by line as it streams (lossy UTF-8 per line equals lossy UTF-8 of
+/// the whole text split at `\n`, since a newline never sits inside a UTF-8 sequence).
+fn read_listing(r: &mut dyn Read, names: &Names, payload_only: bool) -> io::Result<ManifestRead> {
+    let mut r = BufReader::with_capacity(64 << 10, r);
+    let mut listing = Listing::new(names.za.len());
+    let mut line = Vec::new();
+    let mut number = 0;
+    loop {
+        line.clear();
+        if r.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        number += 1;
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        match parse_manifest_line(number, &String::from_utf8_lossy(&line)) {
+            Ok(None) => {}
+            Ok(Some((path, digest))) => listing.add(names, path, digest, payload_only),
+            Err(e) => return Ok(ManifestRead::Syntax(e)),
+        }
+    }
+    Ok(ManifestRead::Lines(listing))
+}
+
+/// Parses custody.jsonl line by line as it streams: the first bad line, if any.
+fn read_custody(r: &mut dyn Read) -> io::Result<Option<(usize, String)>> {
+    let mut r = BufReader::with_capacity(64 << 10, r);
+    let mut line = Vec::new();
+    let mut number = 0;
+    loop {
+        line.clear();
+        if r.read_until(b'\n', &mut line)? == 0 {
+            return Ok(None);
+        }
+        number += 1;
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if let Err(e) = serde_json::from_slice::<CustodyEvent>(&line) {
+            return Ok(Some((number, e.to_string())));
+        }
+    }
+}
+
+/// What the evidence check finds wrong with one item, given the payload manifest.
+fn item_problem(item: &ItemIndex, manifest: Option<&Listing>, names: &Names) -> Option<Problem> {
+    let bp = item.bag_path.as_ref()?;
+    let manifest = manifest?;
+    match manifest.digest_of(names, bp) {
+        Some(d) if d == item.sha256 => None,
+        Some(d) => Some(Problem::EvidenceDisagrees {
+            source: item.source.text.clone(),
+            detail: format!(
+                "sha256 {} but {MANIFEST_NAME} lists {bp} as {d}",
+                item.sha256
+            ),
+        }),
+        None => Some(Problem::EvidenceDisagrees {
+            source: item.source.text.clone(),
+            detail: format!("{bp} is not in {MANIFEST_NAME}"),
+        }),
+    }
+}
+
+/// evidence.json as read while hashed.
+enum EvidenceRead {
+    /// Parsed: its case id and the problems of its items, in order.
+    Parsed {
+        case_id: String,
+        problems: Vec<Problem>,
+    },
+    /// Not parsed while streaming; parsed whole afterwards to name what is wrong.
+    Unsure,
+}
+
+/// What the hashing stage does with an entry besides hashing it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Hash,
+    Keep,
+    Evidence,
+    Custody,
+}
+
+/// Per-entry flags.
+const ACCEPTED: u8 = 1;
+const PAYLOAD: u8 = 2;
+const HASHED: u8 = 4;
+const UNREADABLE: u8 = 8;
+
+/// Results of the hashing stage, per entry (by zip index).
+struct Hashes {
+    flags: Vec<u8>,
+    digests: Vec<Sha256Digest>,
+    /// Entries that could not be read, by zip index.
+    problems: Vec<(usize, Problem)>,
+    /// Bytes of the small tag files (bagit.txt, bag-info.txt, the signature), kept to be
+    /// parsed next; the big metadata files are parsed while hashed instead.
+    kept: Vec<(usize, Vec<u8>)>,
+    evidence: Option<EvidenceRead>,
+    custody: Option<Option<(usize, String)>>,
+}
+
+impl Hashes {
+    fn record<T>(&mut self, index: usize, r: Result<(Sha256Digest, T), Problem>) -> Option<T> {
+        match r {
+            Ok((d, v)) => {
+                self.flags[index] |= HASHED;
+                self.digests[index] = d;
+                Some(v)
+            }
+            Err(p) => {
+                self.flags[index] |= UNREADABLE;
+                self.problems.push((index, p));
+                None
+            }
+        }
+    }
+
+    fn unreadable(&self, index: Option<usize>) -> bool {
+        index.is_some_and(|i| self.flags[i] & UNREADABLE != 0)
+    }
+
+    fn kept(&self, index: Option<usize>) -> Option<&[u8]> {
+        let i = index?;
+        self.kept
+            .iter()
+            .find(|(k, _)| *k == i)
+            .map(|(_, b)| b.as_slice())
+    }
 }
 
 fn unreadable(bundle: &Path, problem: Problem) -> VerifyReport {
@@ -520,9 +888,13 @@ fn unreadable(bundle: &Path, problem: Problem) -> VerifyReport {
 }
 
 /// Verifies the bundle at `bundle`. Never panics on hostile input; every finding is a problem.
+///
+/// Memory stays flat in the size of the metadata: the manifests, evidence.json and
+/// custody.jsonl are parsed while they are hashed, never held whole, and per entry only a
+/// digest and a few flags are kept beside the zip crate's central directory.
 pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> VerifyReport {
-    let open = || -> Result<ZipArchive<File>, Problem> {
-        let f = File::open(bundle).map_err(|e| Problem::NotReadable {
+    let open = || -> Result<Zip, Problem> {
+        let f = SharedFile::open(bundle).map_err(|e| Problem::NotReadable {
             message: e.to_string(),
         })?;
         ZipArchive::new(f).map_err(|e| Problem::NotReadable {
@@ -575,10 +947,11 @@ pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> VerifyReport {
         problems.push(Problem::LocalHeaderMismatch { entry, field });
     }
 
-    // Structure: names, types, duplicates; collect the file entries to hash.
-    let mut seen = HashSet::new();
-    let mut to_hash: Vec<(usize, String, String, u64)> = Vec::new();
-    for i in 0..za.len() {
+    // Structure: names and types; flag the file entries to hash. (The zip crate keys entries
+    // by raw name, so a duplicate name is one entry here: duplicates are named above.)
+    let entries = za.len();
+    let mut flags = vec![0u8; entries];
+    for (i, flag) in flags.iter_mut().enumerate() {
         let f = match za.by_index_raw(i) {
             Ok(f) => f,
             Err(e) => {
@@ -589,75 +962,174 @@ pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> VerifyReport {
                 continue;
             }
         };
-        let raw = f.name_raw().to_vec();
-        let entry = String::from_utf8_lossy(&raw).into_owned();
-        if !seen.insert(raw.clone()) {
-            problems.push(Problem::DuplicateEntry { entry });
-            continue;
-        }
-        if let Some(reason) = unsafe_name(&raw) {
-            problems.push(Problem::UnsafeEntryName { entry, reason });
+        let raw = f.name_raw();
+        let entry = || String::from_utf8_lossy(raw).into_owned();
+        if let Some(reason) = unsafe_name(raw) {
+            problems.push(Problem::UnsafeEntryName {
+                entry: entry(),
+                reason,
+            });
             continue;
         }
         if f.is_symlink() {
-            problems.push(Problem::SymlinkEntry { entry });
+            problems.push(Problem::SymlinkEntry { entry: entry() });
             continue;
         }
         if f.encrypted() {
-            problems.push(Problem::EncryptedEntry { entry });
+            problems.push(Problem::EncryptedEntry { entry: entry() });
             continue;
         }
-        let Some(rel) = entry.strip_prefix(&prefix).map(str::to_owned) else {
-            problems.push(Problem::EntryOutsideBag { entry });
+        let Some(rel) = raw.strip_prefix(prefix.as_bytes()) else {
+            problems.push(Problem::EntryOutsideBag { entry: entry() });
             continue;
         };
         if f.is_dir() {
-            problems.push(Problem::DirectoryEntry { entry });
+            problems.push(Problem::DirectoryEntry { entry: entry() });
             continue;
         }
-        to_hash.push((i, rel, entry, f.size()));
+        *flag = if rel.starts_with(b"data/") {
+            ACCEPTED | PAYLOAD
+        } else {
+            ACCEPTED
+        };
     }
-    let entries = za.len();
-    drop(za);
 
-    // Hash every file entry, in parallel; each worker opens its own handle on the zip.
-    let workers = rayon::current_num_threads().max(1) * 4;
-    let per = to_hash.len().div_ceil(workers).max(1);
-    let results: Vec<Result<Hashed, Problem>> = to_hash
-        .par_chunks(per)
-        .flat_map_iter(|chunk| {
-            let mut za = open();
-            chunk
-                .iter()
-                .map(|(i, rel, entry, size)| match za.as_mut() {
-                    Ok(z) => hash_entry(z, *i, rel, entry, *size),
-                    Err(p) => Err(p.clone()),
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let mut files: HashMap<String, Hashed> = HashMap::new();
-    let mut unreadable_rel = HashSet::new();
-    for (r, (_, rel, _, _)) in results.into_iter().zip(&to_hash) {
-        match r {
-            Ok(h) => {
-                files.insert(h.rel.clone(), h);
-            }
-            Err(p) => {
-                unreadable_rel.insert(rel.clone());
-                problems.push(p);
-            }
+    let names = Names {
+        za: &za,
+        prefix: &prefix,
+    };
+    // Accepted entries by bag path.
+    let at = |rel: &str| names.index(rel).filter(|&i| flags[i] & ACCEPTED != 0);
+    let loadable = |i: usize| names.size(i) <= MAX_METADATA_BYTES;
+    let [manifest_at, tag_manifest_at, evidence_at, custody_at, bagit_at, bag_info_at, signature_at] =
+        [
+            MANIFEST_NAME,
+            TAG_MANIFEST_NAME,
+            EVIDENCE_PATH,
+            CUSTODY_PATH,
+            BAGIT_TXT_NAME,
+            BAG_INFO_NAME,
+            SIGNATURE_NAME,
+        ]
+        .map(at);
+    let mut hashes = Hashes {
+        flags,
+        digests: vec![Sha256Digest([0; 32]); entries],
+        problems: Vec::new(),
+        kept: Vec::new(),
+        evidence: None,
+        custody: None,
+    };
+
+    // The manifests first, hashed while parsed: the evidence check reads the payload one.
+    let mut buf = vec![0u8; STREAM_CHUNK];
+    let mut read_manifest = |hashes: &mut Hashes, at: Option<usize>, payload_only: bool| {
+        let Some(i) = at.filter(|&i| loadable(i)) else {
+            return (ManifestRead::Absent, None);
+        };
+        let mut reader = za.clone();
+        let r = read_entry(
+            &mut reader,
+            i,
+            &names.name(i),
+            names.size(i),
+            &mut buf,
+            |r| read_listing(r, &names, payload_only),
+        );
+        (hashes.record(i, r).unwrap_or(ManifestRead::Absent), Some(i))
+    };
+    let (manifest, manifest_read) = read_manifest(&mut hashes, manifest_at, true);
+    let (tag_manifest, tag_manifest_read) = read_manifest(&mut hashes, tag_manifest_at, false);
+    drop(buf);
+
+    // Then every other file entry, in parallel, the two big metadata files first; each worker
+    // reads through its own clone of the archive.
+    let mut jobs: Vec<(usize, Role)> = Vec::new();
+    for (at, role) in [(evidence_at, Role::Evidence), (custody_at, Role::Custody)] {
+        if let Some(i) = at.filter(|&i| loadable(i)) {
+            jobs.push((i, role));
         }
     }
-
-    let text = |files: &HashMap<String, Hashed>, rel: &str| -> Option<String> {
-        files
-            .get(rel)
-            .and_then(|h| h.bytes.as_ref())
+    let special: Vec<usize> = jobs
+        .iter()
+        .map(|(i, _)| *i)
+        .chain(manifest_read)
+        .chain(tag_manifest_read)
+        .collect();
+    let small_tag_files = [bagit_at, bag_info_at, signature_at];
+    for i in 0..entries {
+        if hashes.flags[i] & ACCEPTED == 0 || special.contains(&i) {
+            continue;
+        }
+        let role = if small_tag_files.contains(&Some(i)) && loadable(i) {
+            Role::Keep
+        } else {
+            Role::Hash
+        };
+        jobs.push((i, role));
+    }
+    let next = AtomicUsize::new(0);
+    let shared = Mutex::new(hashes);
+    let manifest_listing = manifest.listing();
+    let workers = rayon::current_num_threads().max(1).min(jobs.len().max(1));
+    (0..workers).into_par_iter().with_max_len(1).for_each(|_| {
+        let mut reader = za.clone();
+        let mut buf = vec![0u8; STREAM_CHUNK];
+        while let Some(&(i, role)) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let size = names.size(i);
+            let entry = names.name(i);
+            let r = &mut reader;
+            match role {
+                Role::Hash => {
+                    let r = read_entry(r, i, &entry, size, &mut buf, |_| Ok(()));
+                    lock(&shared).record(i, r);
+                }
+                Role::Keep => {
+                    let r = read_entry(r, i, &entry, size, &mut buf, |r| {
+                        let mut bytes = Vec::new();
+                        r.read_to_end(&mut bytes).map(|_| bytes)
+                    });
+                    let mut h = lock(&shared);
+                    if let Some(bytes) = h.record(i, r) {
+                        h.kept.push((i, bytes));
+                    }
+                }
+                Role::Evidence => {
+                    let mut found = Vec::new();
+                    let r = read_entry(r, i, &entry, size, &mut buf, |r| {
+                        scan_evidence_index(r, |item| {
+                            found.extend(item_problem(&item, manifest_listing, &names))
+                        })
+                    });
+                    let mut h = lock(&shared);
+                    h.evidence = h.record(i, r).map(|scan| match scan {
+                        IndexScan::Parsed { case_id } => EvidenceRead::Parsed {
+                            case_id,
+                            problems: found,
+                        },
+                        IndexScan::Unsure => EvidenceRead::Unsure,
+                    });
+                }
+                Role::Custody => {
+                    let r = read_entry(r, i, &entry, size, &mut buf, read_custody);
+                    let mut h = lock(&shared);
+                    h.custody = h.record(i, r);
+                }
+            }
+        }
+    });
+    let mut hashes = shared.into_inner().unwrap_or_else(|e| e.into_inner());
+    // Unreadable entries are named in zip order, as the structure problems are.
+    hashes.problems.sort_by_key(|(i, _)| *i);
+    problems.extend(hashes.problems.drain(..).map(|(_, p)| p));
+    let hashes = &hashes;
+    let text = |at: Option<usize>| {
+        hashes
+            .kept(at)
             .map(|b| String::from_utf8_lossy(b).into_owned())
     };
-    let missing_tag = |problems: &mut Vec<Problem>, rel: &str| {
-        if !unreadable_rel.contains(rel) {
+    let missing_tag = |problems: &mut Vec<Problem>, rel: &str, at: Option<usize>| {
+        if !hashes.unreadable(at) {
             problems.push(Problem::MissingTagFile {
                 path: rel.to_owned(),
             });
@@ -665,8 +1137,8 @@ pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> VerifyReport {
     };
 
     // bagit.txt
-    match text(&files, BAGIT_TXT_NAME) {
-        None => missing_tag(&mut problems, BAGIT_TXT_NAME),
+    match text(bagit_at) {
+        None => missing_tag(&mut problems, BAGIT_TXT_NAME, bagit_at),
         Some(t) => match parse_tag_file(&t) {
             Err(line) => problems.push(Problem::BadBagitTxt {
                 detail: format!("line {line} is not `Label: value`"),
@@ -695,22 +1167,20 @@ pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> VerifyReport {
     }
 
     // Payload: every data/ file.
-    let payload: BTreeMap<&str, &Hashed> = files
-        .iter()
-        .filter(|(rel, _)| rel.starts_with("data/"))
-        .map(|(r, h)| (r.as_str(), h))
-        .collect();
-    let payload_files = (payload.len()
-        + unreadable_rel
-            .iter()
-            .filter(|r| r.starts_with("data/"))
-            .count()) as u64;
-    let payload_bytes: u64 = payload.values().map(|h| h.size).sum();
+    let (mut payload_files, mut payload_bytes) = (0u64, 0u64);
+    for (i, &f) in hashes.flags.iter().enumerate() {
+        if f & PAYLOAD != 0 {
+            payload_files += 1;
+            if f & HASHED != 0 {
+                payload_bytes += names.size(i);
+            }
+        }
+    }
 
     // bag-info.txt and Payload-Oxum
     let mut external_id = None;
-    match text(&files, BAG_INFO_NAME) {
-        None => missing_tag(&mut problems, BAG_INFO_NAME),
+    match text(bag_info_at) {
+        None => missing_tag(&mut problems, BAG_INFO_NAME, bag_info_at),
         Some(t) => match parse_tag_file(&t) {
             Err(line) => problems.push(Problem::BadBagInfo {
                 detail: format!("line {line} is not `Label: value`"),
@@ -738,148 +1208,180 @@ pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> VerifyReport {
         },
     }
 
-    // Manifests: payload and tag.
-    let check_manifest = |problems: &mut Vec<Problem>,
-                          manifest: &str,
-                          payload_only: bool|
-     -> Option<HashMap<String, Sha256Digest>> {
-        let t = match text(&files, manifest) {
-            Some(t) => t,
-            None => {
-                missing_tag(problems, manifest);
-                return None;
+    // Manifests: payload and tag, line by line in file order.
+    let check_manifest =
+        |problems: &mut Vec<Problem>, manifest: &str, read: &ManifestRead, at: Option<usize>| {
+            let listing = match read {
+                ManifestRead::Absent => return missing_tag(problems, manifest, at),
+                ManifestRead::Syntax(e) => {
+                    return problems.push(Problem::ManifestSyntax {
+                        manifest: manifest.to_owned(),
+                        line: e.line,
+                        detail: e.message.clone(),
+                    })
+                }
+                ManifestRead::Lines(l) => l,
+            };
+            for line in &listing.lines {
+                let (index, path) = match line.target {
+                    Target::Entry(i) => (Some(i as usize), None),
+                    Target::Elsewhere(k) => (None, Some(&listing.elsewhere[k as usize].0)),
+                };
+                let path = || {
+                    path.cloned()
+                        .unwrap_or_else(|| names.rel(index.unwrap_or(0)))
+                };
+                if line.duplicate {
+                    problems.push(Problem::DuplicateManifestLine {
+                        manifest: manifest.to_owned(),
+                        path: path(),
+                    });
+                }
+                if line.outside {
+                    problems.push(Problem::ManifestPathOutsidePayload {
+                        manifest: manifest.to_owned(),
+                        path: path(),
+                    });
+                }
+                match index {
+                    Some(i) if hashes.flags[i] & HASHED != 0 => {
+                        if hashes.digests[i] != line.digest {
+                            problems.push(Problem::HashMismatch {
+                                manifest: manifest.to_owned(),
+                                path: path(),
+                                expected: line.digest,
+                                actual: hashes.digests[i],
+                            });
+                        }
+                    }
+                    Some(i) if hashes.flags[i] & UNREADABLE != 0 => {}
+                    _ => problems.push(Problem::MissingFile {
+                        manifest: manifest.to_owned(),
+                        path: path(),
+                    }),
+                }
             }
         };
-        let lines = match parse_manifest(&t) {
-            Ok(l) => l,
-            Err(e) => {
-                problems.push(Problem::ManifestSyntax {
-                    manifest: manifest.to_owned(),
-                    line: e.line,
-                    detail: e.message,
-                });
-                return None;
-            }
-        };
-        let mut listed = HashMap::new();
-        for (path, expected) in lines {
-            if listed.insert(path.clone(), expected).is_some() {
-                problems.push(Problem::DuplicateManifestLine {
-                    manifest: manifest.to_owned(),
-                    path: path.clone(),
-                });
-            }
-            if payload_only != path.starts_with("data/") {
-                problems.push(Problem::ManifestPathOutsidePayload {
-                    manifest: manifest.to_owned(),
-                    path: path.clone(),
-                });
-            }
-            match files.get(&path) {
-                Some(h) if h.digest == expected => {}
-                Some(h) => problems.push(Problem::HashMismatch {
-                    manifest: manifest.to_owned(),
-                    path,
-                    expected,
-                    actual: h.digest,
-                }),
-                None if unreadable_rel.contains(&path) => {}
-                None => problems.push(Problem::MissingFile {
-                    manifest: manifest.to_owned(),
-                    path,
-                }),
-            }
-        }
-        Some(listed)
+    // Hashed entries whose flags are `want` under `mask`, that `listing` does not list, sorted.
+    let unlisted = |listing: &Listing, mask: u8, want: u8| -> Vec<String> {
+        let mut out: Vec<String> = (0..entries)
+            .filter(|&i| hashes.flags[i] & (mask | HASHED) == want | HASHED)
+            .filter(|&i| !listing.lists_entry(i))
+            .map(|i| names.rel(i))
+            .collect();
+        out.sort();
+        out
     };
-    let manifest = check_manifest(&mut problems, MANIFEST_NAME, true);
-    if let Some(m) = &manifest {
-        for rel in payload.keys() {
-            if !m.contains_key(*rel) {
-                problems.push(Problem::UnlistedPayload {
-                    path: (*rel).to_owned(),
-                });
-            }
+    check_manifest(&mut problems, MANIFEST_NAME, &manifest, manifest_at);
+    if let Some(m) = manifest.listing() {
+        for path in unlisted(m, PAYLOAD, PAYLOAD) {
+            problems.push(Problem::UnlistedPayload { path });
         }
     }
-    let tag_manifest = check_manifest(&mut problems, TAG_MANIFEST_NAME, false);
-    if let Some(tm) = &tag_manifest {
+    check_manifest(
+        &mut problems,
+        TAG_MANIFEST_NAME,
+        &tag_manifest,
+        tag_manifest_at,
+    );
+    if let Some(tm) = tag_manifest.listing() {
         for required in [BAGIT_TXT_NAME, BAG_INFO_NAME, MANIFEST_NAME] {
-            if !tm.contains_key(required) {
+            if tm.digest_of(&names, required).is_none() {
                 problems.push(Problem::TagFileNotCovered {
                     path: required.to_owned(),
                 });
             }
         }
-        for rel in files.keys() {
-            if !rel.starts_with("data/")
-                && rel != TAG_MANIFEST_NAME
-                && rel != SIGNATURE_NAME
-                && !tm.contains_key(rel)
-            {
-                problems.push(Problem::UnlistedTagFile { path: rel.clone() });
+        for path in unlisted(tm, PAYLOAD, 0) {
+            if path != TAG_MANIFEST_NAME && path != SIGNATURE_NAME {
+                problems.push(Problem::UnlistedTagFile { path });
             }
         }
     }
-    let digest = files.get(TAG_MANIFEST_NAME).map(|h| h.digest);
+    let digest = tag_manifest_at
+        .filter(|&i| hashes.flags[i] & HASHED != 0)
+        .map(|i| hashes.digests[i]);
 
     // evidence.json against the manifest.
     let mut case_id = external_id;
-    match files.get(EVIDENCE_PATH).and_then(|h| h.bytes.as_ref()) {
-        None if files.contains_key(EVIDENCE_PATH) => problems.push(Problem::EvidenceInvalid {
-            detail: "too large to load".into(),
-        }),
+    let case_problem = |problems: &mut Vec<Problem>, id: &str| {
+        if id != root {
+            problems.push(Problem::EvidenceDisagrees {
+                source: "(case)".into(),
+                detail: format!("case id {id:?} but the bag folder is {root:?}"),
+            });
+        }
+    };
+    match evidence_at.filter(|&i| hashes.flags[i] & HASHED != 0) {
         None => {
-            if !unreadable_rel.contains(EVIDENCE_PATH) {
+            if !hashes.unreadable(evidence_at) {
                 problems.push(Problem::EvidenceInvalid {
                     detail: "missing".into(),
                 });
             }
         }
-        Some(bytes) => match parse_evidence_index(bytes) {
-            Err(detail) => problems.push(Problem::EvidenceInvalid { detail }),
-            Ok(ev) => {
-                if ev.case.case_id != root {
-                    problems.push(Problem::EvidenceDisagrees {
-                        source: "(case)".into(),
-                        detail: format!(
-                            "case id {:?} but the bag folder is {root:?}",
-                            ev.case.case_id
-                        ),
-                    });
+        Some(i) if !loadable(i) => problems.push(Problem::EvidenceInvalid {
+            detail: "too large to load".into(),
+        }),
+        Some(_) => {
+            match &hashes.evidence {
+                Some(EvidenceRead::Parsed {
+                    case_id: id,
+                    problems: found,
+                }) => {
+                    case_problem(&mut problems, id);
+                    case_id = Some(id.clone());
+                    problems.extend(found.iter().cloned());
                 }
-                case_id = Some(ev.case.case_id.clone());
-                for item in &ev.items {
-                    let Some(bp) = &item.bag_path else { continue };
-                    let listed = manifest.as_ref().and_then(|m| m.get(bp));
-                    match (listed, &manifest) {
-                        (Some(d), _) if *d == item.sha256 => {}
-                        (Some(d), _) => problems.push(Problem::EvidenceDisagrees {
-                            source: item.source.text.clone(),
-                            detail: format!(
-                                "sha256 {} but {MANIFEST_NAME} lists {bp} as {d}",
-                                item.sha256
-                            ),
-                        }),
-                        (None, Some(_)) => problems.push(Problem::EvidenceDisagrees {
-                            source: item.source.text.clone(),
-                            detail: format!("{bp} is not in {MANIFEST_NAME}"),
-                        }),
-                        (None, None) => {}
+                // Malformed, or of a shape the fast reader leaves alone: judged while streamed
+                // again, else read whole (at most MAX_METADATA_BYTES, as always), so that the
+                // problem is named exactly as the whole-document parse names it.
+                Some(EvidenceRead::Unsure) | None => {
+                    let ev =
+                        match evidence_judged(&za, evidence_at, &names, hashes, manifest.listing())
+                        {
+                            Err(p) => Err(p),
+                            Ok(Judged::Done(j)) => Ok(j),
+                            Ok(Judged::Whole) => evidence_whole(&za, evidence_at, &names, hashes)
+                                .map(|bytes| match parse_evidence_index(&bytes) {
+                                    Err(detail) => Err(detail),
+                                    Ok(ev) => {
+                                        let found = ev
+                                            .items
+                                            .iter()
+                                            .filter_map(|item| {
+                                                item_problem(item, manifest.listing(), &names)
+                                            })
+                                            .collect();
+                                        Ok((ev.case.case_id, found))
+                                    }
+                                }),
+                        };
+                    match ev {
+                        Err(p) => problems.push(p),
+                        Ok(Err(detail)) => problems.push(Problem::EvidenceInvalid { detail }),
+                        Ok(Ok((id, found))) => {
+                            case_problem(&mut problems, &id);
+                            case_id = Some(id);
+                            problems.extend(found);
+                        }
                     }
                 }
             }
-        },
+        }
     }
 
     // custody.jsonl parses.
-    match files.get(CUSTODY_PATH).and_then(|h| h.bytes.as_ref()) {
-        Some(bytes) => {
-            if let Err((line, detail)) = parse_custody(bytes) {
-                problems.push(Problem::CustodyInvalid { line, detail });
+    match custody_at.filter(|&i| hashes.flags[i] & HASHED != 0 && loadable(i)) {
+        Some(_) => {
+            if let Some(Some((line, detail))) = &hashes.custody {
+                problems.push(Problem::CustodyInvalid {
+                    line: *line,
+                    detail: detail.clone(),
+                });
             }
         }
-        None if !unreadable_rel.contains(CUSTODY_PATH) => problems.push(Problem::CustodyInvalid {
+        None if !hashes.unreadable(custody_at) => problems.push(Problem::CustodyInvalid {
             line: 0,
             detail: "missing".into(),
         }),
@@ -888,10 +1390,7 @@ pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> VerifyReport {
 
     // Examiner signature.
     let mut signature = SignatureStatus::Absent;
-    match (
-        files.get(SIGNATURE_NAME).and_then(|h| h.bytes.as_ref()),
-        digest,
-    ) {
+    match (hashes.kept(signature_at), digest) {
         (Some(bytes), Some(d)) => match serde_json::from_slice::<BundleSignature>(bytes) {
             Err(e) => {
                 signature = SignatureStatus::Invalid;
@@ -937,6 +1436,77 @@ pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> VerifyReport {
         signature,
         problems,
     }
+}
+
+/// evidence.json as judged by [`judge_evidence_index`]: (case id, item problems), or what
+/// is wrong with it.
+type EvidenceJudged = Result<(String, Vec<Problem>), String>;
+
+enum Judged {
+    Done(EvidenceJudged),
+    Whole,
+}
+
+/// evidence.json judged while streamed, for a document [`scan_evidence_index`] left alone. It
+/// is read a second time, so its digest must still be the one the hashing stage recorded.
+fn evidence_judged(
+    za: &Zip,
+    at: Option<usize>,
+    names: &Names,
+    hashes: &Hashes,
+    manifest: Option<&Listing>,
+) -> Result<Judged, Problem> {
+    let mut found = Vec::new();
+    let judged = read_again(za, at, names, hashes, |r| {
+        judge_evidence_index(r, |item| found.extend(item_problem(&item, manifest, names)))
+    })?;
+    Ok(match judged {
+        IndexJudgement::Parsed { case_id } => Judged::Done(Ok((case_id, found))),
+        IndexJudgement::Invalid(detail) => Judged::Done(Err(detail)),
+        IndexJudgement::Whole => Judged::Whole,
+    })
+}
+
+/// evidence.json read whole, for the rare document [`judge_evidence_index`] leaves alone.
+fn evidence_whole(
+    za: &Zip,
+    at: Option<usize>,
+    names: &Names,
+    hashes: &Hashes,
+) -> Result<Vec<u8>, Problem> {
+    let size = names.size(at.unwrap_or(0));
+    read_again(za, at, names, hashes, |r| {
+        // At most MAX_METADATA_BYTES (the caller checked): reserved once, not doubled.
+        let mut bytes = Vec::with_capacity(size as usize);
+        r.read_to_end(&mut bytes).map(|_| bytes)
+    })
+}
+
+/// Reads entry `at` a second time through `parse`: its digest must still be the one the
+/// hashing stage recorded.
+fn read_again<T>(
+    za: &Zip,
+    at: Option<usize>,
+    names: &Names,
+    hashes: &Hashes,
+    parse: impl FnOnce(&mut dyn Read) -> io::Result<T>,
+) -> Result<T, Problem> {
+    let i = at.unwrap_or(0);
+    let entry = names.name(i);
+    let mut reader = za.clone();
+    let mut buf = vec![0u8; 64 << 10];
+    let (digest, parsed) = read_entry(&mut reader, i, &entry, names.size(i), &mut buf, parse)?;
+    if digest != hashes.digests[i] {
+        return Err(Problem::EntryUnreadable {
+            entry,
+            message: "changed while being verified".into(),
+        });
+    }
+    Ok(parsed)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]
