@@ -129,6 +129,7 @@ fn injected_failure(dir: &Path, inputs: &[PathBuf]) {
         },
         acquire: AcquireOptions::default(),
         fail_write_after: Some(1 << 20),
+        spill_run_bytes: None,
     };
     let err = collect(&req).unwrap_err();
     assert!(matches!(err, CollectError::Write(_)), "{err}");
