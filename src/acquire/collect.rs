@@ -777,6 +777,8 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
         },
         not_collected: walk_skipped,
     };
+    // Declared after `st`, so dropped before it on an error return.
+    let _abandon = st.writer.discard_on_drop();
     st.writer.reserve(cands.len());
     // Windows are taken off the end of the reversed list, which shrinks as the bundle's own
     // bookkeeping grows.
@@ -817,12 +819,9 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
     }
     drop(cands);
 
-    let WriteState {
-        mut writer,
-        recorder: rec,
-        mut not_collected,
-        ..
-    } = st;
+    // `st` stays whole until the end (its writer is what `_abandon` guards).
+    let rec = st.recorder;
+    let mut not_collected = std::mem::take(&mut st.not_collected);
     not_collected.sort_by(|a, b| a.path.cmp(&b.path));
     let temp_err = |e: std::io::Error| {
         CollectError::Write(WriteError::Temp {
@@ -890,43 +889,44 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
     let items_spilled = items.spilled_bytes();
     // evidence.json, streamed in the bytes `serde_json::to_vec(&evidence)` gives; the custody
     // lines and timeline rows of each item are passed on in evidence order.
-    writer.add_payload_with(crate::bundle::EVIDENCE_PATH, evidence_size, true, |w| {
-        let mut merge = items.finish()?;
-        w.write_all(&head)?;
-        let mut first = true;
-        let mut line = Vec::new();
-        // Each record as `render` laid it out.
-        while let Some((_, value)) = merge.next_record()? {
-            if !first {
-                w.write_all(b",")?;
+    st.writer
+        .add_payload_with(crate::bundle::EVIDENCE_PATH, evidence_size, true, |w| {
+            let mut merge = items.finish()?;
+            w.write_all(&head)?;
+            let mut first = true;
+            let mut line = Vec::new();
+            // Each record as `render` laid it out.
+            while let Some((_, value)) = merge.next_record()? {
+                if !first {
+                    w.write_all(b",")?;
+                }
+                first = false;
+                let mut f = Fields::new(value);
+                w.write_all(f.take()?)?;
+                let events = f.take()?.first().copied().unwrap_or(0);
+                for _ in 0..events {
+                    let (tail, key, prefix, suffix) = (f.take()?, f.take()?, f.take()?, f.take()?);
+                    line.clear();
+                    line.extend_from_slice(b"{\"seq\":");
+                    push_seq(&mut line, seq);
+                    line.extend_from_slice(tail);
+                    line.push(b'\n');
+                    custody.write(&line)?;
+                    line.clear();
+                    line.extend_from_slice(prefix);
+                    push_seq(&mut line, seq);
+                    line.extend_from_slice(suffix);
+                    rows.push(key, &line)?;
+                    seq += 1;
+                }
+                while !f.is_empty() {
+                    let (key, row) = (f.take()?, f.take()?);
+                    rows.push(key, row)?;
+                }
             }
-            first = false;
-            let mut f = Fields::new(value);
-            w.write_all(f.take()?)?;
-            let events = f.take()?.first().copied().unwrap_or(0);
-            for _ in 0..events {
-                let (tail, key, prefix, suffix) = (f.take()?, f.take()?, f.take()?, f.take()?);
-                line.clear();
-                line.extend_from_slice(b"{\"seq\":");
-                push_seq(&mut line, seq);
-                line.extend_from_slice(tail);
-                line.push(b'\n');
-                custody.write(&line)?;
-                line.clear();
-                line.extend_from_slice(prefix);
-                push_seq(&mut line, seq);
-                line.extend_from_slice(suffix);
-                rows.push(key, &line)?;
-                seq += 1;
-            }
-            while !f.is_empty() {
-                let (key, row) = (f.take()?, f.take()?);
-                rows.push(key, row)?;
-            }
-        }
-        w.write_all(&tail)?;
-        w.write_all(b"\n")
-    })?;
+            w.write_all(&tail)?;
+            w.write_all(b"\n")
+        })?;
     for n in &evidence.not_collected {
         let ev = custody_event(
             seq,
@@ -975,11 +975,12 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
             Ok(())
         }
     };
-    writer.add_payload_with(crate::bundle::CUSTODY_PATH, custody.len(), true, |w| {
-        custody.copy_to(w)
-    })?;
+    st.writer
+        .add_payload_with(crate::bundle::CUSTODY_PATH, custody.len(), true, |w| {
+            custody.copy_to(w)
+        })?;
     // Derived events, so a reader without this tool still has the timeline.
-    writer.add_payload_with(
+    st.writer.add_payload_with(
         crate::bundle::TIMELINE_PATH,
         rows.value_bytes(),
         true,
@@ -1000,7 +1001,7 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
         .sign_key
         .as_ref()
         .map(|k| move |d: Sha256Digest| sign_digest(k, d));
-    let (sink, bag) = writer.finish(
+    let (sink, bag) = st.writer.finish(
         info,
         signer
             .as_ref()

@@ -119,6 +119,9 @@ pub struct BundleSink {
     /// stderr. [`BagZipWriter::finish`] refuses a sink that failed, so no discarded byte can
     /// reach a committed bundle.
     failed: Option<io::ErrorKind>,
+    /// Set when the bundle is abandoned for another reason (see [`DiscardOnDrop`]): later
+    /// writes are discarded the same way.
+    discard: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl BundleSink {
@@ -131,7 +134,12 @@ impl BundleSink {
             fail_after,
             truncate_pending: Default::default(),
             failed: None,
+            discard: Default::default(),
         }
+    }
+
+    fn discarding(&self) -> bool {
+        self.failed.is_some() || self.discard.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn truncate_if_pending(&mut self) -> io::Result<()> {
@@ -152,7 +160,7 @@ impl BundleSink {
 
 impl Write for BundleSink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.failed.is_some() {
+        if self.discarding() {
             self.file.seek(SeekFrom::Current(buf.len() as i64))?;
             return Ok(buf.len());
         }
@@ -177,7 +185,7 @@ impl Write for BundleSink {
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
-        if self.failed.is_some() {
+        if self.discarding() {
             return Ok(());
         }
         self.file.flush()
@@ -188,6 +196,18 @@ impl Seek for BundleSink {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
         self.truncate_if_pending()?;
         self.file.seek(pos)
+    }
+}
+
+/// Abandons a bundle when dropped: the writer's own drop (on an error path) then finalises
+/// the archive into nothing, instead of writing a central directory to a file that is about
+/// to be removed (and, on a full disk, failing again with the zip crate's debug print on
+/// stderr). Harmless after a successful [`BagZipWriter::finish`].
+pub struct DiscardOnDrop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for DiscardOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -487,6 +507,7 @@ impl Write for EntryWriter<'_> {
 pub struct BagZipWriter {
     zip: ZipWriter<BundleSink>,
     truncate_pending: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    discard: std::sync::Arc<std::sync::atomic::AtomicBool>,
     path: PathBuf,
     root: String,
     time: zip::DateTime,
@@ -507,6 +528,7 @@ impl BagZipWriter {
     ) -> Self {
         BagZipWriter {
             truncate_pending: sink.truncate_pending.clone(),
+            discard: sink.discard.clone(),
             zip: ZipWriter::new(sink),
             path: path.to_owned(),
             root: root.to_owned(),
@@ -515,6 +537,11 @@ impl BagZipWriter {
             octets: 0,
             names: Names::default(),
         }
+    }
+
+    /// A guard to declare after the writer: see [`DiscardOnDrop`].
+    pub fn discard_on_drop(&self) -> DiscardOnDrop {
+        DiscardOnDrop(self.discard.clone())
     }
 
     /// Makes room for `n` more hash-named entries up front (a table that grows frees its old
