@@ -460,23 +460,75 @@ impl Manifest<'_> {
 /// counts the bytes.
 pub struct EntryWriter<'a> {
     zip: &'a mut ZipWriter<BundleSink>,
+    /// Deflated (`--compress`): fed through [`DEFLATE_LOOKAHEAD`].
+    deflate: bool,
     buf: Vec<u8>,
+    /// Bytes of `buf` the compressor has taken.
+    taken: usize,
     hasher: Sha256,
     written: u64,
     /// Set when writing to the zip (not producing the bytes) failed.
     zip_failed: bool,
 }
 
-/// Bytes an [`EntryWriter`] gathers before it writes them to the zip.
+/// Bytes an [`EntryWriter`] gathers before it writes them to a stored entry.
 const ENTRY_BUFFER: usize = 256 << 10;
 
-impl EntryWriter<'_> {
+/// Input a deflated entry's compressor is always offered (until the last bytes). Why: the
+/// compressor's output depends on how its input arrives. A whole-buffer write (how these
+/// entries were written before they were streamed) offers it all the rest at every call, and
+/// each call stops when its 32 KiB of output is full, having taken far less than this (at most
+/// 704 KiB on the metadata of 100,000 modules); offered at least this much, every call stops at
+/// the same point and the bytes are the same. Only text compressing better than 256:1 for
+/// megabytes on end could make a call take more (the bundle would still be valid and the same
+/// for the same inputs, but not byte-identical to a whole-buffer write).
+const DEFLATE_LOOKAHEAD: usize = 8 << 20;
+
+impl<'a> EntryWriter<'a> {
+    fn new(zip: &'a mut ZipWriter<BundleSink>, deflate: bool) -> Self {
+        EntryWriter {
+            zip,
+            deflate,
+            buf: Vec::with_capacity(if deflate {
+                2 * DEFLATE_LOOKAHEAD
+            } else {
+                ENTRY_BUFFER
+            }),
+            taken: 0,
+            hasher: Sha256::new(),
+            written: 0,
+            zip_failed: false,
+        }
+    }
+
+    /// Deflated entries: single compressor calls while the lookahead is there.
+    fn feed(&mut self) -> io::Result<()> {
+        while self.buf.len() - self.taken >= DEFLATE_LOOKAHEAD {
+            let n = self
+                .zip
+                .write(&self.buf[self.taken..])
+                .inspect_err(|_| self.zip_failed = true)?;
+            if n == 0 {
+                self.zip_failed = true;
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            self.taken += n;
+        }
+        if self.taken >= DEFLATE_LOOKAHEAD {
+            self.buf.drain(..self.taken);
+            self.taken = 0;
+        }
+        Ok(())
+    }
+
+    /// Writes everything gathered (at the end of the entry, or of a stored chunk).
     fn drain(&mut self) -> io::Result<()> {
-        if !self.buf.is_empty() {
-            let r = self.zip.write_all(&self.buf);
-            self.buf.clear();
+        if self.taken < self.buf.len() {
+            let r = self.zip.write_all(&self.buf[self.taken..]);
             r.inspect_err(|_| self.zip_failed = true)?;
         }
+        self.buf.clear();
+        self.taken = 0;
         Ok(())
     }
 }
@@ -485,6 +537,11 @@ impl Write for EntryWriter<'_> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         self.hasher.update(data);
         self.written += data.len() as u64;
+        if self.deflate {
+            self.buf.extend_from_slice(data);
+            self.feed()?;
+            return Ok(data.len());
+        }
         if self.buf.len() + data.len() > ENTRY_BUFFER {
             self.drain()?;
         }
@@ -497,8 +554,10 @@ impl Write for EntryWriter<'_> {
         }
         Ok(data.len())
     }
+    /// Does nothing: a deflated entry's bytes must reach the compressor as they would in one
+    /// piece (see [`DEFLATE_LOOKAHEAD`]); the entry is completed by its writer.
     fn flush(&mut self) -> io::Result<()> {
-        self.drain()
+        Ok(())
     }
 }
 
@@ -621,13 +680,7 @@ impl BagZipWriter {
         fill: impl FnOnce(&mut EntryWriter<'_>) -> io::Result<()>,
     ) -> Result<Sha256Digest, WriteError> {
         self.start(bag_path, size, text)?;
-        let mut w = EntryWriter {
-            zip: &mut self.zip,
-            buf: Vec::with_capacity(ENTRY_BUFFER),
-            hasher: Sha256::new(),
-            written: 0,
-            zip_failed: false,
-        };
+        let mut w = EntryWriter::new(&mut self.zip, text && self.compress_text);
         let r = fill(&mut w).and_then(|()| w.drain());
         let (written, zip_failed) = (w.written, w.zip_failed);
         let digest = Sha256Digest(w.hasher.finalize().into());
@@ -729,13 +782,7 @@ impl BagZipWriter {
         let manifest = names.manifest();
         let size = manifest.len();
         self.start_tag(MANIFEST_NAME, size)?;
-        let mut w = EntryWriter {
-            zip: &mut self.zip,
-            buf: Vec::with_capacity(ENTRY_BUFFER),
-            hasher: Sha256::new(),
-            written: 0,
-            zip_failed: false,
-        };
+        let mut w = EntryWriter::new(&mut self.zip, self.compress_text);
         let mut line = String::new();
         let r = manifest
             .for_each(|path, digest| {
@@ -1132,6 +1179,54 @@ mod tests {
             .read_to_string(&mut manifest)
             .unwrap();
         assert_eq!(manifest, render_manifest(&expect));
+    }
+
+    /// A deflated entry streamed in small pieces is the entry written from one buffer: the
+    /// compressor's output depends on how its input arrives (`DEFLATE_LOOKAHEAD`).
+    #[test]
+    fn a_deflated_entry_streamed_in_pieces_is_the_one_written_whole() {
+        // JSON-like text, repetitive like custody lines but not uniform, past the lookahead.
+        let mut text = Vec::new();
+        let mut i = 0u64;
+        while text.len() < DEFLATE_LOOKAHEAD + (3 << 20) {
+            text.extend_from_slice(
+                format!(
+                    "{{\"seq\":{i},\"path\":\"/src/{:x}/m{i}.wasm\",\"sha256\":\"{}\"}}\n",
+                    i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 44,
+                    Sha256Digest::of(&i.to_le_bytes())
+                )
+                .as_bytes(),
+            );
+            i += 1;
+        }
+        let t = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, streamed: bool| {
+            let path = dir.path().join(name);
+            let file = File::create(&path).unwrap();
+            let mut w = BagZipWriter::new(BundleSink::new(file, None), &path, "C", t, true);
+            let d = Sha256Digest::of(&text);
+            if streamed {
+                let got = w
+                    .add_payload_with("data/t.jsonl", text.len() as u64, true, |e| {
+                        for piece in text.chunks(1000) {
+                            e.write_all(piece)?;
+                        }
+                        Ok(())
+                    })
+                    .unwrap();
+                assert_eq!(got, d);
+            } else {
+                w.add_payload_bytes("data/t.jsonl", &text, d, true).unwrap();
+            }
+            w.finish(BagInfo::default(), None).unwrap();
+            std::fs::read(&path).unwrap()
+        };
+        let (whole, streamed) = (write("a.zip", false), write("b.zip", true));
+        assert!(whole.len() < text.len() * 3 / 4, "not deflated");
+        assert!(whole == streamed, "the streamed entry deflated differently");
     }
 
     #[test]
