@@ -23,6 +23,7 @@ pub mod keys;
 pub mod kind;
 pub mod report;
 pub mod scope;
+pub mod spill;
 pub mod timeline;
 pub mod transparency;
 pub mod wasm;

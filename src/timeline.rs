@@ -2,9 +2,10 @@
 //! analyser-recorded item times, findings, the case file's declared events) as one UTC-sorted list
 //! of [`TimelineEvent`]s, and its writers (Timesketch CSV, JSON Lines, Markdown table).
 
+use crate::case::CaseInfo;
 use crate::custody::{CustodyAction, CustodyEvent};
 use crate::digest::Sha256Digest;
-use crate::evidence::{Evidence, IncidentType, ItemKind, Severity};
+use crate::evidence::{Evidence, EvidenceItem, IncidentType, ItemKind, Severity};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
@@ -164,17 +165,210 @@ fn custody_message(e: &CustodyEvent) -> String {
     }
 }
 
+/// The case file's declared times and window, each with whether it cites the collected case
+/// file (declared times and events do; the window does not), in the order `build` lists them.
+fn case_drafts(case: &CaseInfo) -> Vec<(Draft, bool)> {
+    let mut drafts = Vec::new();
+    for (name, desc, at) in case.times.entries() {
+        if let Some(at) = at {
+            let mut d = Draft::new(
+                at,
+                EventSource::CaseFile,
+                format!("case.{name}"),
+                desc,
+                desc,
+            );
+            d.incident_type = case.incident_type;
+            d.detail = "declared in the case file".to_owned();
+            drafts.push((d, true));
+        }
+    }
+    if let Some(w) = &case.window {
+        let mut d = Draft::new(
+            w.from,
+            EventSource::CaseFile,
+            "case.window_from",
+            "Compromise window begins",
+            "Compromise window begins",
+        );
+        d.incident_type = case.incident_type;
+        drafts.push((d, false));
+        if let Some(to) = w.to {
+            let mut d = Draft::new(
+                to,
+                EventSource::CaseFile,
+                "case.window_to",
+                "Compromise window ends",
+                "Compromise window ends",
+            );
+            d.incident_type = case.incident_type;
+            drafts.push((d, false));
+        }
+    }
+    for ev in &case.events {
+        let mut d = Draft::new(
+            ev.at,
+            EventSource::CaseFile,
+            "case.event",
+            "Declared event",
+            ev.description.clone(),
+        );
+        d.incident_type = case.incident_type;
+        drafts.push((d, true));
+    }
+    drafts
+}
+
+/// (event type, time) of a collected case file's item time, with the item's SHA-256 and path.
+pub(crate) type CaseFileTime<'a> = (&'a str, DateTime<Utc>, Sha256Digest, &'a str);
+
+/// The declared case events, citing the first collected case file (in evidence order) that
+/// carries the same time; also the (event type, time) pairs cited.
+fn cited_case_drafts(
+    case: &CaseInfo,
+    case_file_times: &[CaseFileTime<'_>],
+) -> (Vec<Draft>, Vec<(String, DateTime<Utc>)>) {
+    let mut cited: Vec<(String, DateTime<Utc>)> = Vec::new();
+    let mut drafts = Vec::new();
+    for (mut d, citable) in case_drafts(case) {
+        if citable {
+            if let Some((ty, at, sha, path)) = case_file_times
+                .iter()
+                .find(|(ty, at, _, _)| *ty == d.event_type && *at == d.at)
+            {
+                d.sha = Some(*sha);
+                d.path = Some((*path).to_owned());
+                cited.push(((*ty).to_owned(), *at));
+            }
+        }
+        drafts.push(d);
+    }
+    (drafts, cited)
+}
+
+fn custody_draft(e: &CustodyEvent) -> Draft {
+    let mut d = Draft::new(
+        e.time.with_timezone(&Utc),
+        EventSource::Custody,
+        format!("custody.{}", custody_action_name(e.action)),
+        "Chain of custody",
+        custody_message(e),
+    );
+    if let Some(p) = &e.source {
+        d.path = Some(p.text.clone());
+    }
+    d.sha = e.sha256;
+    d.detail = format!("seq {}{}", e.seq, custody_detail_rest(e));
+    d
+}
+
+/// The custody detail after its `seq N`.
+fn custody_detail_rest(e: &CustodyEvent) -> String {
+    let mut detail = format!("; argv: {}", e.argv.join(" "));
+    if !e.note.is_empty() {
+        detail.push_str("; note: ");
+        detail.push_str(&e.note);
+    }
+    detail
+}
+
+/// An item's stat times and dated facts, skipping a case file's times in `cited` (listed once,
+/// on the declared event that cites the case file).
+fn item_drafts(item: &EvidenceItem, cited: &[(String, DateTime<Utc>)], drafts: &mut Vec<Draft>) {
+    let path = item.source.text.as_str();
+    let kind = serde_json::to_value(item.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let st = &item.stat_before;
+    let mode = format!("mode {:04o}", st.permissions());
+    drafts.push(
+        Draft {
+            detail: format!("{kind}; {mode}; size {}", st.size),
+            ..Draft::new(
+                st.mtime,
+                EventSource::FileStat,
+                "file.mtime",
+                "File modified (mtime)",
+                format!("{kind} {path} modified"),
+            )
+        }
+        .item(item.sha256, path),
+    );
+    drafts.push(
+        Draft {
+            detail: format!("{kind}; {mode}; size {}", st.size),
+            ..Draft::new(
+                st.ctime,
+                EventSource::FileStat,
+                "file.ctime",
+                "File metadata changed (ctime)",
+                format!("{kind} {path} metadata changed"),
+            )
+        }
+        .item(item.sha256, path),
+    );
+    for t in &item.times {
+        if item.kind == ItemKind::CaseFile
+            && cited
+                .iter()
+                .any(|(ty, at)| *ty == t.event_type && *at == t.at)
+        {
+            continue;
+        }
+        drafts.push(
+            Draft {
+                detail: t.detail.clone(),
+                ..Draft::new(
+                    t.at,
+                    EventSource::Evidence,
+                    t.event_type.clone(),
+                    t.description.clone(),
+                    format!("{}: {path}", t.description),
+                )
+            }
+            .item(item.sha256, path),
+        );
+    }
+}
+
+fn finding_draft(
+    collected_at: DateTime<Utc>,
+    item: Option<&EvidenceItem>,
+    f: &crate::evidence::Finding,
+) -> Draft {
+    let mut d = Draft::new(
+        collected_at,
+        EventSource::Finding,
+        format!("finding.{}", f.code),
+        "Finding recorded at collection",
+        f.message.clone(),
+    );
+    d.severity = Some(f.severity);
+    d.incident_type = f.incident_type;
+    if let Some(i) = item {
+        d = d.item(i.sha256, &i.source.text);
+    }
+    let mut detail = format!("code {}", f.code);
+    if !f.related.is_empty() {
+        detail.push_str("; related: ");
+        let rel: Vec<String> = f.related.iter().map(|r| r.to_hex()).collect();
+        detail.push_str(&rel.join(" "));
+    }
+    d.detail = detail;
+    d
+}
+
 /// Builds the sorted timeline of a bundle's evidence and custody record.
 ///
 /// Order: by time, then by [`EventSource`] rank, then in the order the facts appear in the
-/// evidence (a stable sort), so the same evidence always gives the same list.
+/// evidence (a stable sort), so the same evidence always gives the same list. `collect` writes
+/// the same list without holding it ([`Row`] and the functions around it); a test compares the
+/// two on every collected bundle.
 pub fn build(evidence: &Evidence, custody: &[CustodyEvent]) -> Vec<TimelineEvent> {
-    let mut drafts: Vec<Draft> = Vec::new();
-    let case = &evidence.case;
-
     // The collected case.toml carries the same declared times as item times: cite it by hash
     // on the declared events, and do not list those times twice.
-    let case_file_times: Vec<(&str, DateTime<Utc>, Sha256Digest, &str)> = evidence
+    let case_file_times: Vec<CaseFileTime<'_>> = evidence
         .items
         .iter()
         .filter(|i| i.kind == ItemKind::CaseFile)
@@ -189,172 +383,101 @@ pub fn build(evidence: &Evidence, custody: &[CustodyEvent]) -> Vec<TimelineEvent
             })
         })
         .collect();
-    let mut cited: Vec<(String, DateTime<Utc>)> = Vec::new();
-    let mut cite = |d: &mut Draft| {
-        if let Some((ty, at, sha, path)) = case_file_times
-            .iter()
-            .find(|(ty, at, _, _)| *ty == d.event_type && *at == d.at)
-        {
-            d.sha = Some(*sha);
-            d.path = Some((*path).to_owned());
-            cited.push(((*ty).to_owned(), *at));
-        }
-    };
-
-    for (name, desc, at) in case.times.entries() {
-        if let Some(at) = at {
-            let mut d = Draft::new(
-                at,
-                EventSource::CaseFile,
-                format!("case.{name}"),
-                desc,
-                desc,
-            );
-            d.incident_type = case.incident_type;
-            d.detail = "declared in the case file".to_owned();
-            cite(&mut d);
-            drafts.push(d);
-        }
-    }
-    if let Some(w) = &case.window {
-        let mut d = Draft::new(
-            w.from,
-            EventSource::CaseFile,
-            "case.window_from",
-            "Compromise window begins",
-            "Compromise window begins",
-        );
-        d.incident_type = case.incident_type;
-        drafts.push(d);
-        if let Some(to) = w.to {
-            let mut d = Draft::new(
-                to,
-                EventSource::CaseFile,
-                "case.window_to",
-                "Compromise window ends",
-                "Compromise window ends",
-            );
-            d.incident_type = case.incident_type;
-            drafts.push(d);
-        }
-    }
-    for ev in &case.events {
-        let mut d = Draft::new(
-            ev.at,
-            EventSource::CaseFile,
-            "case.event",
-            "Declared event",
-            ev.description.clone(),
-        );
-        d.incident_type = case.incident_type;
-        cite(&mut d);
-        drafts.push(d);
-    }
-
-    for e in custody {
-        let mut d = Draft::new(
-            e.time.with_timezone(&Utc),
-            EventSource::Custody,
-            format!("custody.{}", custody_action_name(e.action)),
-            "Chain of custody",
-            custody_message(e),
-        );
-        if let Some(p) = &e.source {
-            d.path = Some(p.text.clone());
-        }
-        d.sha = e.sha256;
-        let mut detail = format!("seq {}; argv: {}", e.seq, e.argv.join(" "));
-        if !e.note.is_empty() {
-            detail.push_str("; note: ");
-            detail.push_str(&e.note);
-        }
-        d.detail = detail;
-        drafts.push(d);
-    }
-
+    let (mut drafts, cited) = cited_case_drafts(&evidence.case, &case_file_times);
+    drafts.extend(custody.iter().map(custody_draft));
     for item in &evidence.items {
-        let path = item.source.text.as_str();
-        let kind = serde_json::to_value(item.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        let st = &item.stat_before;
-        let mode = format!("mode {:04o}", st.permissions());
-        drafts.push(
-            Draft {
-                detail: format!("{kind}; {mode}; size {}", st.size),
-                ..Draft::new(
-                    st.mtime,
-                    EventSource::FileStat,
-                    "file.mtime",
-                    "File modified (mtime)",
-                    format!("{kind} {path} modified"),
-                )
-            }
-            .item(item.sha256, path),
-        );
-        drafts.push(
-            Draft {
-                detail: format!("{kind}; {mode}; size {}", st.size),
-                ..Draft::new(
-                    st.ctime,
-                    EventSource::FileStat,
-                    "file.ctime",
-                    "File metadata changed (ctime)",
-                    format!("{kind} {path} metadata changed"),
-                )
-            }
-            .item(item.sha256, path),
-        );
-        for t in &item.times {
-            if item.kind == ItemKind::CaseFile
-                && cited
-                    .iter()
-                    .any(|(ty, at)| *ty == t.event_type && *at == t.at)
-            {
-                continue;
-            }
-            drafts.push(
-                Draft {
-                    detail: t.detail.clone(),
-                    ..Draft::new(
-                        t.at,
-                        EventSource::Evidence,
-                        t.event_type.clone(),
-                        t.description.clone(),
-                        format!("{}: {path}", t.description),
-                    )
-                }
-                .item(item.sha256, path),
-            );
-        }
+        item_drafts(item, &cited, &mut drafts);
     }
-
     for (item, f) in evidence.all_findings() {
-        let mut d = Draft::new(
-            evidence.collected_at,
-            EventSource::Finding,
-            format!("finding.{}", f.code),
-            "Finding recorded at collection",
-            f.message.clone(),
-        );
-        d.severity = Some(f.severity);
-        d.incident_type = f.incident_type;
-        if let Some(i) = item {
-            d = d.item(i.sha256, &i.source.text);
-        }
-        let mut detail = format!("code {}", f.code);
-        if !f.related.is_empty() {
-            detail.push_str("; related: ");
-            let rel: Vec<String> = f.related.iter().map(|r| r.to_hex()).collect();
-            detail.push_str(&rel.join(" "));
-        }
-        d.detail = detail;
-        drafts.push(d);
+        drafts.push(finding_draft(evidence.collected_at, item, f));
     }
-
     drafts.sort_by(|a, b| a.at.cmp(&b.at).then(a.source.cmp(&b.source)));
     drafts.into_iter().map(Draft::finish).collect()
+}
+
+/// One timeline event for a writer that sorts without holding the list (collect): its instant
+/// at full precision and its source (the sort key of [`build`], whose ties keep generation
+/// order), and its line as [`write_jsonl`] writes it.
+pub(crate) struct Row {
+    pub at: DateTime<Utc>,
+    pub source: EventSource,
+    pub line: Vec<u8>,
+}
+
+impl Row {
+    fn of(d: Draft) -> Row {
+        let (at, source) = (d.at, d.source);
+        let mut line = Vec::new();
+        jsonl_line(&d.finish(), &mut line);
+        Row { at, source, line }
+    }
+}
+
+fn jsonl_line(e: &TimelineEvent, out: &mut Vec<u8>) {
+    serde_json::to_writer(&mut *out, e).expect("writing to memory");
+    out.push(b'\n');
+}
+
+/// The (event type, time) pairs of a case file's item times that [`build`] leaves out because a
+/// declared event cites them: every declared time and event of `case` (a case file item holding
+/// the pair is what makes it cited).
+pub(crate) fn citable_case_times(case: &CaseInfo) -> Vec<(String, DateTime<Utc>)> {
+    case_drafts(case)
+        .into_iter()
+        .filter(|(_, citable)| *citable)
+        .map(|(d, _)| (d.event_type, d.at))
+        .collect()
+}
+
+/// The declared case events, as [`build`] lists them (`case_file_times` in evidence order).
+pub(crate) fn case_rows(case: &CaseInfo, case_file_times: &[CaseFileTime<'_>]) -> Vec<Row> {
+    let (drafts, _) = cited_case_drafts(case, case_file_times);
+    drafts.into_iter().map(Row::of).collect()
+}
+
+/// One item's stat times, dated facts and findings, in the order [`build`] generates them
+/// within each source. `citable`: see [`citable_case_times`].
+pub(crate) fn item_rows(
+    item: &EvidenceItem,
+    collected_at: DateTime<Utc>,
+    citable: &[(String, DateTime<Utc>)],
+) -> Vec<Row> {
+    let mut drafts = Vec::new();
+    item_drafts(item, citable, &mut drafts);
+    for f in &item.findings {
+        drafts.push(finding_draft(collected_at, Some(item), f));
+    }
+    drafts.into_iter().map(Row::of).collect()
+}
+
+/// A custody event's row.
+pub(crate) fn custody_row(e: &CustodyEvent) -> Row {
+    Row::of(custody_draft(e))
+}
+
+/// A custody event's row before its `seq` is known: the line is `prefix`, the decimal seq, then
+/// `suffix` (its detail, the last field, begins `seq N`; JSON escapes each character on its
+/// own, so the escaped rest of the detail is the end of the line).
+pub(crate) fn custody_row_parts(e: &CustodyEvent) -> (DateTime<Utc>, Vec<u8>, Vec<u8>) {
+    let at = e.time.with_timezone(&Utc);
+    let rest = custody_detail_rest(e);
+    let mut d = custody_draft(e);
+    d.detail = format!("seq 0{rest}");
+    let mut line = Vec::new();
+    jsonl_line(&d.finish(), &mut line);
+    let escaped_rest = serde_json::to_string(&rest)
+        .expect("a string serialises")
+        .len()
+        - 2;
+    // After the `0`: the escaped rest, `"`, `}` and the newline.
+    let cut = line.len() - escaped_rest - 3;
+    assert!(
+        line[..cut].ends_with(b"\"seq 0"),
+        "custody row layout changed"
+    );
+    let suffix = line.split_off(cut);
+    line.pop();
+    (at, line, suffix)
 }
 
 /// Keeps the events with `from <= time <= to` (either bound optional).

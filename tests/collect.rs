@@ -398,6 +398,7 @@ fn request(dir: &Path, inputs: Vec<PathBuf>, out: &Path) -> CollectRequest {
         },
         acquire: AcquireOptions::default(),
         fail_write_after: None,
+        spill_run_bytes: None,
     }
 }
 
@@ -447,6 +448,7 @@ fn a_source_modified_during_collection_is_flagged() {
     let out = dir.path().join("c.zip");
     let mut req = request(dir.path(), vec![src.clone()], &out);
     req.acquire.in_memory_limit = 1 << 20; // big.bin takes the hash-then-copy path
+    req.spill_run_bytes = Some(1); // and every record is sorted on disk
     let big = src.join("big.bin");
     req.acquire.after_first_chunk = Some(Arc::new(move |p: &Path| {
         use std::io::Write;
@@ -465,7 +467,14 @@ fn a_source_modified_during_collection_is_flagged() {
         }
     }));
     let outcome = collect(&req).unwrap();
-    let items = &outcome.evidence.items;
+    assert_eq!(
+        outcome.summary.changed_during_acquisition.len(),
+        2,
+        "{:?}",
+        outcome.summary
+    );
+    let evidence = open_bundle(&out).unwrap().evidence;
+    let items = &evidence.items;
     let a = items
         .iter()
         .find(|i| i.source.text.ends_with("a.wasm"))
@@ -525,8 +534,11 @@ fn a_large_source_that_vanishes_before_its_copy_is_not_collected_and_the_run_goe
         }
     }));
     let outcome = collect(&req).unwrap();
-    assert_eq!(outcome.evidence.items.len(), 1);
-    let nc = &outcome.evidence.not_collected;
+    assert_eq!(outcome.summary.items, 1);
+    let evidence = open_bundle(&out).unwrap().evidence;
+    assert_eq!(evidence.items.len(), 1);
+    let nc = &evidence.not_collected;
+    assert_eq!(nc, &outcome.summary.not_collected);
     assert_eq!(nc.len(), 1);
     assert!(nc[0].path.text.ends_with("big.bin"));
     assert!(
@@ -732,4 +744,100 @@ fn usage_errors_exit_2() {
         .assert()
         .code(2);
     assert!(!out.exists());
+}
+
+/// Reads every file under `dir` once, so that later reads leave the access times as they are
+/// (relatime updates an access time only when it is older than the last change).
+fn settle_access_times(dir: &Path) {
+    for e in walkdir::WalkDir::new(dir) {
+        let e = e.unwrap();
+        if e.file_type().is_file() {
+            std::fs::read(e.path()).unwrap();
+        }
+    }
+}
+
+/// Records sorted on disk (evidence items, custody lines, timeline rows; here every record its
+/// own run) give the same bundle as records kept in memory, and each metadata entry is exactly
+/// what the readers' own serialisation gives: evidence.json is `serde_json` of the evidence,
+/// custody.jsonl one `serde_json` line per event, timeline.jsonl `timeline::build` written as
+/// JSON Lines (what the `timeline` command writes).
+#[test]
+fn spilled_records_give_the_same_bundle_and_the_readers_serialisation() {
+    let dir = tempfile::tempdir().unwrap();
+    let staged = wsc_forensics::demo::stage_sample_incident(&dir.path().join("incident")).unwrap();
+    // A duplicate of a module (one hash-named entry, two items) and a link (not collected).
+    let extra = dir.path().join("extra");
+    std::fs::create_dir(&extra).unwrap();
+    std::fs::copy(
+        fixture("wsc/modules/signed-a.wasm"),
+        extra.join("a-copy.wasm"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture("wsc/modules/signed-a.wasm"),
+        extra.join("a-copy2.wasm"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", extra.join("passwd")).unwrap();
+    settle_access_times(dir.path());
+    let out = dir.path().join("out.zip");
+    let run = |spill: Option<usize>| {
+        let mut inputs = staged.inputs.clone();
+        inputs.push(extra.clone());
+        let mut req = request(dir.path(), inputs, &out);
+        req.case_file = Some(staged.case_file.clone());
+        req.case = CaseInfo::load(&staged.case_file).unwrap();
+        req.spill_run_bytes = spill;
+        let outcome = collect(&req).unwrap();
+        let bytes = std::fs::read(&out).unwrap();
+        std::fs::remove_file(&out).unwrap();
+        (outcome, bytes)
+    };
+    let (in_memory, a) = run(None);
+    let (spilled, b) = run(Some(1));
+    assert_eq!(in_memory.spilled_bytes, 0);
+    assert!(spilled.spilled_bytes > 0);
+    assert!(a == b, "spilling changed the bundle");
+    assert_eq!(in_memory.digest, spilled.digest);
+
+    std::fs::write(&out, &a).unwrap();
+    let c = open_bundle(&out).unwrap();
+    let root = format!("{}/data/", c.evidence.case.case_id);
+    let mut evidence = serde_json::to_vec(&c.evidence).unwrap();
+    evidence.push(b'\n');
+    assert!(zip_entry(&out, &format!("{root}evidence.json")) == evidence);
+    let mut custody = Vec::new();
+    for e in &c.custody {
+        serde_json::to_writer(&mut custody, e).unwrap();
+        custody.push(b'\n');
+    }
+    assert!(zip_entry(&out, &format!("{root}custody.jsonl")) == custody);
+    let mut timeline = Vec::new();
+    let events = wsc_forensics::timeline::build(&c.evidence, &c.custody);
+    wsc_forensics::timeline::write_jsonl(&events, &mut timeline).unwrap();
+    assert!(zip_entry(&out, &format!("{root}timeline.jsonl")) == timeline);
+    // The case file is cited by the declared events (the rows collect builds apart).
+    assert!(events
+        .iter()
+        .any(|e| e.event_type.starts_with("case.") && e.evidence_sha256.is_some()));
+
+    // The summary the CLI prints is the evidence's.
+    let s = &in_memory.summary;
+    let ev = &c.evidence;
+    assert_eq!(s.items, ev.items.len() as u64);
+    assert_eq!(s.not_collected, ev.not_collected);
+    assert_eq!(s.not_collected.len(), 1);
+    assert_eq!(s.max_severity(), ev.max_severity());
+    let mut by_kind = std::collections::BTreeMap::new();
+    for i in &ev.items {
+        *by_kind.entry(i.kind).or_insert(0u64) += 1;
+    }
+    assert_eq!(s.items_by_kind, by_kind);
+    let mut by_sev = std::collections::BTreeMap::new();
+    for (_, f) in ev.all_findings() {
+        *by_sev.entry(f.severity).or_insert(0u64) += 1;
+    }
+    assert_eq!(s.findings_by_severity, by_sev);
+    assert_eq!(s.case_id, ev.case.case_id);
 }

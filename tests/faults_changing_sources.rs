@@ -125,10 +125,17 @@ fn shrinking_growing_and_replaced_sources_are_flagged_and_the_copy_is_hashed() {
         },
         acquire,
         fail_write_after: None,
+        spill_run_bytes: None,
     };
     // The run goes on: every source is collected, the untouched module unflagged.
     let outcome = collect(&req).unwrap();
-    let items = &outcome.evidence.items;
+    assert_eq!(outcome.summary.items, 1 + cases.len() as u64);
+    assert_eq!(
+        outcome.summary.changed_during_acquisition.len(),
+        cases.len()
+    );
+    let evidence = wsc_forensics::bundle::open_bundle(&out).unwrap().evidence;
+    let items = &evidence.items;
     assert_eq!(items.len(), 1 + cases.len());
     let module = items
         .iter()

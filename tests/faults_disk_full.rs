@@ -129,6 +129,7 @@ fn injected_failure(dir: &Path, inputs: &[PathBuf]) {
         },
         acquire: AcquireOptions::default(),
         fail_write_after: Some(1 << 20),
+        spill_run_bytes: None,
     };
     let err = collect(&req).unwrap_err();
     assert!(matches!(err, CollectError::Write(_)), "{err}");
@@ -139,4 +140,69 @@ fn injected_failure(dir: &Path, inputs: &[PathBuf]) {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert!(left.is_empty(), "left at the destination: {left:?}");
+}
+
+/// The sorted records collect keeps beside the bundle (here every record its own run, so the
+/// merge passes write them several times) fill the disk before the bundle does: the same clear
+/// error, nothing left, and the space given back (the records' files are anonymous).
+#[test]
+fn a_disk_filled_by_the_sorted_records_gives_a_clear_error_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    for i in 0..100u32 {
+        // A minimal module with a custom section holding `i`: every file is its own entry.
+        let mut m = b"\0asm\x01\0\0\0\0\x06\x01n".to_vec();
+        m.extend_from_slice(&i.to_le_bytes());
+        std::fs::write(src.join(format!("m{i:03}.wasm")), m).unwrap();
+    }
+    let mnt = dir.path().join("small");
+    let Some(fs) = SmallTmpfs::mount(&mnt) else {
+        eprintln!("SKIPPED: mount not permitted (a full disk needs a small tmpfs)");
+        return;
+    };
+    let out = fs.0.join("case.zip");
+    let mut req = CollectRequest {
+        inputs: vec![src],
+        case_file: None,
+        case: CaseInfo {
+            case_id: "IR-FULL".into(),
+            ..Default::default()
+        },
+        output: out.clone(),
+        collected_at: chrono::Utc::now(),
+        time_fixed: false,
+        force: false,
+        compress: false,
+        sign_key: None,
+        argv: vec!["wsc-forensics".into(), "collect".into()],
+        actor: Actor {
+            examiner: None,
+            user: "tester".into(),
+            host: "test".into(),
+        },
+        acquire: AcquireOptions::default(),
+        fail_write_after: None,
+        spill_run_bytes: Some(1),
+    };
+    let err = collect(&req).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CollectError::Write(wsc_forensics::bundle::writer::WriteError::Temp { .. })
+        ),
+        "{err}"
+    );
+    let msg = format!("{err}");
+    assert!(msg.contains(&*fs.0.to_string_lossy()), "{msg}");
+    assert!(msg.contains("No space left on device"), "{msg}");
+    let left: Vec<_> = std::fs::read_dir(&fs.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left at the destination: {left:?}");
+    // Given back: the same collection fits when the records stay in memory.
+    req.spill_run_bytes = None;
+    collect(&req).expect("the same collect without spilling");
+    drop(fs);
 }

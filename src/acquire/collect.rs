@@ -8,13 +8,18 @@
 //! input size. Payload entries therefore appear in the zip in sorted source-path order (the
 //! first source of each content wins its hash-named entry); the metadata and tag files follow.
 //! Same inputs and same collection time give the same bytes.
+//!
+//! The metadata is never held whole (100,000 modules make 600 MB of it): each item is rendered
+//! as it is written (its evidence.json text, custody lines and timeline rows) and sorted into
+//! evidence order through [`crate::spill`]; evidence.json, custody.jsonl and timeline.jsonl
+//! are then streamed into their entries, in the bytes the whole-record serialisation gives.
 
 use crate::acquire::read::{acquire_one, open_source, stat_changes, AcquireResult, Acquired, Held};
 use crate::acquire::walk::{walk_inputs, Candidate};
 use crate::acquire::AcquireOptions;
 use crate::bundle::bagit::BagInfo;
 use crate::bundle::signature::sign_digest;
-use crate::bundle::writer::{AtomicFile, BagZipWriter, BundleSink, WriteError};
+use crate::bundle::writer::{AtomicFile, BagZipWriter, BundleSink, EntryWriter, WriteError};
 use crate::case::CaseInfo;
 use crate::custody::{Actor, CustodyAction, CustodyEvent};
 use crate::digest::Sha256Digest;
@@ -22,16 +27,25 @@ use crate::evidence::{
     DigestOf, Evidence, EvidenceItem, Finding, ItemKind, NotCollected, RecordedPath, Severity,
     ToolInfo, SCHEMA_VERSION,
 };
+use crate::spill::{put, Fields, Sorter, Spool};
+use crate::timeline::EventSource;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
 use rayon::prelude::*;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Bytes of small files read ahead per window (two windows may be in memory at once).
 pub const WINDOW_BYTES: u64 = 16 << 20;
 /// Files per window, so that per-file bookkeeping stays bounded too.
-const WINDOW_FILES: usize = 512;
+const WINDOW_FILES: usize = 64;
+/// Bytes of rendered records (evidence items, custody lines, timeline rows) each external sort
+/// holds before it writes a sorted run to its temp file; at most three are alive at once.
+pub const SPILL_RUN_BYTES: usize = 4 << 20;
+/// Bytes of custody lines held before they go to their temp file (they wait there, in order,
+/// until evidence.json is written).
+const SPOOL_BYTES: usize = 1 << 20;
 
 /// Everything one collection needs. The CLI fills it from flags; tests from code.
 pub struct CollectRequest {
@@ -57,16 +71,22 @@ pub struct CollectRequest {
     pub acquire: AcquireOptions,
     /// Test hook: the bundle write fails after this many bytes.
     pub fail_write_after: Option<u64>,
+    /// Test hook: [`SPILL_RUN_BYTES`] when `None`.
+    pub spill_run_bytes: Option<usize>,
 }
 
-/// What a successful collection produced.
+/// What a successful collection produced. The evidence itself is only in the bundle (read it
+/// back with [`crate::bundle::open_bundle`]): collect never holds all of it.
 #[derive(Debug)]
 pub struct CollectOutcome {
     pub path: PathBuf,
     pub digest: Sha256Digest,
-    pub evidence: Evidence,
+    pub summary: CollectSummary,
     pub payload_files: u64,
     pub payload_bytes: u64,
+    /// Bytes written to anonymous temp files beside the bundle while sorting the records
+    /// (0 when they fitted in memory).
+    pub spilled_bytes: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -200,9 +220,19 @@ fn keys_among(cands: &[Candidate]) -> Vec<crate::keys::PublicKey> {
     // deduplicated in candidate order so the key list does not depend on thread timing.
     let found: Vec<crate::keys::PublicKey> = cands
         .par_iter()
-        .filter(|c| c.stat.is_file() && c.stat.len() <= KEY_PREPASS_MAX)
+        .filter(|c| c.size <= KEY_PREPASS_MAX)
         .filter_map(|c| {
-            let bytes = std::fs::read(&c.path).ok()?;
+            // Opened like every source (no symlink followed, no FIFO waited on: the file may
+            // have been swapped since the walk), and never read past the pre-pass limit.
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(open_source(&c.path).ok()?, KEY_PREPASS_MAX + 1),
+                &mut bytes,
+            )
+            .ok()?;
+            if bytes.len() as u64 > KEY_PREPASS_MAX {
+                return None;
+            }
             let kind = crate::kind::classify(&c.path, &bytes);
             if !matches!(kind, ItemKind::PublicKey | ItemKind::SecretKey) {
                 return None;
@@ -226,11 +256,7 @@ fn windows(cands: &[Candidate], in_memory_limit: u64) -> Vec<std::ops::Range<usi
     let mut out = Vec::new();
     let (mut start, mut bytes) = (0usize, 0u64);
     for (i, c) in cands.iter().enumerate() {
-        let cost = if c.stat.len() <= in_memory_limit {
-            c.stat.len()
-        } else {
-            0
-        };
+        let cost = if c.size <= in_memory_limit { c.size } else { 0 };
         if i > start && (bytes + cost > WINDOW_BYTES || i - start >= WINDOW_FILES) {
             out.push(start..i);
             start = i;
@@ -253,10 +279,301 @@ struct Written {
 }
 
 struct WriteState {
+    output: PathBuf,
     writer: BagZipWriter,
     case_names: HashMap<String, Sha256Digest>,
-    written: Vec<Written>,
+    recorder: Recorder,
     not_collected: Vec<NotCollected>,
+}
+
+/// What the CLI prints about a collection (the evidence itself is in the bundle).
+#[derive(Debug, Clone, Default)]
+pub struct CollectSummary {
+    pub case_id: String,
+    pub collected_at: DateTime<Utc>,
+    /// Evidence items written.
+    pub items: u64,
+    pub items_by_kind: BTreeMap<ItemKind, u64>,
+    /// Every finding (each item's; collect records no case-wide ones).
+    pub findings_by_severity: BTreeMap<Severity, u64>,
+    /// Source paths of the items that changed while they were collected, in evidence order.
+    pub changed_during_acquisition: Vec<String>,
+    /// As in evidence.json: sorted by path.
+    pub not_collected: Vec<NotCollected>,
+}
+
+impl CollectSummary {
+    /// Highest severity among all findings.
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.findings_by_severity.keys().next_back().copied()
+    }
+}
+
+/// The sort key of an evidence item, as bytes that compare like `(bag_path, source path)` (the
+/// order of evidence.json): `Option<&str>` (`None` first, then the text and a 0 terminator),
+/// then the path's components like [`Path`]'s `Ord` (a tag per component kind, in `Component`
+/// order, and a normal component's bytes with a 0 terminator: no component holds a 0 byte).
+fn item_key(bag_path: Option<&str>, path: &Path) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Component;
+    let mut k = Vec::with_capacity(bag_path.map_or(0, str::len) + path.as_os_str().len() + 16);
+    match bag_path {
+        None => k.push(0),
+        Some(b) => {
+            k.push(1);
+            k.extend_from_slice(b.as_bytes());
+            k.push(0);
+        }
+    }
+    for c in path.components() {
+        match c {
+            Component::Prefix(p) => {
+                k.push(0);
+                k.extend_from_slice(p.as_os_str().as_bytes());
+                k.push(0);
+            }
+            Component::RootDir => k.push(1),
+            Component::CurDir => k.push(2),
+            Component::ParentDir => k.push(3),
+            Component::Normal(s) => {
+                k.push(4);
+                k.extend_from_slice(s.as_bytes());
+                k.push(0);
+            }
+        }
+    }
+    k
+}
+
+/// The sort key of a timeline row, as bytes that compare like `timeline::build` sorts: the
+/// instant at full precision, then the source's rank (ties keep push order: the sorter is stable).
+fn row_key(at: DateTime<Utc>, source: EventSource) -> [u8; 13] {
+    let mut k = [0u8; 13];
+    k[..8].copy_from_slice(&((at.timestamp() as u64) ^ (1 << 63)).to_be_bytes());
+    k[8..12].copy_from_slice(&at.timestamp_subsec_nanos().to_be_bytes());
+    k[12] = source as u8;
+    k
+}
+
+/// A custody line before its `seq` is known: the line is `{"seq":`, the decimal seq, then this
+/// tail (seq is the first field of a [`CustodyEvent`], serialised as a plain number).
+fn custody_tail(ev: &CustodyEvent) -> Vec<u8> {
+    const HEAD: &[u8] = b"{\"seq\":0,";
+    debug_assert_eq!(ev.seq, 0);
+    let mut v = serde_json::to_vec(ev).expect("custody serialises");
+    assert!(v.starts_with(HEAD), "custody line layout changed");
+    v.drain(..HEAD.len() - 1);
+    v
+}
+
+fn event_time(
+    fixed: Option<DateTime<Utc>>,
+    t: DateTime<Utc>,
+) -> chrono::DateTime<chrono::FixedOffset> {
+    fixed.unwrap_or(t).fixed_offset()
+}
+
+fn push_seq(out: &mut Vec<u8>, seq: u64) {
+    use std::io::Write;
+    write!(out, "{seq}").expect("writing to memory");
+}
+
+/// What rendering an item needs besides the item.
+struct RenderContext {
+    /// Custody fields shared by every event (actor, tool, redacted argv); the per-event fields
+    /// are set for each item and taken back.
+    template: CustodyEvent,
+    /// Every custody event records this time when the collection time was fixed.
+    fixed_time: Option<DateTime<Utc>>,
+    collected_at: DateTime<Utc>,
+    citable: Vec<(String, DateTime<Utc>)>,
+}
+
+/// One item rendered for the sort: its key and record value (evidence.json text, custody
+/// lines and timeline rows, all but the custody `seq`, which depends on the final order), and
+/// what the summary counts.
+struct Rendered {
+    key: Vec<u8>,
+    value: Vec<u8>,
+    json_len: u64,
+    kind: ItemKind,
+    severities: Vec<Severity>,
+    changed: Option<String>,
+    case_file: Option<CaseFileItem>,
+}
+
+/// (item key, SHA-256, source path, (event type, time) of each item time) of a case file.
+type CaseFileItem = (Vec<u8>, Sha256Digest, String, Vec<(String, DateTime<Utc>)>);
+
+/// Appends one custody event to a record value: its line tail and its timeline row (key, and
+/// the line split around the seq).
+fn put_custody(ev: &CustodyEvent, out: &mut Vec<u8>) {
+    let tail = custody_tail(ev);
+    let (at, prefix, suffix) = crate::timeline::custody_row_parts(ev);
+    put(out, &tail);
+    put(out, &row_key(at, EventSource::Custody));
+    put(out, &prefix);
+    put(out, &suffix);
+}
+
+/// Finishes an item (secret-key naming, the changed-during-acquisition finding; owner names
+/// are already resolved) and renders it.
+fn render(ctx: &mut RenderContext, w: Written) -> Rendered {
+    let template = &mut ctx.template;
+    let mut a = *w.acq;
+    let key = item_key(w.bag_path.as_deref(), &a.path);
+    // A secret key file's hash would let anyone confirm a guess of the secret: the item is
+    // named by its public key's fingerprint instead (or by its path when none is derivable).
+    let digest_of = if a.kind == ItemKind::SecretKey {
+        let fp = a.analysis.value()["key"]["fingerprint_sha256"]
+            .as_str()
+            .and_then(Sha256Digest::from_hex);
+        a.sha256 = fp.unwrap_or_else(|| Sha256Digest::of(a.path.as_os_str().as_encoded_bytes()));
+        if fp.is_some() {
+            DigestOf::PublicKey
+        } else {
+            DigestOf::SourcePath
+        }
+    } else {
+        DigestOf::File
+    };
+    let (action, note) = match &w.bag_path {
+        None => (
+            CustodyAction::MetadataOnly,
+            "secret key: stat and public-key fingerprint recorded; bytes not copied, not hashed"
+                .to_owned(),
+        ),
+        Some(bp) => (CustodyAction::Acquired, format!("copied to {bp}")),
+    };
+    let changed = !a.changed.is_empty();
+    // The custody events borrow the item's fields through the template, then give them back.
+    template.time = event_time(ctx.fixed_time, a.acquired_at);
+    template.action = action;
+    template.source = Some(RecordedPath::from_path(&a.path));
+    template.stat_before = Some(a.stat_before);
+    template.stat_after = a.stat_after;
+    template.sha256 = Some(a.sha256);
+    template.note = note;
+    let mut custody = Vec::new();
+    put(&mut custody, &[1 + changed as u8]);
+    put_custody(template, &mut custody);
+    let stat_before = template.stat_before.take().expect("set above");
+    let stat_after = template.stat_after.take();
+    let mut findings = a.findings;
+    if changed {
+        let note = a.changed.join("; ");
+        template.action = CustodyAction::ChangedDuringAcquisition;
+        template.note = note.clone();
+        put_custody(template, &mut custody);
+        let source = template.source.as_ref().expect("set above");
+        let mut f = Finding::new(
+            "changed-during-acquisition",
+            Severity::Medium,
+            None,
+            format!("{source} changed while it was collected: {note}"),
+        );
+        if let Some(first) = w.reread_mismatch {
+            f.related.push(first);
+        }
+        findings.push(f);
+    }
+    let source = template.source.take().expect("set above");
+    template.sha256 = None;
+    template.note = String::new();
+
+    let item = EvidenceItem {
+        source,
+        kind: a.kind,
+        sha256: a.sha256,
+        digest_of,
+        size: a.size,
+        bag_path: w.bag_path,
+        stat_before,
+        stat_after,
+        changed_during_acquisition: a.changed,
+        analysis: a.analysis,
+        findings,
+        times: a.times,
+    };
+    // Record value: evidence.json text, custody events, then the other timeline rows.
+    let json = serde_json::to_vec(&item).expect("evidence serialises");
+    let mut value = Vec::with_capacity(json.len() * 2 + custody.len());
+    put(&mut value, &json);
+    value.extend_from_slice(&custody);
+    for row in crate::timeline::item_rows(&item, ctx.collected_at, &ctx.citable) {
+        put(&mut value, &row_key(row.at, row.source));
+        put(&mut value, &row.line);
+    }
+    let case_file = (item.kind == ItemKind::CaseFile).then(|| {
+        let times = item
+            .times
+            .iter()
+            .map(|t| (t.event_type.clone(), t.at))
+            .collect();
+        (key.clone(), item.sha256, item.source.text.clone(), times)
+    });
+    Rendered {
+        key,
+        value,
+        json_len: json.len() as u64,
+        kind: item.kind,
+        severities: item.findings.iter().map(|f| f.severity).collect(),
+        changed: changed.then(|| item.source.text.clone()),
+        case_file,
+    }
+}
+
+/// Takes each evidence item as soon as it is written and hands it, rendered, to an external
+/// sort: memory stays flat however many items there are.
+struct Recorder {
+    items: Sorter,
+    ctx: RenderContext,
+    /// Owner names, resolved once per uid (the host's account database, as seen at collection).
+    owners: HashMap<u32, Option<String>>,
+    /// Bytes of the items' evidence.json text.
+    evidence_bytes: u64,
+    summary: CollectSummary,
+    /// (item key, source path) of items that changed during acquisition.
+    changed: Vec<(Vec<u8>, String)>,
+    case_files: Vec<CaseFileItem>,
+}
+
+impl Recorder {
+    fn resolve_owner(&mut self, st: &mut crate::evidence::FileStat) {
+        st.owner = self
+            .owners
+            .entry(st.uid)
+            .or_insert_with(|| crate::keys::owner_name(st.uid))
+            .clone();
+    }
+
+    /// Renders a window's items and pushes them to the sort, in order. This runs on the
+    /// writing thread while the pool reads the next window: rendered in the readers' threads,
+    /// the records would spread over the allocator's per-thread heaps, which keep what they
+    /// once held (about 5 MB more per reader on 100,000 files).
+    fn record(&mut self, written: Vec<Written>) -> std::io::Result<()> {
+        for mut w in written {
+            self.resolve_owner(&mut w.acq.stat_before);
+            if let Some(mut st) = w.acq.stat_after.take() {
+                self.resolve_owner(&mut st);
+                w.acq.stat_after = Some(st);
+            }
+            let r = render(&mut self.ctx, w);
+            self.items.push(&r.key, &r.value)?;
+            self.evidence_bytes += r.json_len;
+            let s = &mut self.summary;
+            s.items += 1;
+            *s.items_by_kind.entry(r.kind).or_default() += 1;
+            for sev in r.severities {
+                *s.findings_by_severity.entry(sev).or_default() += 1;
+            }
+            if let Some(p) = r.changed {
+                self.changed.push((r.key, p));
+            }
+            self.case_files.extend(r.case_file);
+        }
+        Ok(())
+    }
 }
 
 fn write_window(
@@ -264,6 +581,7 @@ fn write_window(
     results: Vec<AcquireResult>,
     opts: &AcquireOptions,
 ) -> Result<(), WriteError> {
+    let mut written = Vec::with_capacity(results.len());
     for r in results {
         let mut acq = match r {
             AcquireResult::NotCollected(n) => {
@@ -341,13 +659,16 @@ fn write_window(
         // A duplicate of content already written keeps only its hash-named entry; held bytes
         // are dropped here, so memory is returned window by window.
         acq.held = Held::MetadataOnly;
-        st.written.push(Written {
+        written.push(Written {
             acq,
             bag_path,
             reread_mismatch,
         });
     }
-    Ok(())
+    st.recorder.record(written).map_err(|e| WriteError::Temp {
+        path: st.output.clone(),
+        source: e,
+    })
 }
 
 /// True when `path` is named like a temp file of a collect to the same destination as `temp`
@@ -427,230 +748,255 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
         analysis: std::sync::Arc::new(analysis),
         ..req.acquire.clone()
     };
+    let tool = ToolInfo::this();
+    // Records spill beside the bundle (same filesystem as the bundle; anonymous files).
+    let spill_dir = atomic.dir();
+    let run_bytes = req.spill_run_bytes.unwrap_or(SPILL_RUN_BYTES);
     let sink = BundleSink::new(file, req.fail_write_after);
     let mut st = WriteState {
+        output: req.output.clone(),
         writer: BagZipWriter::new(sink, &req.output, &case_id, req.collected_at, req.compress),
         case_names: HashMap::new(),
-        written: Vec::new(),
+        recorder: Recorder {
+            items: Sorter::new(&spill_dir, run_bytes),
+            ctx: RenderContext {
+                template: CustodyEvent {
+                    seq: 0,
+                    time: req.collected_at.fixed_offset(),
+                    action: CustodyAction::Acquired,
+                    actor: req.actor.clone(),
+                    tool: tool.clone(),
+                    argv: crate::custody::redact_argv(&req.argv),
+                    source: None,
+                    stat_before: None,
+                    stat_after: None,
+                    sha256: None,
+                    note: String::new(),
+                },
+                fixed_time: req.time_fixed.then_some(req.collected_at),
+                collected_at: req.collected_at,
+                citable: crate::timeline::citable_case_times(&req.case),
+            },
+            owners: HashMap::new(),
+            evidence_bytes: 0,
+            summary: CollectSummary {
+                case_id: case_id.clone(),
+                collected_at: req.collected_at,
+                ..Default::default()
+            },
+            changed: Vec::new(),
+            case_files: Vec::new(),
+        },
         not_collected: walk_skipped,
     };
-    let wins = windows(&cands, opts.in_memory_limit);
-    let read = |r: &std::ops::Range<usize>| -> Vec<AcquireResult> {
-        cands[r.clone()]
-            .par_iter()
-            .map(|c| acquire_one(c, opts))
-            .collect()
+    // Declared after `st`, so dropped before it on an error return.
+    let _abandon = st.writer.discard_on_drop();
+    st.writer.reserve(cands.len());
+    // Windows are taken off the end of the reversed list, which shrinks as the bundle's own
+    // bookkeeping grows.
+    let mut wins: Vec<usize> = windows(&cands, opts.in_memory_limit)
+        .iter()
+        .map(|r| r.len())
+        .collect();
+    wins.reverse();
+    cands.reverse();
+    let read = |mut cs: Vec<Candidate>| -> Vec<AcquireResult> {
+        cs.reverse();
+        cs.par_iter().map(|c| acquire_one(c, opts)).collect()
     };
     let mut pending: Option<Vec<AcquireResult>> = None;
-    for i in 0..=wins.len() {
-        let ahead = wins.get(i);
-        let (written, next) = rayon::join(
-            || match pending.take() {
+    loop {
+        let ahead = wins.pop().map(|n| cands.split_off(cands.len() - n));
+        if cands.capacity() > 2 * cands.len() + 4096 {
+            cands.shrink_to_fit();
+        }
+        let last = ahead.is_none();
+        let mut next = None;
+        // The pool reads the next window while this thread writes the previous one (and the
+        // bundle's long-lived bookkeeping stays in this thread's heap).
+        let written = rayon::in_place_scope(|s| {
+            if let Some(cs) = ahead {
+                s.spawn(|_| next = Some(read(cs)));
+            }
+            match pending.take() {
                 Some(w) => write_window(&mut st, w, opts),
                 None => Ok(()),
-            },
-            || ahead.map(read),
-        );
+            }
+        });
         written?;
         pending = next;
+        if last {
+            break;
+        }
     }
+    drop(cands);
 
-    // Evidence items, sorted by bag path then source path.
-    let mut written = st.written;
-    written.sort_by(|a, b| {
-        (a.bag_path.as_deref(), &a.acq.path).cmp(&(b.bag_path.as_deref(), &b.acq.path))
-    });
-    let mut not_collected = st.not_collected;
+    // `st` stays whole until the end (its writer is what `_abandon` guards).
+    let rec = st.recorder;
+    let mut not_collected = std::mem::take(&mut st.not_collected);
     not_collected.sort_by(|a, b| a.path.cmp(&b.path));
-
-    let event_time =
-        |t: DateTime<Utc>| if req.time_fixed { req.collected_at } else { t }.fixed_offset();
-    let tool = ToolInfo::this();
-    let argv = crate::custody::redact_argv(&req.argv);
-    let mut custody: Vec<CustodyEvent> = Vec::new();
-    let event =
-        |time: DateTime<Utc>, action, source: Option<RecordedPath>, note: String| CustodyEvent {
-            seq: 0,
-            time: event_time(time),
-            action,
-            actor: req.actor.clone(),
-            tool: tool.clone(),
-            argv: argv.clone(),
-            source,
-            stat_before: None,
-            stat_after: None,
-            sha256: None,
-            note,
-        };
-    let push = |custody: &mut Vec<CustodyEvent>, mut ev: CustodyEvent| {
-        ev.seq = custody.len() as u64;
-        custody.push(ev);
-        custody.len() - 1
+    let temp_err = |e: std::io::Error| {
+        CollectError::Write(WriteError::Temp {
+            path: req.output.clone(),
+            source: e,
+        })
     };
-    push(
-        &mut custody,
-        event(
-            started,
-            CustodyAction::CollectionStarted,
-            None,
-            format!("collection into {}", req.output.display()),
-        ),
-    );
-    let mut items = Vec::with_capacity(written.len());
-    // Owner names, resolved once per uid (the host's account database, as seen at collection).
-    let mut owners: HashMap<u32, Option<String>> = HashMap::new();
-    let mut owner_of = |st: &mut crate::evidence::FileStat| {
-        st.owner = owners
-            .entry(st.uid)
-            .or_insert_with(|| crate::keys::owner_name(st.uid))
-            .clone();
+    let Recorder {
+        items,
+        ctx: RenderContext {
+            template,
+            fixed_time,
+            ..
+        },
+        evidence_bytes,
+        summary,
+        changed,
+        case_files,
+        ..
+    } = rec;
+    let custody_event = |seq: u64, time: DateTime<Utc>, action, source, note| CustodyEvent {
+        seq,
+        time: event_time(fixed_time, time),
+        action,
+        source,
+        note,
+        ..template.clone()
     };
-    for w in written {
-        let mut a = w.acq;
-        // A secret key file's hash would let anyone confirm a guess of the secret: the item is
-        // named by its public key's fingerprint instead (or by its path when none is derivable).
-        let digest_of = if a.kind == ItemKind::SecretKey {
-            let fp = a.analysis.value()["key"]["fingerprint_sha256"]
-                .as_str()
-                .and_then(Sha256Digest::from_hex);
-            a.sha256 =
-                fp.unwrap_or_else(|| Sha256Digest::of(a.path.as_os_str().as_encoded_bytes()));
-            if fp.is_some() {
-                DigestOf::PublicKey
-            } else {
-                DigestOf::SourcePath
-            }
-        } else {
-            DigestOf::File
+    // Custody lines wait in a spool until evidence.json is written; timeline rows are sorted.
+    let mut custody = Spool::new(&spill_dir, SPOOL_BYTES);
+    let mut rows = Sorter::new(&spill_dir, run_bytes / 2);
+    let mut line = Vec::new();
+    let mut push_event =
+        |ev: &CustodyEvent, custody: &mut Spool, rows: &mut Sorter| -> std::io::Result<()> {
+            line.clear();
+            serde_json::to_writer(&mut line, ev).expect("custody serialises");
+            line.push(b'\n');
+            custody.write(&line)?;
+            let row = crate::timeline::custody_row(ev);
+            rows.push(&row_key(row.at, row.source), &row.line)
         };
-        owner_of(&mut a.stat_before);
-        if let Some(st) = a.stat_after.as_mut() {
-            owner_of(st);
-        }
-        let source = RecordedPath::from_path(&a.path);
-        let (action, note) = match &w.bag_path {
-            None => (
-                CustodyAction::MetadataOnly,
-                "secret key: stat and public-key fingerprint recorded; bytes not copied, not hashed"
-                    .to_owned(),
-            ),
-            Some(bp) => (CustodyAction::Acquired, format!("copied to {bp}")),
-        };
-        let idx = push(
-            &mut custody,
-            event(a.acquired_at, action, Some(source.clone()), note),
-        );
-        custody[idx].stat_before = Some(a.stat_before.clone());
-        custody[idx].stat_after = a.stat_after.clone();
-        custody[idx].sha256 = Some(a.sha256);
-        let mut findings = a.findings;
-        if !a.changed.is_empty() {
-            let idx = push(
-                &mut custody,
-                event(
-                    a.acquired_at,
-                    CustodyAction::ChangedDuringAcquisition,
-                    Some(source.clone()),
-                    a.changed.join("; "),
-                ),
-            );
-            custody[idx].sha256 = Some(a.sha256);
-            let mut f = Finding::new(
-                "changed-during-acquisition",
-                Severity::Medium,
-                None,
-                format!(
-                    "{} changed while it was collected: {}",
-                    source,
-                    a.changed.join("; ")
-                ),
-            );
-            if let Some(first) = w.reread_mismatch {
-                f.related.push(first);
-            }
-            findings.push(f);
-        }
-        items.push(EvidenceItem {
-            source,
-            kind: a.kind,
-            sha256: a.sha256,
-            digest_of,
-            size: a.size,
-            bag_path: w.bag_path,
-            stat_before: a.stat_before,
-            stat_after: a.stat_after,
-            changed_during_acquisition: a.changed,
-            analysis: a.analysis,
-            findings,
-            times: a.times,
-        });
-    }
-    for n in &not_collected {
-        push(
-            &mut custody,
-            event(
-                started,
-                CustodyAction::NotCollected,
-                Some(n.path.clone()),
-                n.reason.clone(),
-            ),
-        );
-    }
-    push(
-        &mut custody,
-        event(
-            Utc::now(),
-            CustodyAction::CollectionFinished,
-            None,
-            format!(
-                "{} items collected, {} not collected",
-                items.len(),
-                not_collected.len()
-            ),
-        ),
+    let ev = custody_event(
+        0,
+        started,
+        CustodyAction::CollectionStarted,
+        None,
+        format!("collection into {}", req.output.display()),
     );
+    push_event(&ev, &mut custody, &mut rows).map_err(temp_err)?;
 
+    let items_total = items.len();
     let evidence = Evidence {
         schema_version: SCHEMA_VERSION,
         tool: tool.clone(),
         case: req.case.clone(),
         collected_at: req.collected_at,
-        items,
+        items: Vec::new(),
         not_collected,
         findings: Vec::new(),
     };
-    // Compact: a 100,000-item evidence record stays well inside what verify and report load.
-    let mut evidence_json = serde_json::to_vec(&evidence).expect("evidence serialises");
-    evidence_json.push(b'\n');
-    let mut custody_jsonl = Vec::new();
-    for ev in &custody {
-        serde_json::to_writer(&mut custody_jsonl, ev).expect("custody serialises");
-        custody_jsonl.push(b'\n');
+    let (head, tail) = evidence_frame(&evidence);
+    let evidence_size =
+        head.len() as u64 + evidence_bytes + items_total.saturating_sub(1) + tail.len() as u64 + 1;
+    let mut seq = 1u64;
+    let items_spilled = items.spilled_bytes();
+    // evidence.json, streamed in the bytes `serde_json::to_vec(&evidence)` gives; the custody
+    // lines and timeline rows of each item are passed on in evidence order.
+    st.writer
+        .add_payload_with(crate::bundle::EVIDENCE_PATH, evidence_size, true, |w| {
+            let mut merge = items.finish()?;
+            w.write_all(&head)?;
+            let mut first = true;
+            let mut line = Vec::new();
+            // Each record as `render` laid it out.
+            while let Some((_, value)) = merge.next_record()? {
+                if !first {
+                    w.write_all(b",")?;
+                }
+                first = false;
+                let mut f = Fields::new(value);
+                w.write_all(f.take()?)?;
+                let events = f.take()?.first().copied().unwrap_or(0);
+                for _ in 0..events {
+                    let (tail, key, prefix, suffix) = (f.take()?, f.take()?, f.take()?, f.take()?);
+                    line.clear();
+                    line.extend_from_slice(b"{\"seq\":");
+                    push_seq(&mut line, seq);
+                    line.extend_from_slice(tail);
+                    line.push(b'\n');
+                    custody.write(&line)?;
+                    line.clear();
+                    line.extend_from_slice(prefix);
+                    push_seq(&mut line, seq);
+                    line.extend_from_slice(suffix);
+                    rows.push(key, &line)?;
+                    seq += 1;
+                }
+                while !f.is_empty() {
+                    let (key, row) = (f.take()?, f.take()?);
+                    rows.push(key, row)?;
+                }
+            }
+            w.write_all(&tail)?;
+            w.write_all(b"\n")
+        })?;
+    for n in &evidence.not_collected {
+        let ev = custody_event(
+            seq,
+            started,
+            CustodyAction::NotCollected,
+            Some(n.path.clone()),
+            n.reason.clone(),
+        );
+        push_event(&ev, &mut custody, &mut rows).map_err(temp_err)?;
+        seq += 1;
     }
-    st.writer.add_payload_bytes(
-        crate::bundle::EVIDENCE_PATH,
-        &evidence_json,
-        Sha256Digest::of(&evidence_json),
-        true,
-    )?;
-    st.writer.add_payload_bytes(
-        crate::bundle::CUSTODY_PATH,
-        &custody_jsonl,
-        Sha256Digest::of(&custody_jsonl),
-        true,
-    )?;
+    let ev = custody_event(
+        seq,
+        Utc::now(),
+        CustodyAction::CollectionFinished,
+        None,
+        format!(
+            "{} items collected, {} not collected",
+            items_total,
+            evidence.not_collected.len()
+        ),
+    );
+    push_event(&ev, &mut custody, &mut rows).map_err(temp_err)?;
+    // The declared case events cite the first case file (in evidence order) with the same time.
+    let mut case_files = case_files;
+    case_files.sort_by(|a, b| a.0.cmp(&b.0));
+    let case_file_times: Vec<crate::timeline::CaseFileTime<'_>> = case_files
+        .iter()
+        .flat_map(|(_, sha, path, times)| {
+            times
+                .iter()
+                .map(move |(ty, at)| (ty.as_str(), *at, *sha, path.as_str()))
+        })
+        .collect();
+    for row in crate::timeline::case_rows(&req.case, &case_file_times) {
+        rows.push(&row_key(row.at, row.source), &row.line)
+            .map_err(temp_err)?;
+    }
+    let spilled = items_spilled + custody.spilled_bytes() + rows.spilled_bytes();
+    let copy = |sorter: Sorter| {
+        move |w: &mut EntryWriter<'_>| -> std::io::Result<()> {
+            let mut merge = sorter.finish()?;
+            while let Some((_, v)) = merge.next_record()? {
+                w.write_all(v)?;
+            }
+            Ok(())
+        }
+    };
+    st.writer
+        .add_payload_with(crate::bundle::CUSTODY_PATH, custody.len(), true, |w| {
+            custody.copy_to(w)
+        })?;
     // Derived events, so a reader without this tool still has the timeline.
-    let mut timeline_jsonl = Vec::new();
-    crate::timeline::write_jsonl(
-        &crate::timeline::build(&evidence, &custody),
-        &mut timeline_jsonl,
-    )
-    .expect("writing to memory");
-    st.writer.add_payload_bytes(
+    st.writer.add_payload_with(
         crate::bundle::TIMELINE_PATH,
-        &timeline_jsonl,
-        Sha256Digest::of(&timeline_jsonl),
+        rows.value_bytes(),
         true,
+        copy(rows),
     )?;
     let info = BagInfo {
         external_identifier: case_id,
@@ -674,13 +1020,37 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
             .map(|s| s as &dyn Fn(Sha256Digest) -> crate::bundle::signature::BundleSignature),
     )?;
     atomic.commit(sink.into_file(), req.force)?;
+    let mut summary = summary;
+    let mut changed = changed;
+    changed.sort_by(|a, b| a.0.cmp(&b.0));
+    summary.changed_during_acquisition = changed.into_iter().map(|(_, p)| p).collect();
+    summary.not_collected = evidence.not_collected;
     Ok(CollectOutcome {
         path: req.output.clone(),
         digest: bag.digest,
-        evidence,
+        summary,
         payload_files: bag.payload_files,
         payload_bytes: bag.payload_bytes,
+        spilled_bytes: spilled,
     })
+}
+
+/// evidence.json around its items: `serde_json::to_vec(evidence)` of an evidence record without
+/// items is `head` + `]` + the rest, so the full text is `head`, the items joined by `,`, then
+/// `tail` (which begins with that `]`).
+fn evidence_frame(evidence: &Evidence) -> (Vec<u8>, Vec<u8>) {
+    const ITEMS: &[u8] = b",\"items\":[";
+    assert!(evidence.items.is_empty());
+    let mut whole = serde_json::to_vec(evidence).expect("evidence serialises");
+    // The last match is the field: what follows it (not-collected paths and reasons, findings)
+    // has fixed keys, and a `"` inside a string is escaped.
+    let at = whole
+        .windows(ITEMS.len() + 1)
+        .rposition(|w| w[..ITEMS.len()] == *ITEMS && w[ITEMS.len()] == b']')
+        .expect("evidence has an items field")
+        + ITEMS.len();
+    let tail = whole.split_off(at);
+    (whole, tail)
 }
 
 #[cfg(test)]
@@ -724,5 +1094,208 @@ mod tests {
             assert!(file.len() <= 255 && file.ends_with("é.txt"), "{file}");
         }
         assert_ne!(first, second);
+    }
+
+    #[test]
+    fn item_keys_order_like_bag_path_then_path() {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+        // Paths whose byte order differs from their component order ('-', '.', ' ' sort
+        // before '/'), relative ones, `..`, repeated and trailing separators, non-UTF-8 bytes.
+        let raw: &[&[u8]] = &[
+            b"/a/b",
+            b"/a-b",
+            b"/a.b/c",
+            b"/a/b/c",
+            b"/a//b",
+            b"/a/b/",
+            b"/a b",
+            b"/a",
+            b"/",
+            b"a/b",
+            b"./a",
+            b"../a",
+            b"/a/../b",
+            b"/a/\xff",
+            b"/a/\x01",
+            b"/ab",
+            b"/a/b\xc3\xa9",
+        ];
+        let bags = [
+            None,
+            Some("data/case/a"),
+            Some("data/case/a b"),
+            Some("data/case/ab"),
+            Some("data/modules/00.wasm"),
+            Some("data/modules/0.wasm"),
+        ];
+        let mut all: Vec<(Option<&str>, &Path)> = Vec::new();
+        for b in bags {
+            for r in raw {
+                all.push((b, Path::new(OsStr::from_bytes(r))));
+            }
+        }
+        for x in &all {
+            for y in &all {
+                assert_eq!(
+                    item_key(x.0, x.1).cmp(&item_key(y.0, y.1)),
+                    x.cmp(y),
+                    "{x:?} vs {y:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn row_keys_order_like_the_timeline_sort() {
+        let t = |s: i64, n: u32| DateTime::from_timestamp(s, n).unwrap();
+        let times = [
+            t(-86_400 * 365, 5),
+            t(-1, 999_999_999),
+            t(0, 0),
+            t(0, 1),
+            t(1_767_225_599, 0),
+            // A leap second (nanoseconds past 1e9) sorts after the second before it.
+            t(1_767_225_599, 1_500_000_000),
+            t(1_767_225_600, 0),
+        ];
+        let sources = [
+            EventSource::CaseFile,
+            EventSource::Custody,
+            EventSource::FileStat,
+            EventSource::Evidence,
+            EventSource::Finding,
+        ];
+        for a in times {
+            for sa in sources {
+                for b in times {
+                    for sb in sources {
+                        assert_eq!(
+                            row_key(a, sa).cmp(&row_key(b, sb)),
+                            a.cmp(&b).then(sa.cmp(&sb)),
+                            "{a} {sa:?} vs {b} {sb:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn custody_event(note: &str) -> CustodyEvent {
+        CustodyEvent {
+            seq: 0,
+            time: DateTime::parse_from_rfc3339("2026-11-25T10:00:00.5Z").unwrap(),
+            action: CustodyAction::Acquired,
+            actor: crate::custody::Actor {
+                examiner: Some("Ex \"Q\"".into()),
+                user: "u".into(),
+                host: "h".into(),
+            },
+            tool: ToolInfo::this(),
+            argv: vec!["x".into(), "--a=\\\"\n".into()],
+            source: Some(RecordedPath::from_path(Path::new("/s/\"q\".wasm"))),
+            stat_before: None,
+            stat_after: None,
+            sha256: Some(Sha256Digest::of(b"x")),
+            note: note.into(),
+        }
+    }
+
+    #[test]
+    fn a_custody_line_is_its_seq_then_the_tail() {
+        for note in ["", "copied to data/x", "\u{1}\u{7f}é\"\\"] {
+            let ev = custody_event(note);
+            let tail = custody_tail(&ev);
+            for seq in [0u64, 7, 10, 123_456_789_012] {
+                let mut line = b"{\"seq\":".to_vec();
+                push_seq(&mut line, seq);
+                line.extend_from_slice(&tail);
+                let full = CustodyEvent { seq, ..ev.clone() };
+                assert_eq!(line, serde_json::to_vec(&full).unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn a_custody_row_is_its_prefix_seq_and_suffix() {
+        for note in ["", "copied to data/x", "\u{1}\u{7f}é\"\\ seq 0"] {
+            let ev = custody_event(note);
+            let (at, prefix, suffix) = crate::timeline::custody_row_parts(&ev);
+            for seq in [0u64, 9, 10, 99_999] {
+                let full = CustodyEvent { seq, ..ev.clone() };
+                let row = crate::timeline::custody_row(&full);
+                let mut line = prefix.clone();
+                push_seq(&mut line, seq);
+                line.extend_from_slice(&suffix);
+                assert_eq!(
+                    String::from_utf8(line).unwrap(),
+                    String::from_utf8(row.line).unwrap()
+                );
+                assert_eq!((at, EventSource::Custody), (row.at, row.source));
+            }
+        }
+    }
+
+    #[test]
+    fn evidence_json_is_head_items_and_tail() {
+        let item = |n: &str| EvidenceItem {
+            source: RecordedPath::from_path(Path::new(n)),
+            kind: ItemKind::Module,
+            sha256: Sha256Digest::of(n.as_bytes()),
+            digest_of: DigestOf::File,
+            size: 1,
+            bag_path: None,
+            stat_before: crate::evidence::FileStat {
+                size: 1,
+                mode: 0o100644,
+                uid: 0,
+                gid: 0,
+                owner: None,
+                dev: 1,
+                inode: 2,
+                nlink: 1,
+                mtime: DateTime::from_timestamp(5, 0).unwrap(),
+                ctime: DateTime::from_timestamp(5, 0).unwrap(),
+                atime: DateTime::from_timestamp(5, 0).unwrap(),
+            },
+            stat_after: None,
+            changed_during_acquisition: Vec::new(),
+            analysis: serde_json::json!({"items": []}).into(),
+            findings: Vec::new(),
+            times: Vec::new(),
+        };
+        // Text that looks like the items field, inside the case and the not-collected list.
+        let case = CaseInfo {
+            case_id: "C".into(),
+            title: Some(",\"items\":[]".into()),
+            ..Default::default()
+        };
+        let nc = vec![NotCollected {
+            path: RecordedPath::from_path(Path::new("/x,\"items\":[]")),
+            reason: ",\"items\":[]".into(),
+        }];
+        for n in 0..3 {
+            let items: Vec<EvidenceItem> = (0..n).map(|i| item(&format!("/m{i}"))).collect();
+            let mut ev = Evidence {
+                schema_version: SCHEMA_VERSION,
+                tool: ToolInfo::this(),
+                case: case.clone(),
+                collected_at: DateTime::from_timestamp(9, 0).unwrap(),
+                items: Vec::new(),
+                not_collected: nc.clone(),
+                findings: Vec::new(),
+            };
+            let (head, tail) = evidence_frame(&ev);
+            let mut streamed = head;
+            for (i, it) in items.iter().enumerate() {
+                if i > 0 {
+                    streamed.push(b',');
+                }
+                streamed.extend_from_slice(&serde_json::to_vec(it).unwrap());
+            }
+            streamed.extend_from_slice(&tail);
+            ev.items = items;
+            assert_eq!(streamed, serde_json::to_vec(&ev).unwrap(), "{n} items");
+        }
     }
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use std::path::Path;
 use std::sync::Arc;
 
-pub use collect::{collect, CollectError, CollectOutcome, CollectRequest};
+pub use collect::{collect, CollectError, CollectOutcome, CollectRequest, CollectSummary};
 pub use read::{acquire_one, AcquireResult, Acquired, Held};
 pub use walk::{walk_inputs, Candidate, Role};
 

@@ -4,14 +4,14 @@
 //! tag files). The destination is written atomically, see [`AtomicFile`].
 
 use crate::bundle::bagit::{
-    render_manifest, BagInfo, BAGIT_TXT, BAGIT_TXT_NAME, BAG_INFO_NAME, MANIFEST_NAME,
-    TAG_MANIFEST_NAME,
+    encode_manifest_path, render_manifest, BagInfo, BAGIT_TXT, BAGIT_TXT_NAME, BAG_INFO_NAME,
+    MANIFEST_NAME, TAG_MANIFEST_NAME,
 };
 use crate::bundle::signature::{BundleSignature, SIGNATURE_NAME};
 use crate::digest::{Sha256Digest, STREAM_CHUNK};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use sha2::{Digest, Sha256};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -36,6 +36,16 @@ pub enum WriteError {
     Exists { path: PathBuf },
     #[error("bag path {entry:?} was added twice")]
     DuplicateEntry { entry: String },
+    /// Collect's temporary working files (beside the bundle) failed: full disk, I/O error.
+    #[error("{path}: temporary file beside the bundle: {source}")]
+    Temp { path: PathBuf, source: io::Error },
+    #[error("{path}: zip entry {entry}: {written} bytes written, {announced} announced")]
+    SizeMismatch {
+        path: PathBuf,
+        entry: String,
+        written: u64,
+        announced: u64,
+    },
 }
 
 /// Bytes of bundle written between two starts of early writeback (see [`EarlyWriteback`]).
@@ -109,6 +119,9 @@ pub struct BundleSink {
     /// stderr. [`BagZipWriter::finish`] refuses a sink that failed, so no discarded byte can
     /// reach a committed bundle.
     failed: Option<io::ErrorKind>,
+    /// Set when the bundle is abandoned for another reason (see [`DiscardOnDrop`]): later
+    /// writes are discarded the same way.
+    discard: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl BundleSink {
@@ -121,7 +134,12 @@ impl BundleSink {
             fail_after,
             truncate_pending: Default::default(),
             failed: None,
+            discard: Default::default(),
         }
+    }
+
+    fn discarding(&self) -> bool {
+        self.failed.is_some() || self.discard.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn truncate_if_pending(&mut self) -> io::Result<()> {
@@ -142,7 +160,7 @@ impl BundleSink {
 
 impl Write for BundleSink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.failed.is_some() {
+        if self.discarding() {
             self.file.seek(SeekFrom::Current(buf.len() as i64))?;
             return Ok(buf.len());
         }
@@ -167,7 +185,7 @@ impl Write for BundleSink {
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
-        if self.failed.is_some() {
+        if self.discarding() {
             return Ok(());
         }
         self.file.flush()
@@ -178,6 +196,18 @@ impl Seek for BundleSink {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
         self.truncate_if_pending()?;
         self.file.seek(pos)
+    }
+}
+
+/// Abandons a bundle when dropped: the writer's own drop (on an error path) then finalises
+/// the archive into nothing, instead of writing a central directory to a file that is about
+/// to be removed (and, on a full disk, failing again with the zip crate's debug print on
+/// stderr). Harmless after a successful [`BagZipWriter::finish`].
+pub struct DiscardOnDrop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for DiscardOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -204,18 +234,345 @@ pub struct FinishedBag {
     pub payload_bytes: u64,
 }
 
+/// A hash-named bag path (`<prefix><64 lowercase hex><suffix>`, e.g.
+/// `data/modules/<sha256>.wasm`) kept as its shape's index and the 32 bytes the hex spells.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct HashedName {
+    shape: u8,
+    name: [u8; 32],
+}
+
+/// Most distinct (prefix, suffix) shapes of hash-named paths; other paths are kept as text.
+const MAX_SHAPES: usize = 255;
+
+/// The entries written so far, compactly: a bag of 100,000 modules keeps 33 bytes per entry
+/// (plus its hash table) instead of the path text twice.
+#[derive(Default)]
+struct Names {
+    /// (prefix, suffix) of each shape, in first-seen order (a handful in a collect's bag).
+    shapes: Vec<(Box<str>, Box<str>)>,
+    hashed: HashSet<HashedName>,
+    /// Manifest digests of hash-named entries whose bytes do not hash to their name (a source
+    /// that changed between its hashing read and its copying read).
+    hashed_digest: HashMap<HashedName, Sha256Digest>,
+    /// Hash-named entries started and not (yet) finished: not in the manifest.
+    hashed_unfinished: HashSet<HashedName>,
+    /// Every other payload entry, with its digest once written.
+    other: BTreeMap<Box<str>, Option<Sha256Digest>>,
+    tags: Vec<String>,
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+impl Names {
+    /// `(prefix, name bytes, suffix)` when `bag_path` is hash-named.
+    fn split(bag_path: &str) -> Option<(&str, [u8; 32], &str)> {
+        let start = bag_path.rfind('/').map_or(0, |i| i + 1);
+        let hex = bag_path.get(start..start + 64)?;
+        if !hex.bytes().all(|b| HEX.contains(&b)) {
+            return None;
+        }
+        let mut name = [0u8; 32];
+        hex::decode_to_slice(hex, &mut name).ok()?;
+        Some((&bag_path[..start], name, &bag_path[start + 64..]))
+    }
+
+    /// The compact form of `bag_path`, registering its shape when `add` (`None`: kept as text).
+    fn hashed(&mut self, bag_path: &str, add: bool) -> Option<HashedName> {
+        let (prefix, name, suffix) = Self::split(bag_path)?;
+        let known = self
+            .shapes
+            .iter()
+            .position(|(p, s)| **p == *prefix && **s == *suffix);
+        let shape = match known {
+            Some(i) => i,
+            None if add && self.shapes.len() < MAX_SHAPES => {
+                self.shapes.push((prefix.into(), suffix.into()));
+                self.shapes.len() - 1
+            }
+            None => return None,
+        };
+        Some(HashedName {
+            shape: shape as u8,
+            name,
+        })
+    }
+
+    fn contains(&mut self, bag_path: &str) -> bool {
+        match self.hashed(bag_path, false) {
+            Some(h) => self.hashed.contains(&h),
+            None => self.other.contains_key(bag_path),
+        }
+    }
+
+    /// Registers a payload entry; false when it is already there.
+    fn insert(&mut self, bag_path: &str) -> bool {
+        if self.other.contains_key(bag_path) {
+            return false;
+        }
+        match self.hashed(bag_path, true) {
+            Some(h) => self.hashed.insert(h) && self.hashed_unfinished.insert(h),
+            None => self.other.insert(bag_path.into(), None).is_none(),
+        }
+    }
+
+    fn remove(&mut self, bag_path: &str) {
+        match self.hashed(bag_path, false) {
+            Some(h) => {
+                self.hashed.remove(&h);
+                self.hashed_digest.remove(&h);
+                self.hashed_unfinished.remove(&h);
+            }
+            None => {
+                self.other.remove(bag_path);
+            }
+        }
+    }
+
+    fn set_digest(&mut self, bag_path: &str, digest: Sha256Digest) {
+        match self.hashed(bag_path, false) {
+            Some(h) if self.hashed.contains(&h) => {
+                self.hashed_unfinished.remove(&h);
+                if digest.0 != h.name {
+                    self.hashed_digest.insert(h, digest);
+                }
+            }
+            _ => {
+                self.other.insert(bag_path.into(), Some(digest));
+            }
+        }
+    }
+
+    /// Payload entries written (the manifest's lines).
+    fn finished(&self) -> usize {
+        self.hashed.len() - self.hashed_unfinished.len()
+            + self.other.values().filter(|d| d.is_some()).count()
+    }
+
+    /// The bytes of a hash-named path, lazily (for ordering without building strings).
+    fn bytes(&self, h: &HashedName) -> impl Iterator<Item = u8> + '_ {
+        let (prefix, suffix) = &self.shapes[h.shape as usize];
+        let hex = h
+            .name
+            .into_iter()
+            .flat_map(|b| [HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
+        prefix.bytes().chain(hex).chain(suffix.bytes())
+    }
+
+    fn text_into(&self, h: &HashedName, out: &mut String) {
+        let (prefix, suffix) = &self.shapes[h.shape as usize];
+        out.clear();
+        out.push_str(prefix);
+        for b in h.name {
+            out.push(HEX[(b >> 4) as usize].into());
+            out.push(HEX[(b & 15) as usize].into());
+        }
+        out.push_str(suffix);
+    }
+
+    /// The manifest, in the order and bytes of [`render_manifest`]: payload entries sorted by
+    /// path bytes. Returns its length and a writer of its lines; consumes the hashed set.
+    fn manifest(&mut self) -> Manifest<'_> {
+        let unfinished = std::mem::take(&mut self.hashed_unfinished);
+        let mut hashed: Vec<HashedName> = std::mem::take(&mut self.hashed)
+            .into_iter()
+            .filter(|h| !unfinished.contains(h))
+            .collect();
+        let names = &*self;
+        hashed.sort_unstable_by(|a, b| {
+            if a.shape == b.shape {
+                a.name.cmp(&b.name)
+            } else {
+                names.bytes(a).cmp(names.bytes(b))
+            }
+        });
+        Manifest {
+            names: &*self,
+            hashed,
+        }
+    }
+}
+
+/// The manifest of a finished bag, written line by line; see [`Names::manifest`].
+struct Manifest<'a> {
+    names: &'a Names,
+    hashed: Vec<HashedName>,
+}
+
+impl Manifest<'_> {
+    fn digest_of(&self, h: &HashedName) -> Sha256Digest {
+        self.names
+            .hashed_digest
+            .get(h)
+            .copied()
+            .unwrap_or(Sha256Digest(h.name))
+    }
+
+    /// Calls `line` with each (path, digest) in manifest order.
+    fn for_each(
+        &self,
+        mut line: impl FnMut(&str, Sha256Digest) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let mut other = self
+            .names
+            .other
+            .iter()
+            .filter_map(|(p, d)| Some((p, (*d)?)))
+            .peekable();
+        let mut text = String::new();
+        for h in &self.hashed {
+            self.names.text_into(h, &mut text);
+            while let Some((p, d)) = other.next_if(|(p, _)| p.as_bytes() < text.as_bytes()) {
+                line(p, d)?;
+            }
+            line(&text, self.digest_of(h))?;
+        }
+        for (p, d) in other {
+            line(p, d)?;
+        }
+        Ok(())
+    }
+
+    /// Bytes of the manifest text.
+    fn len(&self) -> u64 {
+        let line = |path_len: usize| (64 + 2 + path_len + 1) as u64;
+        let mut shape_len = vec![0u64; self.names.shapes.len()];
+        for (i, (p, s)) in self.names.shapes.iter().enumerate() {
+            shape_len[i] = line(encode_manifest_path(p).len() + 64 + encode_manifest_path(s).len());
+        }
+        let hashed: u64 = self
+            .hashed
+            .iter()
+            .map(|h| shape_len[h.shape as usize])
+            .sum();
+        let other: u64 = self
+            .names
+            .other
+            .iter()
+            .filter(|(_, d)| d.is_some())
+            .map(|(p, _)| line(encode_manifest_path(p).len()))
+            .sum();
+        hashed + other
+    }
+}
+
+/// One zip entry being written by [`BagZipWriter::add_payload_with`]: buffers, hashes and
+/// counts the bytes.
+pub struct EntryWriter<'a> {
+    zip: &'a mut ZipWriter<BundleSink>,
+    /// Deflated (`--compress`): fed through [`DEFLATE_LOOKAHEAD`].
+    deflate: bool,
+    buf: Vec<u8>,
+    /// Bytes of `buf` the compressor has taken.
+    taken: usize,
+    hasher: Sha256,
+    written: u64,
+    /// Set when writing to the zip (not producing the bytes) failed.
+    zip_failed: bool,
+}
+
+/// Bytes an [`EntryWriter`] gathers before it writes them to a stored entry.
+const ENTRY_BUFFER: usize = 256 << 10;
+
+/// Input a deflated entry's compressor is always offered (until the last bytes). Why: the
+/// compressor's output depends on how its input arrives. A whole-buffer write (how these
+/// entries were written before they were streamed) offers it all the rest at every call, and
+/// each call stops when its 32 KiB of output is full, having taken far less than this (at most
+/// 704 KiB on the metadata of 100,000 modules); offered at least this much, every call stops at
+/// the same point and the bytes are the same. Only text compressing better than 256:1 for
+/// megabytes on end could make a call take more (the bundle would still be valid and the same
+/// for the same inputs, but not byte-identical to a whole-buffer write).
+const DEFLATE_LOOKAHEAD: usize = 8 << 20;
+
+impl<'a> EntryWriter<'a> {
+    fn new(zip: &'a mut ZipWriter<BundleSink>, deflate: bool) -> Self {
+        EntryWriter {
+            zip,
+            deflate,
+            buf: Vec::with_capacity(if deflate {
+                2 * DEFLATE_LOOKAHEAD
+            } else {
+                ENTRY_BUFFER
+            }),
+            taken: 0,
+            hasher: Sha256::new(),
+            written: 0,
+            zip_failed: false,
+        }
+    }
+
+    /// Deflated entries: single compressor calls while the lookahead is there.
+    fn feed(&mut self) -> io::Result<()> {
+        while self.buf.len() - self.taken >= DEFLATE_LOOKAHEAD {
+            let n = self
+                .zip
+                .write(&self.buf[self.taken..])
+                .inspect_err(|_| self.zip_failed = true)?;
+            if n == 0 {
+                self.zip_failed = true;
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            self.taken += n;
+        }
+        if self.taken >= DEFLATE_LOOKAHEAD {
+            self.buf.drain(..self.taken);
+            self.taken = 0;
+        }
+        Ok(())
+    }
+
+    /// Writes everything gathered (at the end of the entry, or of a stored chunk).
+    fn drain(&mut self) -> io::Result<()> {
+        if self.taken < self.buf.len() {
+            let r = self.zip.write_all(&self.buf[self.taken..]);
+            r.inspect_err(|_| self.zip_failed = true)?;
+        }
+        self.buf.clear();
+        self.taken = 0;
+        Ok(())
+    }
+}
+
+impl Write for EntryWriter<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.hasher.update(data);
+        self.written += data.len() as u64;
+        if self.deflate {
+            self.buf.extend_from_slice(data);
+            self.feed()?;
+            return Ok(data.len());
+        }
+        if self.buf.len() + data.len() > ENTRY_BUFFER {
+            self.drain()?;
+        }
+        if data.len() >= ENTRY_BUFFER {
+            self.zip
+                .write_all(data)
+                .inspect_err(|_| self.zip_failed = true)?;
+        } else {
+            self.buf.extend_from_slice(data);
+        }
+        Ok(data.len())
+    }
+    /// Does nothing: a deflated entry's bytes must reach the compressor as they would in one
+    /// piece (see [`DEFLATE_LOOKAHEAD`]); the entry is completed by its writer.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Writes one bag into a zip. Paths passed in are bag-relative (`data/…`); every entry is put
 /// under the top folder `<case-id>/`.
 pub struct BagZipWriter {
     zip: ZipWriter<BundleSink>,
     truncate_pending: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    discard: std::sync::Arc<std::sync::atomic::AtomicBool>,
     path: PathBuf,
     root: String,
     time: zip::DateTime,
     compress_text: bool,
-    payload: Vec<(String, Sha256Digest)>,
     octets: u64,
-    names: HashSet<String>,
+    names: Names,
 }
 
 impl BagZipWriter {
@@ -230,19 +587,30 @@ impl BagZipWriter {
     ) -> Self {
         BagZipWriter {
             truncate_pending: sink.truncate_pending.clone(),
+            discard: sink.discard.clone(),
             zip: ZipWriter::new(sink),
             path: path.to_owned(),
             root: root.to_owned(),
             time: zip_time(time),
             compress_text,
-            payload: Vec::new(),
             octets: 0,
-            names: HashSet::new(),
+            names: Names::default(),
         }
     }
 
+    /// A guard to declare after the writer: see [`DiscardOnDrop`].
+    pub fn discard_on_drop(&self) -> DiscardOnDrop {
+        DiscardOnDrop(self.discard.clone())
+    }
+
+    /// Makes room for `n` more hash-named entries up front (a table that grows frees its old
+    /// allocation, and the freed blocks of a large table are hard for the allocator to reuse).
+    pub fn reserve(&mut self, n: usize) {
+        self.names.hashed.reserve(n);
+    }
+
     /// True when a payload entry of this bag path has been written already.
-    pub fn contains(&self, bag_path: &str) -> bool {
+    pub fn contains(&mut self, bag_path: &str) -> bool {
         self.names.contains(bag_path)
     }
 
@@ -253,12 +621,17 @@ impl BagZipWriter {
         }
     }
 
+    /// Starts a payload entry (registered in the manifest).
     fn start(&mut self, bag_path: &str, size: u64, text: bool) -> Result<(), WriteError> {
-        if !self.names.insert(bag_path.to_owned()) {
+        if !self.names.insert(bag_path) {
             return Err(WriteError::DuplicateEntry {
                 entry: bag_path.to_owned(),
             });
         }
+        self.start_entry(bag_path, size, text)
+    }
+
+    fn start_entry(&mut self, bag_path: &str, size: u64, text: bool) -> Result<(), WriteError> {
         let deflate = text && self.compress_text;
         let opts = SimpleFileOptions::default()
             .compression_method(if deflate {
@@ -290,9 +663,46 @@ impl BagZipWriter {
     ) -> Result<(), WriteError> {
         self.start(bag_path, bytes.len() as u64, text)?;
         self.zip.write_all(bytes).map_err(|e| self.io(e))?;
-        self.payload.push((bag_path.to_owned(), digest));
+        self.names.set_digest(bag_path, digest);
         self.octets += bytes.len() as u64;
         Ok(())
+    }
+
+    /// Adds a payload file of exactly `size` bytes (which decides Zip64, as for
+    /// [`Self::add_payload_bytes`]) that `fill` writes; they are hashed on the way. An error
+    /// of `fill` that is not a failed write to the bundle is reported as [`WriteError::Temp`]
+    /// (its bytes come from collect's temp files).
+    pub fn add_payload_with(
+        &mut self,
+        bag_path: &str,
+        size: u64,
+        text: bool,
+        fill: impl FnOnce(&mut EntryWriter<'_>) -> io::Result<()>,
+    ) -> Result<Sha256Digest, WriteError> {
+        self.start(bag_path, size, text)?;
+        let mut w = EntryWriter::new(&mut self.zip, text && self.compress_text);
+        let r = fill(&mut w).and_then(|()| w.drain());
+        let (written, zip_failed) = (w.written, w.zip_failed);
+        let digest = Sha256Digest(w.hasher.finalize().into());
+        if let Err(e) = r {
+            let path = self.path.clone();
+            return Err(if zip_failed {
+                WriteError::Io { path, source: e }
+            } else {
+                WriteError::Temp { path, source: e }
+            });
+        }
+        if written != size {
+            return Err(WriteError::SizeMismatch {
+                path: self.path.clone(),
+                entry: bag_path.to_owned(),
+                written,
+                announced: size,
+            });
+        }
+        self.names.set_digest(bag_path, digest);
+        self.octets += written;
+        Ok(digest)
     }
 
     /// Streams a payload file from `reader` (expected to be `size` bytes, which decides Zip64),
@@ -347,15 +757,61 @@ impl BagZipWriter {
             progress(n as u64);
         }
         let digest = Sha256Digest(hasher.finalize().into());
-        self.payload.push((bag_path.to_owned(), digest));
+        self.names.set_digest(bag_path, digest);
         self.octets += total;
         Ok(Ok((digest, total)))
     }
 
+    /// Starts a tag file (not in the payload manifest).
+    fn start_tag(&mut self, name: &str, size: u64) -> Result<(), WriteError> {
+        if self.names.tags.iter().any(|t| t == name) || self.names.other.contains_key(name) {
+            return Err(WriteError::DuplicateEntry {
+                entry: name.to_owned(),
+            });
+        }
+        self.names.tags.push(name.to_owned());
+        self.start_entry(name, size, true)
+    }
+
     fn add_tag(&mut self, name: &str, bytes: &[u8]) -> Result<Sha256Digest, WriteError> {
-        self.start(name, bytes.len() as u64, true)?;
+        self.start_tag(name, bytes.len() as u64)?;
         self.zip.write_all(bytes).map_err(|e| self.io(e))?;
         Ok(Sha256Digest::of(bytes))
+    }
+
+    /// Writes `manifest-sha256.txt` line by line (a bag of 100,000 files has a 16 MB manifest);
+    /// returns its digest.
+    fn add_manifest(&mut self) -> Result<Sha256Digest, WriteError> {
+        let mut names = std::mem::take(&mut self.names);
+        let manifest = names.manifest();
+        let size = manifest.len();
+        self.start_tag(MANIFEST_NAME, size)?;
+        let mut w = EntryWriter::new(&mut self.zip, self.compress_text);
+        let mut line = String::new();
+        let r = manifest
+            .for_each(|path, digest| {
+                line.clear();
+                line.push_str(&digest.to_hex());
+                line.push_str("  ");
+                line.push_str(&encode_manifest_path(path));
+                line.push('\n');
+                w.write_all(line.as_bytes())
+            })
+            .and_then(|()| w.drain());
+        let (written, digest) = (w.written, Sha256Digest(w.hasher.finalize().into()));
+        drop(manifest);
+        names.tags.push(MANIFEST_NAME.to_owned());
+        self.names = names;
+        r.map_err(|e| self.io(e))?;
+        if written != size {
+            return Err(WriteError::SizeMismatch {
+                path: self.path.clone(),
+                entry: MANIFEST_NAME.to_owned(),
+                written,
+                announced: size,
+            });
+        }
+        Ok(digest)
     }
 
     /// Writes the tag files (manifest, bagit.txt, bag-info.txt with the Payload-Oxum filled in,
@@ -367,9 +823,8 @@ impl BagZipWriter {
         sign: Option<&dyn Fn(Sha256Digest) -> BundleSignature>,
     ) -> Result<(BundleSink, FinishedBag), WriteError> {
         info.payload_octets = self.octets;
-        info.payload_streams = self.payload.len() as u64;
-        let manifest = render_manifest(&self.payload);
-        let m = self.add_tag(MANIFEST_NAME, manifest.as_bytes())?;
+        info.payload_streams = self.names.finished() as u64;
+        let m = self.add_manifest()?;
         let b = self.add_tag(BAGIT_TXT_NAME, BAGIT_TXT.as_bytes())?;
         let i = self.add_tag(BAG_INFO_NAME, info.render().as_bytes())?;
         let tag_manifest = render_manifest(&[
@@ -477,6 +932,14 @@ impl AtomicFile {
 
     pub fn temp_path(&self) -> &Path {
         &self.temp
+    }
+
+    /// The folder the bundle is written in.
+    pub fn dir(&self) -> PathBuf {
+        match self.temp.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        }
     }
 
     /// fsyncs the file, moves it to the destination (never replacing an existing file unless
@@ -649,6 +1112,125 @@ mod tests {
             len < 1 << 20,
             "{len} bytes: the aborted entry's bytes are still there"
         );
+    }
+
+    #[test]
+    fn the_streamed_manifest_is_the_rendered_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.zip");
+        let file = File::create(&path).unwrap();
+        let t = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let mut w = BagZipWriter::new(BundleSink::new(file, None), &path, "C", t, false);
+        w.reserve(4);
+        let mut expect: Vec<(String, Sha256Digest)> = Vec::new();
+        let mut add = |w: &mut BagZipWriter, name: String, bytes: &[u8], digest: Sha256Digest| {
+            assert!(!w.contains(&name));
+            w.add_payload_bytes(&name, bytes, digest, false).unwrap();
+            assert!(w.contains(&name));
+            expect.push((name, digest));
+        };
+        for i in 0..20u8 {
+            let d = Sha256Digest::of(&[i]);
+            add(&mut w, format!("data/modules/{d}.wasm"), &[i], d);
+            add(&mut w, format!("data/transparency/{d}.json"), &[i], d);
+            if i % 3 == 0 {
+                add(&mut w, format!("data/transparency/{d}.pem"), &[i], d);
+            }
+        }
+        // Content that changed after it was named: the manifest has the content's digest.
+        let named = Sha256Digest::of(b"first read");
+        add(
+            &mut w,
+            format!("data/modules/{named}.wasm"),
+            b"second",
+            Sha256Digest::of(b"second"),
+        );
+        // Names kept as text: not hex, upper-case hex, `%` and CR, a non-ASCII suffix.
+        let d = Sha256Digest::of(b"x");
+        let upper = d.to_hex().to_uppercase();
+        for name in [
+            "data/evidence.json".to_owned(),
+            "data/case/100% notes\r.txt".to_owned(),
+            format!("data/modules/{upper}.wasm"),
+            format!("data/case/{d}é.txt"),
+            format!("data/{d}"),
+            "data/a".to_owned(),
+        ] {
+            add(&mut w, name, b"x", d);
+        }
+        let streamed = w
+            .add_payload_with("data/streamed", 5, true, |e| e.write_all(b"hello"))
+            .unwrap();
+        assert_eq!(streamed, Sha256Digest::of(b"hello"));
+        expect.push(("data/streamed".to_owned(), streamed));
+        assert!(matches!(
+            w.add_payload_with("data/short", 5, true, |e| e.write_all(b"hi")),
+            Err(WriteError::SizeMismatch { .. })
+        ));
+        assert!(matches!(
+            w.add_payload_bytes("data/a", b"x", d, false),
+            Err(WriteError::DuplicateEntry { .. })
+        ));
+        let (sink, bag) = w.finish(BagInfo::default(), None).unwrap();
+        drop(sink);
+        assert_eq!(bag.payload_files, expect.len() as u64);
+        let mut za = zip::ZipArchive::new(File::open(&path).unwrap()).unwrap();
+        let mut manifest = String::new();
+        za.by_name("C/manifest-sha256.txt")
+            .unwrap()
+            .read_to_string(&mut manifest)
+            .unwrap();
+        assert_eq!(manifest, render_manifest(&expect));
+    }
+
+    /// A deflated entry streamed in small pieces is the entry written from one buffer: the
+    /// compressor's output depends on how its input arrives (`DEFLATE_LOOKAHEAD`).
+    #[test]
+    fn a_deflated_entry_streamed_in_pieces_is_the_one_written_whole() {
+        // JSON-like text, repetitive like custody lines but not uniform, past the lookahead.
+        let mut text = Vec::new();
+        let mut i = 0u64;
+        while text.len() < DEFLATE_LOOKAHEAD + (3 << 20) {
+            text.extend_from_slice(
+                format!(
+                    "{{\"seq\":{i},\"path\":\"/src/{:x}/m{i}.wasm\",\"sha256\":\"{}\"}}\n",
+                    i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 44,
+                    Sha256Digest::of(&i.to_le_bytes())
+                )
+                .as_bytes(),
+            );
+            i += 1;
+        }
+        let t = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, streamed: bool| {
+            let path = dir.path().join(name);
+            let file = File::create(&path).unwrap();
+            let mut w = BagZipWriter::new(BundleSink::new(file, None), &path, "C", t, true);
+            let d = Sha256Digest::of(&text);
+            if streamed {
+                let got = w
+                    .add_payload_with("data/t.jsonl", text.len() as u64, true, |e| {
+                        for piece in text.chunks(1000) {
+                            e.write_all(piece)?;
+                        }
+                        Ok(())
+                    })
+                    .unwrap();
+                assert_eq!(got, d);
+            } else {
+                w.add_payload_bytes("data/t.jsonl", &text, d, true).unwrap();
+            }
+            w.finish(BagInfo::default(), None).unwrap();
+            std::fs::read(&path).unwrap()
+        };
+        let (whole, streamed) = (write("a.zip", false), write("b.zip", true));
+        assert!(whole.len() < text.len() * 3 / 4, "not deflated");
+        assert!(whole == streamed, "the streamed entry deflated differently");
     }
 
     #[test]

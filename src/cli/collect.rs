@@ -231,40 +231,37 @@ pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
         argv,
         acquire,
         fail_write_after: None,
+        spill_run_bytes: None,
     };
     let outcome = collect(&req);
     if let Some(pb) = progress_bar {
         pb.finish_and_clear();
     }
     let outcome = outcome?;
-    let ev = &outcome.evidence;
+    let ev = &outcome.summary;
     let mut by_kind = BTreeMap::<String, u64>::new();
-    for i in &ev.items {
-        let k = serde_json::to_value(i.kind).ok();
+    for (kind, n) in &ev.items_by_kind {
+        let k = serde_json::to_value(kind).ok();
         let k = k
             .as_ref()
             .and_then(|v| v.as_str())
             .unwrap_or("?")
             .to_owned();
-        *by_kind.entry(k).or_default() += 1;
+        *by_kind.entry(k).or_default() += n;
     }
-    let mut by_sev = BTreeMap::<Severity, u64>::new();
-    for (_, f) in ev.all_findings() {
-        *by_sev.entry(f.severity).or_default() += 1;
-    }
+    let by_sev = &ev.findings_by_severity;
     let changed: Vec<&str> = ev
-        .items
+        .changed_during_acquisition
         .iter()
-        .filter(|i| !i.changed_during_acquisition.is_empty())
-        .map(|i| i.source.text.as_str())
+        .map(String::as_str)
         .collect();
     if args.json {
         let doc = json!({
             "bundle": outcome.path.display().to_string(),
             "digest": outcome.digest,
-            "case_id": ev.case.case_id,
+            "case_id": ev.case_id,
             "collected_at": ev.collected_at,
-            "items": ev.items.len(),
+            "items": ev.items,
             "items_by_kind": by_kind,
             "payload_files": outcome.payload_files,
             "payload_bytes": outcome.payload_bytes,
@@ -285,7 +282,7 @@ pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
             .collect();
         println!(
             "{} items ({}), {} not collected, findings: {}",
-            ev.items.len(),
+            ev.items,
             if kinds.is_empty() {
                 "none".to_owned()
             } else {
