@@ -2,10 +2,11 @@
 //! temp zip (in a deterministic order) → evidence.json, custody.jsonl, tag files, optional
 //! examiner signature → fsync and rename into place.
 //!
-//! Order and memory: candidates are sorted by path and cut into windows of at most
-//! [`WINDOW_BYTES`] of small files. A window is read in parallel (rayon keeps its order) while
-//! the previous window is written, so at most two windows of bytes are in memory whatever the
-//! input size. Payload entries therefore appear in the zip in sorted source-path order (the
+//! Order and memory: candidates are sorted by path and read by worker threads strictly in that
+//! order ([`crate::acquire::pipeline`]), at most [`READ_BUDGET`] of held bytes (each file also
+//! counting [`PER_FILE_COST`]) in flight, while this thread writes each result as soon as it is
+//! the next in order; so memory does not grow with the input, and no reader waits at a batch
+//! boundary. Payload entries therefore appear in the zip in sorted source-path order (the
 //! first source of each content wins its hash-named entry); the metadata and tag files follow.
 //! Same inputs and same collection time give the same bytes.
 //!
@@ -36,10 +37,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Bytes of small files read ahead per window (two windows may be in memory at once).
-pub const WINDOW_BYTES: u64 = 16 << 20;
-/// Files per window, so that per-file bookkeeping stays bounded too.
-const WINDOW_FILES: usize = 64;
+/// Bytes of held files (read, not yet written) in flight at most.
+pub const READ_BUDGET: u64 = 32 << 20;
+/// What each file in flight counts against [`READ_BUDGET`] besides its bytes, so that at most
+/// 128 results (with their analyses) wait at once however small the files.
+const PER_FILE_COST: u64 = READ_BUDGET / 128;
 /// Bytes of rendered records (evidence items, custody lines, timeline rows) each external sort
 /// holds before it writes a sorted run to its temp file; at most three are alive at once.
 pub const SPILL_RUN_BYTES: usize = 4 << 20;
@@ -247,25 +249,6 @@ fn keys_among(cands: &[Candidate]) -> Vec<crate::keys::PublicKey> {
         if !out.contains(&pk) {
             out.push(pk);
         }
-    }
-    out
-}
-
-/// Windows of candidates (indices), cut by bytes of small files and by count.
-fn windows(cands: &[Candidate], in_memory_limit: u64) -> Vec<std::ops::Range<usize>> {
-    let mut out = Vec::new();
-    let (mut start, mut bytes) = (0usize, 0u64);
-    for (i, c) in cands.iter().enumerate() {
-        let cost = if c.size <= in_memory_limit { c.size } else { 0 };
-        if i > start && (bytes + cost > WINDOW_BYTES || i - start >= WINDOW_FILES) {
-            out.push(start..i);
-            start = i;
-            bytes = 0;
-        }
-        bytes += cost;
-    }
-    if start < cands.len() {
-        out.push(start..cands.len());
     }
     out
 }
@@ -547,8 +530,8 @@ impl Recorder {
             .clone();
     }
 
-    /// Renders a window's items and pushes them to the sort, in order. This runs on the
-    /// writing thread while the pool reads the next window: rendered in the readers' threads,
+    /// Renders a batch of items and pushes them to the sort, in order. This runs on the
+    /// writing thread while the readers go on: rendered in the readers' threads,
     /// the records would spread over the allocator's per-thread heaps, which keep what they
     /// once held (about 5 MB more per reader on 100,000 files).
     fn record(&mut self, written: Vec<Written>) -> std::io::Result<()> {
@@ -576,7 +559,7 @@ impl Recorder {
     }
 }
 
-fn write_window(
+fn write_batch(
     st: &mut WriteState,
     results: Vec<AcquireResult>,
     opts: &AcquireOptions,
@@ -657,7 +640,7 @@ fn write_window(
             }
         }
         // A duplicate of content already written keeps only its hash-named entry; held bytes
-        // are dropped here, so memory is returned window by window.
+        // are dropped here, so memory is returned batch by batch.
         acq.held = Held::MetadataOnly;
         written.push(Written {
             acq,
@@ -792,44 +775,18 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
     // Declared after `st`, so dropped before it on an error return.
     let _abandon = st.writer.discard_on_drop();
     st.writer.reserve(cands.len());
-    // Windows are taken off the end of the reversed list, which shrinks as the bundle's own
-    // bookkeeping grows.
-    let mut wins: Vec<usize> = windows(&cands, opts.in_memory_limit)
-        .iter()
-        .map(|r| r.len())
-        .collect();
-    wins.reverse();
-    cands.reverse();
-    let read = |mut cs: Vec<Candidate>| -> Vec<AcquireResult> {
-        cs.reverse();
-        cs.par_iter().map(|c| acquire_one(c, opts)).collect()
-    };
-    let mut pending: Option<Vec<AcquireResult>> = None;
-    loop {
-        let ahead = wins.pop().map(|n| cands.split_off(cands.len() - n));
-        if cands.capacity() > 2 * cands.len() + 4096 {
-            cands.shrink_to_fit();
-        }
-        let last = ahead.is_none();
-        let mut next = None;
-        // The pool reads the next window while this thread writes the previous one (and the
-        // bundle's long-lived bookkeeping stays in this thread's heap).
-        let written = rayon::in_place_scope(|s| {
-            if let Some(cs) = ahead {
-                s.spawn(|_| next = Some(read(cs)));
-            }
-            match pending.take() {
-                Some(w) => write_window(&mut st, w, opts),
-                None => Ok(()),
-            }
-        });
-        written?;
-        pending = next;
-        if last {
-            break;
-        }
-    }
-    drop(cands);
+    // Readers take the candidates strictly in order, at most READ_BUDGET bytes of held files
+    // in flight, while this thread writes each result as soon as it is the next one in order
+    // (and the bundle's long-lived bookkeeping stays in this thread's heap).
+    let in_memory_limit = opts.in_memory_limit;
+    crate::acquire::pipeline::run_ordered(
+        std::mem::take(&mut cands),
+        rayon::current_num_threads(),
+        READ_BUDGET,
+        |c: &Candidate| PER_FILE_COST + if c.size <= in_memory_limit { c.size } else { 0 },
+        |c: Candidate| acquire_one(&c, opts),
+        |batch: Vec<AcquireResult>| write_batch(&mut st, batch, opts),
+    )?;
 
     // `st` stays whole until the end (its writer is what `_abandon` guards).
     let rec = st.recorder;

@@ -3,6 +3,7 @@
 //! [`collect::collect`] runs the whole pipeline into a bundle.
 
 pub mod collect;
+pub mod pipeline;
 pub mod read;
 pub mod walk;
 
