@@ -3,57 +3,16 @@
 //! collecting 400 and then 2,400 tiny modules, with the external sorts' memory budget small
 //! enough that both runs spill. Own test binary, because the allocator is process-wide.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, Ordering::SeqCst};
 use wsc_forensics::acquire::{collect, AcquireOptions, CollectOutcome, CollectRequest};
 use wsc_forensics::case::CaseInfo;
 use wsc_forensics::custody::Actor;
 
-struct Counting;
-
-static LIVE: AtomicI64 = AtomicI64::new(0);
-static PEAK: AtomicI64 = AtomicI64::new(0);
-
-fn grew(by: usize) {
-    let live = LIVE.fetch_add(by as i64, SeqCst) + by as i64;
-    PEAK.fetch_max(live, SeqCst);
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size() as i64, SeqCst);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size >= layout.size() {
-                grew(new_size - layout.size());
-            } else {
-                LIVE.fetch_sub((layout.size() - new_size) as i64, SeqCst);
-            }
-        }
-        p
-    }
-}
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: counting_alloc::Counting = counting_alloc::Counting;
 
 /// A minimal valid module, made unique by a custom section holding `i`.
 fn tiny_module(i: usize) -> Vec<u8> {
@@ -101,10 +60,7 @@ fn collect_tiny(dir: &Path, n: usize) -> (CollectOutcome, u64) {
         fail_write_after: None,
         spill_run_bytes: Some(64 << 10),
     };
-    let live0 = LIVE.load(SeqCst);
-    PEAK.store(live0, SeqCst);
-    let outcome = collect(&req).unwrap();
-    let peak = (PEAK.load(SeqCst) - live0).max(0) as u64;
+    let (peak, outcome) = counting_alloc::peak_while(|| collect(&req).unwrap());
     (outcome, peak)
 }
 

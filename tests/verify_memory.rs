@@ -4,70 +4,20 @@
 //! process-wide; the tests take a lock so that only one measures at a time.
 
 use sha2::{Digest, Sha256};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering::SeqCst};
-use std::sync::Mutex;
 use wsc_forensics::bundle::{verify_bundle, Verdict, VerifyOptions};
 
-struct Counting;
-
-static LIVE: AtomicI64 = AtomicI64::new(0);
-static PEAK: AtomicI64 = AtomicI64::new(0);
-
-fn grew(by: usize) {
-    let live = LIVE.fetch_add(by as i64, SeqCst) + by as i64;
-    PEAK.fetch_max(live, SeqCst);
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size() as i64, SeqCst);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size >= layout.size() {
-                grew(new_size - layout.size());
-            } else {
-                LIVE.fetch_sub((layout.size() - new_size) as i64, SeqCst);
-            }
-        }
-        p
-    }
-}
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ALLOCATOR: counting_alloc::Counting = counting_alloc::Counting;
 
 const MIB: u64 = 1 << 20;
 const ROOT: &str = "MEM";
 
-/// Most bytes held at once above the starting level while `f` runs.
-fn peak_while<T>(f: impl FnOnce() -> T) -> (u64, T) {
-    let live0 = LIVE.load(SeqCst);
-    PEAK.store(live0, SeqCst);
-    let v = f();
-    ((PEAK.load(SeqCst) - live0).max(0) as u64, v)
-}
+use counting_alloc::{peak_while, ONE_AT_A_TIME};
 
 fn hex(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
