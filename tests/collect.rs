@@ -10,10 +10,10 @@ use common::fixture;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use wsc_forensics::acquire::{collect, AcquireOptions, CollectError, CollectRequest};
+use wsc_forensics::acquire::{collect, CollectError, CollectRequest};
 use wsc_forensics::bundle::{open_bundle, verify_bundle, Verdict, VerifyOptions};
 use wsc_forensics::case::CaseInfo;
-use wsc_forensics::custody::{Actor, CustodyAction};
+use wsc_forensics::custody::CustodyAction;
 use wsc_forensics::evidence::ItemKind;
 
 const T: &str = "2026-11-25T10:00:00Z";
@@ -377,29 +377,9 @@ fn modules_are_judged_against_the_keys_among_the_inputs() {
 }
 
 fn request(dir: &Path, inputs: Vec<PathBuf>, out: &Path) -> CollectRequest {
-    CollectRequest {
-        inputs,
-        case_file: None,
-        case: CaseInfo {
-            case_id: "IR-T".into(),
-            ..Default::default()
-        },
-        output: out.to_owned(),
-        collected_at: chrono::DateTime::parse_from_rfc3339(T).unwrap().to_utc(),
-        time_fixed: true,
-        force: false,
-        compress: false,
-        sign_key: None,
-        argv: vec!["wsc-forensics".into(), "collect".into()],
-        actor: Actor {
-            examiner: None,
-            user: "tester".into(),
-            host: dir.display().to_string(),
-        },
-        acquire: AcquireOptions::default(),
-        fail_write_after: None,
-        spill_run_bytes: None,
-    }
+    let mut req = common::collect_request("IR-T", inputs, out);
+    req.actor.host = dir.display().to_string();
+    req
 }
 
 #[test]

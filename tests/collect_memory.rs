@@ -4,9 +4,9 @@
 //! enough that both runs spill. Own test binary, because the allocator is process-wide.
 
 use std::path::Path;
-use wsc_forensics::acquire::{collect, AcquireOptions, CollectOutcome, CollectRequest};
-use wsc_forensics::case::CaseInfo;
-use wsc_forensics::custody::Actor;
+use wsc_forensics::acquire::{collect, CollectOutcome};
+
+mod common;
 
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
@@ -35,31 +35,8 @@ fn collect_tiny(dir: &Path, n: usize) -> (CollectOutcome, u64) {
         std::fs::create_dir_all(&sub).unwrap();
         std::fs::write(sub.join(format!("m{i:05}.wasm")), tiny_module(i)).unwrap();
     }
-    let req = CollectRequest {
-        inputs: vec![src],
-        case_file: None,
-        case: CaseInfo {
-            case_id: "IR-MEM".into(),
-            ..Default::default()
-        },
-        output: dir.join(format!("c{n}.zip")),
-        collected_at: chrono::DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
-            .unwrap()
-            .to_utc(),
-        time_fixed: true,
-        force: false,
-        compress: false,
-        sign_key: None,
-        argv: vec!["wsc-forensics".into(), "collect".into()],
-        actor: Actor {
-            examiner: None,
-            user: "tester".into(),
-            host: "test".into(),
-        },
-        acquire: AcquireOptions::default(),
-        fail_write_after: None,
-        spill_run_bytes: Some(64 << 10),
-    };
+    let mut req = common::collect_request("IR-MEM", vec![src], &dir.join(format!("c{n}.zip")));
+    req.spill_run_bytes = Some(64 << 10);
     let (peak, outcome) = counting_alloc::peak_while(|| collect(&req).unwrap());
     (outcome, peak)
 }

@@ -13,10 +13,9 @@ use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use wsc_forensics::acquire::{collect, AcquireOptions, CollectRequest};
+use wsc_forensics::acquire::{collect, AcquireOptions};
 use wsc_forensics::bundle::{open_bundle, verify_bundle, Verdict, VerifyOptions};
-use wsc_forensics::case::CaseInfo;
-use wsc_forensics::custody::{Actor, CustodyAction};
+use wsc_forensics::custody::CustodyAction;
 use wsc_forensics::digest::Sha256Digest;
 
 const MIB: usize = 1 << 20;
@@ -102,31 +101,8 @@ fn shrinking_growing_and_replaced_sources_are_flagged_and_the_copy_is_hashed() {
             }
         }
     }));
-    let req = CollectRequest {
-        inputs: vec![src.clone()],
-        case_file: None,
-        case: CaseInfo {
-            case_id: "IR-CHG".into(),
-            ..Default::default()
-        },
-        output: out.clone(),
-        collected_at: chrono::DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
-            .unwrap()
-            .to_utc(),
-        time_fixed: true,
-        force: false,
-        compress: false,
-        sign_key: None,
-        argv: vec!["wsc-forensics".into(), "collect".into()],
-        actor: Actor {
-            examiner: None,
-            user: "tester".into(),
-            host: "test".into(),
-        },
-        acquire,
-        fail_write_after: None,
-        spill_run_bytes: None,
-    };
+    let mut req = common::collect_request("IR-CHG", vec![src.clone()], &out);
+    req.acquire = acquire;
     // The run goes on: every source is collected, the untouched module unflagged.
     let outcome = collect(&req).unwrap();
     assert_eq!(outcome.summary.items, 1 + cases.len() as u64);

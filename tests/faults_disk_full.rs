@@ -8,9 +8,7 @@ mod common;
 use common::fixture;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use wsc_forensics::acquire::{collect, AcquireOptions, CollectError, CollectRequest};
-use wsc_forensics::case::CaseInfo;
-use wsc_forensics::custody::Actor;
+use wsc_forensics::acquire::{collect, CollectError};
 
 /// A mounted 1 MiB tmpfs, unmounted on drop.
 struct SmallTmpfs(PathBuf);
@@ -108,29 +106,8 @@ fn injected_failure(dir: &Path, inputs: &[PathBuf]) {
     std::fs::create_dir(&outdir).unwrap();
     let out = outdir.join("case.zip");
     // Fail after 1 MiB: inside the big attachment's entry, as a 1 MiB disk would.
-    let req = CollectRequest {
-        inputs: inputs.to_vec(),
-        case_file: None,
-        case: CaseInfo {
-            case_id: "IR-FULL".into(),
-            ..Default::default()
-        },
-        output: out.clone(),
-        collected_at: chrono::Utc::now(),
-        time_fixed: false,
-        force: false,
-        compress: false,
-        sign_key: None,
-        argv: vec!["wsc-forensics".into(), "collect".into()],
-        actor: Actor {
-            examiner: None,
-            user: "tester".into(),
-            host: "test".into(),
-        },
-        acquire: AcquireOptions::default(),
-        fail_write_after: Some(1 << 20),
-        spill_run_bytes: None,
-    };
+    let mut req = common::collect_request("IR-FULL", inputs.to_vec(), &out);
+    req.fail_write_after = Some(1 << 20);
     let err = collect(&req).unwrap_err();
     assert!(matches!(err, CollectError::Write(_)), "{err}");
     let msg = format!("{err}");
@@ -162,29 +139,8 @@ fn a_disk_filled_by_the_sorted_records_gives_a_clear_error_and_leaves_nothing() 
         return;
     };
     let out = fs.0.join("case.zip");
-    let mut req = CollectRequest {
-        inputs: vec![src],
-        case_file: None,
-        case: CaseInfo {
-            case_id: "IR-FULL".into(),
-            ..Default::default()
-        },
-        output: out.clone(),
-        collected_at: chrono::Utc::now(),
-        time_fixed: false,
-        force: false,
-        compress: false,
-        sign_key: None,
-        argv: vec!["wsc-forensics".into(), "collect".into()],
-        actor: Actor {
-            examiner: None,
-            user: "tester".into(),
-            host: "test".into(),
-        },
-        acquire: AcquireOptions::default(),
-        fail_write_after: None,
-        spill_run_bytes: Some(1),
-    };
+    let mut req = common::collect_request("IR-FULL", vec![src], &out);
+    req.spill_run_bytes = Some(1);
     let err = collect(&req).unwrap_err();
     assert!(
         matches!(

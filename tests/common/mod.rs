@@ -70,3 +70,41 @@ pub fn json(o: &std::process::Output) -> serde_json::Value {
         )
     })
 }
+
+/// The collection time the library-level collect tests fix.
+pub const COLLECTED_AT: &str = "2026-11-25T10:00:00Z";
+
+/// A library-level collect request: `inputs` into `output` under `case_id`, at
+/// [`COLLECTED_AT`] (fixed), by a `tester` actor, default acquisition; tests change the fields
+/// they are about.
+pub fn collect_request(
+    case_id: &str,
+    inputs: Vec<PathBuf>,
+    output: &Path,
+) -> wsc_forensics::acquire::CollectRequest {
+    wsc_forensics::acquire::CollectRequest {
+        inputs,
+        case_file: None,
+        case: wsc_forensics::case::CaseInfo {
+            case_id: case_id.into(),
+            ..Default::default()
+        },
+        output: output.to_owned(),
+        collected_at: chrono::DateTime::parse_from_rfc3339(COLLECTED_AT)
+            .unwrap()
+            .to_utc(),
+        time_fixed: true,
+        force: false,
+        compress: false,
+        sign_key: None,
+        argv: vec!["wsc-forensics".into(), "collect".into()],
+        actor: wsc_forensics::custody::Actor {
+            examiner: None,
+            user: "tester".into(),
+            host: "test".into(),
+        },
+        acquire: wsc_forensics::acquire::AcquireOptions::default(),
+        fail_write_after: None,
+        spill_run_bytes: None,
+    }
+}
