@@ -15,6 +15,8 @@ struct State<I, T> {
     done: BTreeMap<usize, T>,
     /// Cost of everything taken and not consumed yet.
     in_flight: u64,
+    /// Inputs consumed so far: the oldest input not consumed is number `consumed`.
+    consumed: usize,
     /// Set when the consumer stopped (an error): workers take nothing more.
     stopped: bool,
     /// Set when a worker panicked: the consumer stops waiting (the scope re-raises the panic).
@@ -63,11 +65,11 @@ where
         next: 0,
         done: BTreeMap::new(),
         in_flight: 0,
+        consumed: 0,
         stopped: false,
         panicked: false,
     });
     let changed = Condvar::new();
-    let consumed_upto = std::sync::atomic::AtomicUsize::new(0);
     let lock = || state.lock().unwrap_or_else(|p| p.into_inner());
 
     std::thread::scope(|s| {
@@ -83,9 +85,8 @@ where
                         if st.stopped || st.queue.is_empty() {
                             return;
                         }
-                        let oldest = consumed_upto.load(std::sync::atomic::Ordering::SeqCst);
                         let c = costs[st.next];
-                        if st.next == oldest || st.in_flight + c <= budget {
+                        if st.next == st.consumed || st.in_flight + c <= budget {
                             break;
                         }
                         st = changed.wait(st).unwrap_or_else(|p| p.into_inner());
@@ -127,7 +128,7 @@ where
                 let mut st = lock();
                 st.in_flight -= costs[at..at + n].iter().sum::<u64>();
                 at += n;
-                consumed_upto.store(at, std::sync::atomic::Ordering::SeqCst);
+                st.consumed = at;
                 if result.is_err() {
                     st.stopped = true;
                 }

@@ -176,10 +176,9 @@ pub fn acquire_one(c: &Candidate, opts: &AcquireOptions) -> AcquireResult {
         Ok(n) => n,
         Err(e) => return skipped(path, format!("unreadable: {e}")),
     };
-    let first_bytes = if hold { &buf[..] } else { &buf[..first] };
     let kind = match c.role {
         Role::CaseFile => ItemKind::CaseFile,
-        Role::Source => classify(path, &first_bytes[..first.min(SNIFF_LEN)]),
+        Role::Source => classify(path, &buf[..first.min(SNIFF_LEN)]),
     };
     let stat_now = crate::evidence::FileStat::of_metadata(&opened);
     let mut analyser = analyser_for(kind, path, Some(&stat_now), &opts.analysis);
