@@ -1047,17 +1047,29 @@ mod tests {
         }
     }
 
+    /// A bag writer into `dir/name` (bag folder `C`, a fixed time), failing after `fail_after`
+    /// bytes when given; returns the bundle's path too.
+    fn writer_in(
+        dir: &Path,
+        name: &str,
+        fail_after: Option<u64>,
+        compress: bool,
+    ) -> (PathBuf, BagZipWriter) {
+        let path = dir.join(name);
+        let file = File::create(&path).unwrap();
+        let t = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let w = BagZipWriter::new(BundleSink::new(file, fail_after), &path, "C", t, compress);
+        (path, w)
+    }
+
     #[test]
     fn after_a_failed_write_finish_refuses_the_bundle() {
         // The sink discards writes after its first failure (so the zip writer's drop is quiet);
         // a caller that went on anyway must still not get a bundle with bytes missing.
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("b.zip");
-        let file = File::create(&path).unwrap();
-        let t = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
-            .unwrap()
-            .to_utc();
-        let mut w = BagZipWriter::new(BundleSink::new(file, Some(1000)), &path, "C", t, false);
+        let (_path, mut w) = writer_in(dir.path(), "b.zip", Some(1000), false);
         let big = vec![7u8; 4000];
         assert!(w
             .add_payload_bytes("data/big", &big, Sha256Digest::of(&big), false)
@@ -1074,12 +1086,7 @@ mod tests {
     #[test]
     fn a_source_failing_mid_copy_leaves_a_clean_archive_without_it() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("b.zip");
-        let file = File::create(&path).unwrap();
-        let t = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
-            .unwrap()
-            .to_utc();
-        let mut w = BagZipWriter::new(BundleSink::new(file, None), &path, "C", t, false);
+        let (path, mut w) = writer_in(dir.path(), "b.zip", None, false);
         let r = w
             .add_payload_stream(
                 "data/bad",
@@ -1117,12 +1124,7 @@ mod tests {
     #[test]
     fn the_streamed_manifest_is_the_rendered_one() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("b.zip");
-        let file = File::create(&path).unwrap();
-        let t = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
-            .unwrap()
-            .to_utc();
-        let mut w = BagZipWriter::new(BundleSink::new(file, None), &path, "C", t, false);
+        let (path, mut w) = writer_in(dir.path(), "b.zip", None, false);
         w.reserve(4);
         let mut expect: Vec<(String, Sha256Digest)> = Vec::new();
         let mut add = |w: &mut BagZipWriter, name: String, bytes: &[u8], digest: Sha256Digest| {
@@ -1203,14 +1205,9 @@ mod tests {
             );
             i += 1;
         }
-        let t = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
-            .unwrap()
-            .to_utc();
         let dir = tempfile::tempdir().unwrap();
         let write = |name: &str, streamed: bool| {
-            let path = dir.path().join(name);
-            let file = File::create(&path).unwrap();
-            let mut w = BagZipWriter::new(BundleSink::new(file, None), &path, "C", t, true);
+            let (path, mut w) = writer_in(dir.path(), name, None, true);
             let d = Sha256Digest::of(&text);
             if streamed {
                 let got = w
