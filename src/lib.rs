@@ -8,22 +8,15 @@
 
 pub mod acquire;
 pub mod analyse;
-pub mod audit_log;
-pub mod bounded_read;
 pub mod bundle;
-pub mod case;
 pub mod cli;
-pub mod custody;
 pub mod demo;
-pub mod digest;
-pub mod evidence;
-pub mod file_walk;
-pub mod key_audit;
+pub mod io;
 pub mod keys;
-pub mod kind;
+pub mod model;
 pub mod report;
 pub mod scope;
-pub mod spill;
+pub mod source;
 pub mod timeline;
 pub mod transparency;
 pub mod wasm;

@@ -2,10 +2,10 @@
 //! analyser-recorded item times, findings, the case file's declared events) as one UTC-sorted list
 //! of [`TimelineEvent`]s, and its writers (Timesketch CSV, JSON Lines, Markdown table).
 
-use crate::case::CaseInfo;
-use crate::custody::{CustodyAction, CustodyEvent};
-use crate::digest::Sha256Digest;
-use crate::evidence::{Evidence, EvidenceItem, IncidentType, ItemKind, Severity};
+use crate::model::case::CaseInfo;
+use crate::model::custody::{CustodyAction, CustodyEvent};
+use crate::model::digest::Sha256Digest;
+use crate::model::evidence::{Evidence, EvidenceItem, IncidentType, ItemKind, Severity};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
@@ -335,7 +335,7 @@ fn item_drafts(item: &EvidenceItem, cited: &[(String, DateTime<Utc>)], drafts: &
 fn finding_draft(
     collected_at: DateTime<Utc>,
     item: Option<&EvidenceItem>,
-    f: &crate::evidence::Finding,
+    f: &crate::model::evidence::Finding,
 ) -> Draft {
     let mut d = Draft::new(
         collected_at,

@@ -3,7 +3,7 @@
 //! examiner signature → fsync and rename into place.
 //!
 //! Order and memory: candidates are sorted by path and read by worker threads strictly in that
-//! order ([`crate::acquire::pipeline`]), at most [`READ_BUDGET`] of held bytes (each file also
+//! order ([`crate::io::pipeline`]), at most [`READ_BUDGET`] of held bytes (each file also
 //! counting [`PER_FILE_COST`]) in flight, while this thread writes each result as soon as it is
 //! the next in order; so memory does not grow with the input, and no reader waits at a batch
 //! boundary. Payload entries therefore appear in the zip in sorted source-path order (the
@@ -12,23 +12,23 @@
 //!
 //! The metadata is never held whole (100,000 modules make 600 MB of it): each item is rendered
 //! as it is written (its evidence.json text, custody lines and timeline rows) and sorted into
-//! evidence order through [`crate::spill`]; evidence.json, custody.jsonl and timeline.jsonl
+//! evidence order through [`crate::io::spill`]; evidence.json, custody.jsonl and timeline.jsonl
 //! are then streamed into their entries, in the bytes the whole-record serialisation gives.
 
 use crate::acquire::read::{acquire_one, open_source, stat_changes, AcquireResult, Acquired, Held};
-use crate::acquire::walk::{walk_inputs, Candidate};
 use crate::acquire::AcquireOptions;
 use crate::bundle::bagit::BagInfo;
 use crate::bundle::signature::sign_digest;
 use crate::bundle::writer::{AtomicFile, BagZipWriter, BundleSink, EntryWriter, WriteError};
-use crate::case::CaseInfo;
-use crate::custody::{Actor, CustodyAction, CustodyEvent};
-use crate::digest::Sha256Digest;
-use crate::evidence::{
+use crate::io::spill::{put, Fields, Sorter, Spool};
+use crate::model::case::CaseInfo;
+use crate::model::custody::{Actor, CustodyAction, CustodyEvent};
+use crate::model::digest::Sha256Digest;
+use crate::model::evidence::{
     DigestOf, Evidence, EvidenceItem, Finding, ItemKind, NotCollected, RecordedPath, Severity,
     ToolInfo, SCHEMA_VERSION,
 };
-use crate::spill::{put, Fields, Sorter, Spool};
+use crate::source::candidates::{walk_inputs, Candidate};
 use crate::timeline::EventSource;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
@@ -67,7 +67,7 @@ pub struct CollectRequest {
     pub compress: bool,
     pub sign_key: Option<SigningKey>,
     /// Command line as given; values of secret-bearing flags are redacted before it is recorded
-    /// ([`crate::custody::redact_argv`]).
+    /// ([`crate::model::custody::redact_argv`]).
     pub argv: Vec<String>,
     pub actor: Actor,
     pub acquire: AcquireOptions,
@@ -235,7 +235,7 @@ fn keys_among(cands: &[Candidate]) -> Vec<crate::keys::PublicKey> {
             if bytes.len() as u64 > KEY_PREPASS_MAX {
                 return None;
             }
-            let kind = crate::kind::classify(&c.path, &bytes);
+            let kind = crate::source::kind::classify(&c.path, &bytes);
             if !matches!(kind, ItemKind::PublicKey | ItemKind::SecretKey) {
                 return None;
             }
@@ -522,7 +522,7 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn resolve_owner(&mut self, st: &mut crate::evidence::FileStat) {
+    fn resolve_owner(&mut self, st: &mut crate::model::evidence::FileStat) {
         st.owner = self
             .owners
             .entry(st.uid)
@@ -749,7 +749,7 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
                     action: CustodyAction::Acquired,
                     actor: req.actor.clone(),
                     tool: tool.clone(),
-                    argv: crate::custody::redact_argv(&req.argv),
+                    argv: crate::model::custody::redact_argv(&req.argv),
                     source: None,
                     stat_before: None,
                     stat_after: None,
@@ -779,7 +779,7 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
     // in flight, while this thread writes each result as soon as it is the next one in order
     // (and the bundle's long-lived bookkeeping stays in this thread's heap).
     let in_memory_limit = opts.in_memory_limit;
-    crate::acquire::pipeline::run_ordered(
+    crate::io::pipeline::run_ordered(
         std::mem::take(&mut cands),
         rayon::current_num_threads(),
         READ_BUDGET,
@@ -1143,7 +1143,7 @@ mod tests {
             seq: 0,
             time: DateTime::parse_from_rfc3339("2026-11-25T10:00:00.5Z").unwrap(),
             action: CustodyAction::Acquired,
-            actor: crate::custody::Actor {
+            actor: crate::model::custody::Actor {
                 examiner: Some("Ex \"Q\"".into()),
                 user: "u".into(),
                 host: "h".into(),
@@ -1202,7 +1202,7 @@ mod tests {
             digest_of: DigestOf::File,
             size: 1,
             bag_path: None,
-            stat_before: crate::evidence::FileStat {
+            stat_before: crate::model::evidence::FileStat {
                 size: 1,
                 mode: 0o100644,
                 uid: 0,

@@ -3,18 +3,16 @@
 //! [`collect::collect`] runs the whole pipeline into a bundle.
 
 pub mod collect;
-pub mod pipeline;
 pub mod read;
-pub mod walk;
 
 use crate::analyse::AnalysisContext;
 use chrono::{DateTime, Utc};
 use std::path::Path;
 use std::sync::Arc;
 
+pub use crate::source::candidates::{walk_inputs, Candidate, Role};
 pub use collect::{collect, CollectError, CollectOutcome, CollectRequest, CollectSummary};
 pub use read::{acquire_one, AcquireResult, Acquired, Held};
-pub use walk::{walk_inputs, Candidate, Role};
 
 /// Default cap on one source file: generous, so only absurd inputs are skipped.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 << 30;

@@ -2,12 +2,12 @@
 //! then stream it through SHA-256, its analyser and (for small files) an in-memory copy in the
 //! same pass, and compare `stat` before and after to flag a file that changed meanwhile.
 
-use crate::acquire::walk::{Candidate, Role};
 use crate::acquire::AcquireOptions;
 use crate::analyse::analyser_for;
-use crate::digest::{Sha256Digest, STREAM_CHUNK};
-use crate::evidence::{FileStat, ItemKind, NotCollected, RecordedPath};
-use crate::kind::{classify, SNIFF_LEN};
+use crate::model::digest::{Sha256Digest, STREAM_CHUNK};
+use crate::model::evidence::{FileStat, ItemKind, NotCollected, RecordedPath};
+use crate::source::candidates::{Candidate, Role};
+use crate::source::kind::{classify, SNIFF_LEN};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use std::fs::{File, Metadata};
@@ -39,9 +39,9 @@ pub struct Acquired {
     /// Differences between the stat before and after (and the bytes read); empty if none.
     pub changed: Vec<String>,
     /// The analyser's result, kept compact until the evidence record is written.
-    pub analysis: crate::evidence::AnalysisJson,
-    pub findings: Vec<crate::evidence::Finding>,
-    pub times: Vec<crate::evidence::ItemTime>,
+    pub analysis: crate::model::evidence::AnalysisJson,
+    pub findings: Vec<crate::model::evidence::Finding>,
+    pub times: Vec<crate::model::evidence::ItemTime>,
     pub held: Held,
     pub acquired_at: DateTime<Utc>,
 }
@@ -180,7 +180,7 @@ pub fn acquire_one(c: &Candidate, opts: &AcquireOptions) -> AcquireResult {
         Role::CaseFile => ItemKind::CaseFile,
         Role::Source => classify(path, &buf[..first.min(SNIFF_LEN)]),
     };
-    let stat_now = crate::evidence::FileStat::of_metadata(&opened);
+    let stat_now = crate::model::evidence::FileStat::of_metadata(&opened);
     let mut analyser = analyser_for(kind, path, Some(&stat_now), &opts.analysis);
     // The file digest and the analyser's own hashing (a module's signed range) are two
     // independent SHA-256 streams over the same chunk: for large chunks they run on both cores.
@@ -272,7 +272,7 @@ pub fn acquire_one(c: &Candidate, opts: &AcquireOptions) -> AcquireResult {
         stat_before: FileStat::of_metadata(&before),
         stat_after,
         changed,
-        analysis: crate::evidence::AnalysisJson::from_value(&outcome.analysis),
+        analysis: crate::model::evidence::AnalysisJson::from_value(&outcome.analysis),
         findings: outcome.findings,
         times: outcome.times,
         held,
@@ -283,7 +283,7 @@ pub fn acquire_one(c: &Candidate, opts: &AcquireOptions) -> AcquireResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::acquire::walk::walk_inputs;
+    use crate::source::candidates::walk_inputs;
     use std::sync::Arc;
 
     fn acquire(path: &Path, opts: &AcquireOptions) -> AcquireResult {

@@ -1,7 +1,7 @@
 //! BagIt 1.0 (RFC 8493) text: `bagit.txt`, `bag-info.txt`, manifest lines and their path
 //! encoding, written by the bundle writer and parsed back by the verifier.
 
-use crate::digest::Sha256Digest;
+use crate::model::digest::Sha256Digest;
 
 /// The exact `bagit.txt` this tool writes.
 pub const BAGIT_TXT: &str = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n";

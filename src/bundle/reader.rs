@@ -6,9 +6,9 @@
 
 use crate::bundle::bagit::TAG_MANIFEST_NAME;
 use crate::bundle::{CUSTODY_PATH, EVIDENCE_PATH};
-use crate::custody::CustodyEvent;
-use crate::digest::{sha256_stream, Sha256Digest};
-use crate::evidence::{Evidence, SCHEMA_VERSION};
+use crate::model::custody::CustodyEvent;
+use crate::model::digest::{sha256_stream, Sha256Digest};
+use crate::model::evidence::{Evidence, SCHEMA_VERSION};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -250,7 +250,7 @@ pub struct CaseIdOnly {
 
 #[derive(serde::Deserialize, Debug)]
 pub struct ItemIndex {
-    pub source: crate::evidence::RecordedPath,
+    pub source: crate::model::evidence::RecordedPath,
     pub sha256: Sha256Digest,
     #[serde(default)]
     pub bag_path: Option<String>,

@@ -5,7 +5,7 @@
 //! Signed message: the ASCII bytes `wsc-forensics-bundle-digest:v1:<64 lower-case hex>`. The
 //! prefix keeps the signature from being reusable as a signature over anything else.
 
-use crate::digest::Sha256Digest;
+use crate::model::digest::Sha256Digest;
 use base64::Engine;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};

@@ -14,8 +14,8 @@ use crate::bundle::signature::{
     verify_signature, BundleSignature, SignatureProblem, SIGNATURE_NAME,
 };
 use crate::bundle::{CUSTODY_PATH, EVIDENCE_PATH};
-use crate::custody::CustodyEvent;
-use crate::digest::{Sha256Digest, STREAM_CHUNK};
+use crate::model::custody::CustodyEvent;
+use crate::model::digest::{Sha256Digest, STREAM_CHUNK};
 use ed25519_dalek::VerifyingKey;
 use rayon::prelude::*;
 use serde::Serialize;

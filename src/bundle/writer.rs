@@ -8,7 +8,7 @@ use crate::bundle::bagit::{
     MANIFEST_NAME, TAG_MANIFEST_NAME,
 };
 use crate::bundle::signature::{BundleSignature, SIGNATURE_NAME};
-use crate::digest::{Sha256Digest, STREAM_CHUNK};
+use crate::model::digest::{Sha256Digest, STREAM_CHUNK};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -2,10 +2,10 @@
 
 use crate::acquire::{collect, AcquireOptions, CollectRequest, DEFAULT_MAX_FILE_SIZE};
 use crate::bundle::signature::load_signing_key;
-use crate::case::CaseInfo;
 use crate::cli::{GlobalArgs, Status};
-use crate::custody::Actor;
-use crate::evidence::{IncidentType, Severity};
+use crate::model::case::CaseInfo;
+use crate::model::custody::Actor;
+use crate::model::evidence::{IncidentType, Severity};
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use clap::Args;

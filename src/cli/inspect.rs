@@ -3,10 +3,10 @@
 
 use super::inspect_transparency::{self as tlog, TransparencyArgs, TransparencyContext};
 use super::{GlobalArgs, Status};
-use crate::digest::Sha256Digest;
-use crate::evidence::{Finding, ItemKind, Severity};
 use crate::keys::{self, KeyFileReport, PublicKey};
-use crate::kind;
+use crate::model::digest::Sha256Digest;
+use crate::model::evidence::{Finding, ItemKind, Severity};
+use crate::source::kind;
 use crate::transparency::{self, TransparencyReport, Verification};
 use crate::wasm::scanner::{Coverage, ScanOptions, Scanner};
 use crate::wasm::signature_section::{self, SignatureData};
@@ -243,7 +243,7 @@ pub fn inspect_one_with(
             }
             Err(e) => out.error = Some(e.to_string()),
         },
-        _ => match crate::digest::sha256_stream(std::io::Cursor::new(head).chain(file)) {
+        _ => match crate::model::digest::sha256_stream(std::io::Cursor::new(head).chain(file)) {
             Ok((d, n)) => {
                 out.size = Some(n);
                 out.sha256 = Some(d);

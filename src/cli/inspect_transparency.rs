@@ -3,7 +3,7 @@
 //! 0 = every possible check passed, 1 = a check failed, 2 = an input could not be read.
 
 use super::Status;
-use crate::digest::sha256_stream;
+use crate::model::digest::sha256_stream;
 use crate::transparency::{
     analyse_signature_pair, analyse_transparency_file, Artifact, IdentityPolicy,
     TransparencyReport, TrustRoot, Verdict, Verification, MAX_INPUT_BYTES,

@@ -2,11 +2,11 @@
 //! baseline of them, and check the key files against such a baseline.
 
 use super::{GlobalArgs, Status};
-use crate::evidence::Severity;
-use crate::file_walk::SkippedPath;
-use crate::key_audit::{
-    self, AuditedKeyFile, BaselineChange, BaselineCheck, KeyAudit, RevocationList,
+use crate::keys::audit::{
+    self as key_audit, AuditedKeyFile, BaselineChange, BaselineCheck, KeyAudit, RevocationList,
 };
+use crate::model::evidence::Severity;
+use crate::source::walk::SkippedPath;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -110,7 +110,7 @@ fn run_baseline(global: &GlobalArgs, args: BaselineArgs) -> anyhow::Result<Statu
 }
 
 fn is_symlink_or_special(s: &SkippedPath) -> bool {
-    use crate::file_walk::SkipReason;
+    use crate::source::walk::SkipReason;
     matches!(s.reason, SkipReason::Symlink | SkipReason::SpecialFile)
 }
 
@@ -233,7 +233,7 @@ fn run_audit(global: &GlobalArgs, args: KeysArgs) -> anyhow::Result<Status> {
         None => RevocationList::default(),
     };
     if let Some(case_path) = &args.case {
-        let case = crate::case::CaseInfo::load(case_path)?;
+        let case = crate::model::case::CaseInfo::load(case_path)?;
         let name = case_path.display();
         for (field, ids) in [
             ("keys.compromised", &case.keys.compromised),

@@ -3,9 +3,9 @@
 
 use super::{GlobalArgs, Status};
 use crate::bundle::{open_bundle, verify_bundle, Verdict, VerifyOptions};
-use crate::custody::CustodyEvent;
-use crate::digest::Sha256Digest;
-use crate::evidence::Evidence;
+use crate::model::custody::CustodyEvent;
+use crate::model::digest::Sha256Digest;
+use crate::model::evidence::Evidence;
 use crate::report::{self, Integrity, ReportFormat, ReportInput, TemplateSet};
 use anyhow::Context;
 use clap::Args;

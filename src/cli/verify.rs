@@ -5,7 +5,7 @@ use crate::bundle::signature::load_verifying_key;
 use crate::bundle::verify::SignatureStatus;
 use crate::bundle::{verify_bundle, Verdict, VerifyOptions};
 use crate::cli::{GlobalArgs, Status};
-use crate::digest::Sha256Digest;
+use crate::model::digest::Sha256Digest;
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;

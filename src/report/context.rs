@@ -4,9 +4,9 @@
 
 use super::metrics::{self, Metric, MetricVerdict};
 use super::Integrity;
-use crate::custody::CustodyEvent;
-use crate::digest::Sha256Digest;
-use crate::evidence::{Evidence, EvidenceItem, Finding, IncidentType, ItemKind, Severity};
+use crate::model::custody::CustodyEvent;
+use crate::model::digest::Sha256Digest;
+use crate::model::evidence::{Evidence, EvidenceItem, Finding, IncidentType, ItemKind, Severity};
 use crate::timeline::{self, iso_utc, TimelineEvent};
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -931,7 +931,7 @@ pub fn render(markdown: &str, title: &str, frame: &PageFrame) -> Result<Vec<u8>,
     let mut warnings = Vec::new();
     let mut lo = doc.to_lopdf_document(&opts, &mut warnings);
     // printpdf seeds /ID from a process-global PRNG; a content hash keeps the file reproducible.
-    let id = crate::digest::Sha256Digest::of(
+    let id = crate::model::digest::Sha256Digest::of(
         format!("{}\n{}\n{}", frame.bundle_digest, title, markdown).as_bytes(),
     );
     let id_bytes = id.0[..16].to_vec();

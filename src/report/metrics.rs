@@ -1,7 +1,7 @@
 //! The runbook's "Metrics to Track", computed from the case file's declared times: each metric is
 //! met, missed, or unknown (a time is missing or the pair is out of order), never guessed.
 
-use crate::case::DeclaredTimes;
+use crate::model::case::DeclaredTimes;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 

@@ -7,7 +7,7 @@ use super::checks::{Check, CheckId, IdentityPolicy, Material, Outcome, SignedCon
 use super::rekor_entry::parse_wsc_embedded;
 use super::trust_root::TrustRoot;
 use super::{verify, Context, Verification};
-use crate::evidence::{Finding, IncidentType, Severity};
+use crate::model::evidence::{Finding, IncidentType, Severity};
 
 /// The result of [`verify_wsc_keyless`]: the module-hash check first, then checks 1–7.
 pub type KeylessReport = Verification;

@@ -22,7 +22,7 @@ pub use checks::{Check, CheckId, IdentityPolicy, Outcome};
 pub use keyless::{verify_wsc_keyless, KeylessReport};
 pub use trust_root::TrustRoot;
 
-use crate::evidence::{Finding, IncidentType, ItemTime, Severity};
+use crate::model::evidence::{Finding, IncidentType, ItemTime, Severity};
 use certificate::{leaf_info, read_signer_material, LeafInfo, SignerMaterial};
 use checks::{run_checks, Material, SignedContent};
 use chrono::{DateTime, Utc};

@@ -31,7 +31,7 @@ pub fn find_next_to(module: &Path) -> Option<PathBuf> {
 /// Reads a detached signature file: a regular file of at most [`MAX_DETACHED_LEN`] bytes (a FIFO
 /// or a device given as `-S` is refused, never read).
 pub fn read(path: &Path) -> Result<Vec<u8>, DetachedError> {
-    use crate::bounded_read::{read_regular_file, BoundedReadError};
+    use crate::io::bounded_read::{read_regular_file, BoundedReadError};
     let file = path.display().to_string();
     read_regular_file(path, MAX_DETACHED_LEN).map_err(|e| match e {
         BoundedReadError::TooLarge { size, max } => DetachedError::TooLarge { file, size, max },

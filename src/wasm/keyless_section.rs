@@ -4,8 +4,8 @@
 //! the transparency checks, which take [`KeylessSignature`] as it is.
 
 use super::payload_reader::Reader;
-use crate::digest::Sha256Digest;
-use crate::evidence::{Finding, IncidentType, Severity};
+use crate::model::digest::Sha256Digest;
+use crate::model::evidence::{Finding, IncidentType, Severity};
 use base64::Engine as _;
 use serde::Serialize;
 

@@ -10,8 +10,8 @@ pub mod scanner;
 pub mod signature_section;
 pub mod verdict;
 
-use crate::evidence::{Finding, IncidentType, Severity};
 use crate::keys::PublicKey;
+use crate::model::evidence::{Finding, IncidentType, Severity};
 use keyless_section::{KeylessReport, KeylessSignature};
 use scanner::{ModuleScan, SIGNATURE_SECTION};
 use serde::Serialize;

@@ -9,7 +9,7 @@
 //! `id ‖ LEB128 size ‖ payload` records (wsc-formats.md §1). wasmparser is used in the tests as
 //! an oracle for the ranges.
 
-use crate::digest::Sha256Digest;
+use crate::model::digest::Sha256Digest;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::ops::Range;
@@ -336,14 +336,14 @@ impl Scanner {
         s.finish()
     }
 
-    /// Scans from a reader in [`crate::digest::STREAM_CHUNK`] pieces. I/O errors are returned;
+    /// Scans from a reader in [`crate::model::digest::STREAM_CHUNK`] pieces. I/O errors are returned;
     /// format errors are in [`ModuleScan::error`].
     pub fn scan_reader<R: std::io::Read>(
         mut r: R,
         opts: ScanOptions,
     ) -> std::io::Result<ModuleScan> {
         let mut s = Scanner::new(opts);
-        let mut buf = vec![0u8; crate::digest::STREAM_CHUNK];
+        let mut buf = vec![0u8; crate::model::digest::STREAM_CHUNK];
         loop {
             let n = match r.read(&mut buf) {
                 Ok(0) => break,

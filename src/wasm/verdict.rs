@@ -6,8 +6,8 @@ use super::scanner::{ModuleScan, PrefixHash, SectionInfo};
 use super::signature_section::{
     SignatureData, SignatureEntry, SignedHashSet, ALG_ED25519, HASH_SHA256,
 };
-use crate::evidence::{Finding, IncidentType, Severity};
 use crate::keys::PublicKey;
+use crate::model::evidence::{Finding, IncidentType, Severity};
 use serde::Serialize;
 use std::ops::Range;
 
@@ -547,7 +547,7 @@ mod tests {
             .any(|f| f.code == "unsupported-signature" && f.message.contains("silently drops")));
         // A 63-byte signature in a hand-built section over base.wasm.
         let base = read("modules/base.wasm");
-        let hash = crate::digest::Sha256Digest::of(&base[8..]);
+        let hash = crate::model::digest::Sha256Digest::of(&base[8..]);
         let mut el = vec![0x00, 0x01, 63];
         el.extend_from_slice(&[0u8; 63]);
         el.push(0);

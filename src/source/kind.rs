@@ -1,7 +1,7 @@
 //! Recognising what a source file is (module, key, Rekor entry, …) from its first bytes and its
 //! name, so `inspect`, `collect` and `scope` route every file to the right analyser.
 
-use crate::evidence::ItemKind;
+use crate::model::evidence::ItemKind;
 use std::path::Path;
 
 /// How many leading bytes [`classify`] looks at.

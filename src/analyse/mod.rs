@@ -2,13 +2,15 @@
 //! push-based: acquisition feeds them the same chunks it copies and hashes, so analysis costs no
 //! second read of the source. Analysis is pure (bytes in, typed outcome out).
 
-use crate::audit_log::AuditLogAnalyser;
-use crate::case::{CaseInfo, MAX_CASE_FILE_BYTES};
-use crate::evidence::{FileStat, Finding, ItemKind, ItemTime, Severity};
+pub mod audit_log;
+
 use crate::keys::{self, PublicKey};
+use crate::model::case::{CaseInfo, MAX_CASE_FILE_BYTES};
+use crate::model::evidence::{FileStat, Finding, ItemKind, ItemTime, Severity};
 use crate::transparency::{self, IdentityPolicy, TrustRoot};
 use crate::wasm::scanner::{Coverage, ScanOptions, Scanner};
 use crate::wasm::{self, detached, signature_section};
+use audit_log::AuditLogAnalyser;
 use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
@@ -309,7 +311,7 @@ impl Analyser for TransparencyAnalyser {
                 findings: vec![Finding::new(
                     "transparency-file-unreadable",
                     Severity::Medium,
-                    Some(crate::evidence::IncidentType::SigstoreCompromise),
+                    Some(crate::model::evidence::IncidentType::SigstoreCompromise),
                     e.to_string(),
                 )],
                 times: Vec::new(),

@@ -2,8 +2,8 @@
 //! loops and nothing outside the inputs), FIFOs, sockets, devices, unreadable entries and files
 //! over the size cap are recorded as [`NotCollected`] with a reason. Nothing aborts the walk.
 
-use crate::evidence::{NotCollected, RecordedPath};
-use crate::file_walk::WalkEntry;
+use crate::model::evidence::{NotCollected, RecordedPath};
+use crate::source::walk::WalkEntry;
 use std::fs::Metadata;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
@@ -114,7 +114,7 @@ pub fn walk_inputs(
     }
     let roots: Vec<PathBuf> = inputs.iter().map(|p| absolute(p)).collect();
     // An input that is itself a symbolic link is recorded, not followed, like any other link.
-    crate::file_walk::walk_entries(&roots, false, |e| match e {
+    crate::source::walk::walk_entries(&roots, false, |e| match e {
         WalkEntry::File(path, md) | WalkEntry::Other(path, md) => consider(
             path,
             md,

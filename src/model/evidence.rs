@@ -2,8 +2,8 @@
 //! that verification, the timeline and every report read. Nothing downstream of it touches the
 //! original sources, so a report made from a bundle in five years is the same report.
 
-use crate::case::CaseInfo;
-use crate::digest::Sha256Digest;
+use crate::model::case::CaseInfo;
+use crate::model::digest::Sha256Digest;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;

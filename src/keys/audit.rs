@@ -7,10 +7,10 @@
 //! runbook's `sha256sum ~/.wsc/keys/*.sec` does: it reveals nothing the public key does not
 //! (both only confirm a guessed secret), and without it a replaced secret key goes unnoticed.
 
-use crate::digest::{sha256_stream, Sha256Digest};
-use crate::evidence::{FileStat, Finding, IncidentType, ItemKind, Severity};
-use crate::file_walk::{serialize_path, walk_inputs, SkipReason, SkippedPath, WalkedFile};
 use crate::keys::{self, KeyAlgorithm, KeyFormat, PublicKey};
+use crate::model::digest::{sha256_stream, Sha256Digest};
+use crate::model::evidence::{FileStat, Finding, IncidentType, ItemKind, Severity};
+use crate::source::walk::{serialize_path, walk_inputs, SkipReason, SkippedPath, WalkedFile};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashSet;
@@ -78,7 +78,7 @@ pub struct NotAKey {
 }
 
 /// Walks the inputs (no symlinks followed) and sorts regular files into key files and the rest,
-/// reading at most [`crate::kind::SNIFF_LEN`] bytes of each, in parallel.
+/// reading at most [`crate::source::kind::SNIFF_LEN`] bytes of each, in parallel.
 pub fn find_key_files(inputs: &[PathBuf]) -> KeyFileWalk {
     let walk = walk_inputs(inputs);
     let missing_input = walk.has_missing_input();
@@ -134,7 +134,7 @@ pub fn find_key_files(inputs: &[PathBuf]) -> KeyFileWalk {
 /// `kind::classify`, plus DER keys (SPKI, PKCS#8), which have no text marker: a small file
 /// starting with an ASN.1 SEQUENCE is a key file when the key parser accepts it.
 fn key_kind(path: &Path, head: &[u8]) -> ItemKind {
-    let kind = crate::kind::classify(path, head);
+    let kind = crate::source::kind::classify(path, head);
     if kind == ItemKind::Attachment
         && head.first() == Some(&0x30)
         && head.len() <= keys::MAX_KEY_FILE_LEN
@@ -153,7 +153,7 @@ fn key_kind(path: &Path, head: &[u8]) -> ItemKind {
 fn read_head(path: &Path) -> io::Result<Vec<u8>> {
     let mut head = Vec::with_capacity(4096);
     std::fs::File::open(path)?
-        .take(crate::kind::SNIFF_LEN as u64)
+        .take(crate::source::kind::SNIFF_LEN as u64)
         .read_to_end(&mut head)?;
     Ok(head)
 }
@@ -426,10 +426,12 @@ impl Serialize for BaselineCheckEntry {
 /// read).
 fn is_secret_key_file(path: &Path) -> bool {
     let mut head = Vec::new();
-    let read = std::fs::File::open(path)
-        .and_then(|f| f.take(crate::kind::SNIFF_LEN as u64).read_to_end(&mut head));
+    let read = std::fs::File::open(path).and_then(|f| {
+        f.take(crate::source::kind::SNIFF_LEN as u64)
+            .read_to_end(&mut head)
+    });
     match read {
-        Ok(_) => crate::kind::classify(path, &head) == ItemKind::SecretKey,
+        Ok(_) => crate::source::kind::classify(path, &head) == ItemKind::SecretKey,
         Err(_) => path.extension().is_some_and(|e| e == "sec"),
     }
 }

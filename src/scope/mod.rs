@@ -8,10 +8,10 @@
 
 use crate::bundle::reader::{BundleError, BundleReader, MAX_METADATA_BYTES};
 use crate::bundle::{CUSTODY_PATH, EVIDENCE_PATH};
-use crate::evidence::ItemKind;
-use crate::evidence::SCHEMA_VERSION;
-use crate::file_walk::{serialize_path, walk_entries, SkipReason, SkippedPath, WalkEntry};
 use crate::keys::{self, PublicKey};
+use crate::model::evidence::ItemKind;
+use crate::model::evidence::SCHEMA_VERSION;
+use crate::source::walk::{serialize_path, walk_entries, SkipReason, SkippedPath, WalkEntry};
 use crate::wasm::scanner::{Coverage, ScanOptions, Scanner};
 use crate::wasm::verdict::{self, HashCoverage, InvalidReason, UncoveredSection, Verdict};
 use crate::wasm::{self, detached, ModuleReport, SignatureAnalysis, SignatureSource};
@@ -787,8 +787,8 @@ fn with_read_buffer<T>(f: impl FnOnce(&mut [u8]) -> T) -> T {
     }
     BUF.with(|cell| {
         let mut buf = cell.borrow_mut();
-        if buf.len() < crate::digest::STREAM_CHUNK {
-            buf.resize(crate::digest::STREAM_CHUNK, 0);
+        if buf.len() < crate::model::digest::STREAM_CHUNK {
+            buf.resize(crate::model::digest::STREAM_CHUNK, 0);
         }
         f(&mut buf)
     })
@@ -1265,7 +1265,7 @@ fn scope_bundle(
 /// What scope needs of one evidence item.
 #[derive(serde::Deserialize)]
 struct BundleItem {
-    source: crate::evidence::RecordedPath,
+    source: crate::model::evidence::RecordedPath,
     kind: ItemKind,
     #[serde(default)]
     bag_path: Option<String>,
@@ -1383,7 +1383,7 @@ fn check_custody(reader: &mut BundleReader) -> Result<(), String> {
         }
         let text = line.strip_suffix(b"\n").unwrap_or(&line);
         if first_error.is_none() && !text.iter().all(u8::is_ascii_whitespace) {
-            if let Err(e) = serde_json::from_slice::<crate::custody::CustodyEvent>(text) {
+            if let Err(e) = serde_json::from_slice::<crate::model::custody::CustodyEvent>(text) {
                 first_error = Some((n, e.to_string()));
             }
         }

@@ -4,7 +4,7 @@
 //! it does contain.
 
 use crate::analyse::{Analyser, AnalysisOutcome};
-use crate::evidence::{Finding, ItemTime, Severity};
+use crate::model::evidence::{Finding, ItemTime, Severity};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -193,7 +193,7 @@ fn parse_line(line: u64, raw: &[u8]) -> Result<AuditEvent, MalformedLine> {
     })
 }
 
-/// The [`Analyser`] for [`crate::evidence::ItemKind::AuditLog`] sources.
+/// The [`Analyser`] for [`crate::model::evidence::ItemKind::AuditLog`] sources.
 pub struct AuditLogAnalyser {
     name: String,
     parser: AuditLogParser,
@@ -420,7 +420,7 @@ mod tests {
     #[test]
     fn analyser_reports_failures_and_times() {
         let out = crate::analyse::analyse_bytes(
-            crate::evidence::ItemKind::AuditLog,
+            crate::model::evidence::ItemKind::AuditLog,
             "audit.jsonl",
             &fixture("audit-all-event-types.jsonl"),
         );

@@ -2,7 +2,7 @@
 //! declare (detected, contained, …). Collect stores it in the bundle; reports read it back from
 //! the evidence model, never from disk.
 
-use crate::evidence::{IncidentType, Severity};
+use crate::model::evidence::{IncidentType, Severity};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -166,7 +166,7 @@ impl CaseInfo {
 
     /// Reads and parses a case file from disk.
     pub fn load(path: &std::path::Path) -> Result<Self, CaseFileError> {
-        use crate::bounded_read::{read_regular_file, BoundedReadError};
+        use crate::io::bounded_read::{read_regular_file, BoundedReadError};
         let name = path.display().to_string();
         // Only a regular file, never past the limit: a FIFO would block, `/dev/zero` never end.
         let bytes = read_regular_file(path, MAX_CASE_FILE_BYTES).map_err(|e| match e {

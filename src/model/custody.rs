@@ -1,8 +1,8 @@
 //! Chain of custody: one [`CustodyEvent`] per line of `data/custody.jsonl`, saying who did what
 //! to which source, when, on which host, with which tool and arguments, and what it hashed to.
 
-use crate::digest::Sha256Digest;
-use crate::evidence::{FileStat, RecordedPath, ToolInfo};
+use crate::model::digest::Sha256Digest;
+use crate::model::evidence::{FileStat, RecordedPath, ToolInfo};
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 

@@ -2,8 +2,10 @@
 //! format, algorithm, public key, wsc key id, fingerprints and stat-based findings. A secret key's
 //! secret bytes are only ever used to derive the public key and are never kept or shown.
 
-use crate::digest::Sha256Digest;
-use crate::evidence::{FileStat, Finding, IncidentType, Severity};
+pub mod audit;
+
+use crate::model::digest::Sha256Digest;
+use crate::model::evidence::{FileStat, Finding, IncidentType, Severity};
 use base64::Engine as _;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
@@ -586,7 +588,7 @@ pub fn inspect_key_path(path: &Path) -> Result<KeyFileReport, KeyError> {
     let md = std::fs::symlink_metadata(path).map_err(io)?;
     // Read through any symlink, but only a regular file and never past the limit: a FIFO
     // would block and a link to `/dev/zero` would never end.
-    use crate::bounded_read::{read_regular_file, BoundedReadError};
+    use crate::io::bounded_read::{read_regular_file, BoundedReadError};
     let bytes = match read_regular_file(path, MAX_KEY_FILE_LEN as u64) {
         Ok(b) => b,
         Err(BoundedReadError::TooLarge { size, .. }) => {

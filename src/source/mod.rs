@@ -1,0 +1,6 @@
+//! Sources as found on disk: walking the inputs without following links, and recognising what
+//! each file is before any analyser reads it.
+
+pub mod candidates;
+pub mod kind;
+pub mod walk;
