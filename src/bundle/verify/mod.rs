@@ -14,18 +14,19 @@ use crate::bundle::signature::{
     verify_signature, BundleSignature, SignatureProblem, SIGNATURE_NAME,
 };
 use crate::bundle::{CUSTODY_PATH, EVIDENCE_PATH};
+use crate::io::hashing::HashingReader;
+use crate::io::pread::PreadFile;
 use crate::model::custody::CustodyEvent;
 use crate::model::digest::{Sha256Digest, STREAM_CHUNK};
 use ed25519_dalek::VerifyingKey;
 use rayon::prelude::*;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use zip::ZipArchive;
 
 /// What to check beyond integrity.
@@ -345,7 +346,7 @@ fn central_directory_names(path: &Path, start: u64) -> io::Result<Vec<Vec<u8>>> 
 /// trust, so a bundle whose copies differ is not one file but two.
 fn local_header_mismatches(path: &Path, start: u64) -> io::Result<Vec<(String, String)>> {
     let mut central = BufReader::new(File::open(path)?);
-    let mut local = SharedFile::open(path)?;
+    let mut local = PreadFile::open(path)?;
     central.seek(SeekFrom::Start(start))?;
     let mut out = Vec::new();
     let mut c = [0u8; 46];
@@ -441,122 +442,7 @@ fn local_header_mismatches(path: &Path, start: u64) -> io::Result<Vec<(String, S
     Ok(out)
 }
 
-/// Reading the bundle file from many threads at once: each clone reads with `pread` at its
-/// own position, so one parsed central directory (the zip crate keeps ~170 bytes an entry)
-/// serves every hashing worker. Small reads go through a read-ahead: a short one where reads
-/// jump about (a local header, then elsewhere), a long one where they follow each other (the
-/// central directory, record after record).
-struct SharedFile {
-    file: Arc<File>,
-    len: u64,
-    pos: u64,
-    /// Bytes of the file from `ahead_at`, `ahead_len` of them valid; allocated on first use.
-    ahead: Box<[u8]>,
-    ahead_at: u64,
-    ahead_len: usize,
-}
-
-/// Reads shorter than this are served from (and refill) the read-ahead.
-const READ_AHEAD: usize = 64 << 10;
-/// How much a small read that does not follow the previous one reads ahead: a local header
-/// and its name.
-const READ_AHEAD_JUMP: usize = 512;
-
-impl SharedFile {
-    fn open(path: &Path) -> io::Result<Self> {
-        let file = File::open(path)?;
-        let len = file.metadata()?.len();
-        Ok(SharedFile {
-            file: Arc::new(file),
-            len,
-            pos: 0,
-            ahead: Box::default(),
-            ahead_at: 0,
-            ahead_len: 0,
-        })
-    }
-}
-
-impl Clone for SharedFile {
-    fn clone(&self) -> Self {
-        SharedFile {
-            file: Arc::clone(&self.file),
-            len: self.len,
-            pos: self.pos,
-            ahead: Box::default(),
-            ahead_at: 0,
-            ahead_len: 0,
-        }
-    }
-}
-
-impl Read for SharedFile {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        use std::os::unix::fs::FileExt;
-        let buffered = self
-            .pos
-            .checked_sub(self.ahead_at)
-            .filter(|&off| off < self.ahead_len as u64);
-        if let Some(off) = buffered {
-            let off = off as usize;
-            let n = buf.len().min(self.ahead_len - off);
-            buf[..n].copy_from_slice(&self.ahead[off..off + n]);
-            self.pos += n as u64;
-            return Ok(n);
-        }
-        if buf.len() >= READ_AHEAD {
-            let n = self.file.read_at(buf, self.pos)?;
-            self.pos += n as u64;
-            return Ok(n);
-        }
-        if self.ahead.is_empty() {
-            self.ahead = vec![0; READ_AHEAD].into_boxed_slice();
-        }
-        let follows = self.ahead_len > 0 && self.pos == self.ahead_at + self.ahead_len as u64;
-        let want = if follows {
-            READ_AHEAD
-        } else {
-            READ_AHEAD_JUMP.max(buf.len())
-        };
-        self.ahead_len = self.file.read_at(&mut self.ahead[..want], self.pos)?;
-        self.ahead_at = self.pos;
-        let n = buf.len().min(self.ahead_len);
-        buf[..n].copy_from_slice(&self.ahead[..n]);
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-impl Seek for SharedFile {
-    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        let pos = match to {
-            SeekFrom::Start(n) => Some(n),
-            SeekFrom::End(d) => self.len.checked_add_signed(d),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        };
-        // What a seek on the file itself would say.
-        self.pos = pos.ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
-        Ok(self.pos)
-    }
-}
-
-type Zip = ZipArchive<SharedFile>;
-
-/// Hashes and counts every byte read through it.
-struct Hashing<R> {
-    inner: R,
-    hasher: Sha256,
-    total: u64,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.total += n as u64;
-        Ok(n)
-    }
-}
+type Zip = ZipArchive<PreadFile>;
 
 /// Reads entry `index` through `parse` (which may stop early), then to its end, hashing every
 /// byte once: the digest and what `parse` made of the bytes, or the problem that made the
@@ -574,28 +460,18 @@ fn read_entry<T>(
         message: e.to_string(),
     };
     let f = za.by_index(index).map_err(|e| unreadable(&e))?;
-    let mut h = Hashing {
-        inner: f,
-        hasher: Sha256::new(),
-        total: 0,
-    };
+    let mut h = HashingReader::new(f);
     let parsed = parse(&mut h).map_err(|e| unreadable(&e))?;
-    loop {
-        match h.read(buf) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(unreadable(&e)),
-        }
-    }
-    if h.total != declared {
+    h.drain(buf).map_err(|e| unreadable(&e))?;
+    let (digest, total) = h.finish();
+    if total != declared {
         return Err(Problem::SizeMismatch {
             entry: entry.to_owned(),
             declared,
-            actual: h.total,
+            actual: total,
         });
     }
-    Ok((Sha256Digest(h.hasher.finalize().into()), parsed))
+    Ok((digest, parsed))
 }
 
 /// Entry names by bag path, through the zip crate's own name index (no second copy).
@@ -894,7 +770,7 @@ fn unreadable(bundle: &Path, problem: Problem) -> VerifyReport {
 /// digest and a few flags are kept beside the zip crate's central directory.
 pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> VerifyReport {
     let open = || -> Result<Zip, Problem> {
-        let f = SharedFile::open(bundle).map_err(|e| Problem::NotReadable {
+        let f = PreadFile::open(bundle).map_err(|e| Problem::NotReadable {
             message: e.to_string(),
         })?;
         ZipArchive::new(f).map_err(|e| Problem::NotReadable {
