@@ -22,12 +22,14 @@ use ed25519_dalek::VerifyingKey;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use structure::{Strictness, Structure};
 use zip::ZipArchive;
+
+pub mod structure;
 
 /// What to check beyond integrity.
 #[derive(Clone, Debug, Default)]
@@ -90,6 +92,13 @@ pub enum Problem {
     LocalHeaderMismatch {
         entry: String,
         field: String,
+    },
+    /// The zip's layout is not one every reader agrees on (or, for our bundles, not exactly
+    /// the layout our writer produces): bytes no record accounts for, counts or copies of a
+    /// field that disagree, extra fields that rename entries. `offset` is where it was found.
+    ZipStructure {
+        offset: u64,
+        detail: String,
     },
     /// Declared uncompressed size differs from the bytes the entry really holds.
     SizeMismatch {
@@ -195,6 +204,9 @@ impl std::fmt::Display for Problem {
                 f,
                 "{entry}: local header {field} differs from the central directory"
             ),
+            ZipStructure { offset, detail } => {
+                write!(f, "zip structure at offset {offset}: {detail}")
+            }
             SizeMismatch {
                 entry,
                 declared,
@@ -318,128 +330,6 @@ fn unsafe_name(name: &[u8]) -> Option<String> {
         }
     }
     None
-}
-
-/// Every file name in the central directory, duplicates included (the zip crate keeps only
-/// one entry per name, so a planted duplicate would otherwise be invisible).
-fn central_directory_names(path: &Path, start: u64) -> io::Result<Vec<Vec<u8>>> {
-    let mut r = BufReader::new(File::open(path)?);
-    r.seek(SeekFrom::Start(start))?;
-    let mut names = Vec::new();
-    let mut header = [0u8; 46];
-    while names.len() <= MAX_ENTRIES {
-        if r.read_exact(&mut header).is_err() || header[..4] != *b"PK\x01\x02" {
-            break;
-        }
-        let le = |i: usize| u16::from_le_bytes([header[i], header[i + 1]]) as u64;
-        let (name_len, extra_len, comment_len) = (le(28), le(30), le(32));
-        let mut name = vec![0u8; name_len as usize];
-        r.read_exact(&mut name)?;
-        r.seek_relative((extra_len + comment_len) as i64)?;
-        names.push(name);
-    }
-    Ok(names)
-}
-
-/// Compares every entry's local header with its central-directory record, field by field:
-/// (entry name, field) for each difference. Zip readers disagree on which of the two they
-/// trust, so a bundle whose copies differ is not one file but two.
-fn local_header_mismatches(path: &Path, start: u64) -> io::Result<Vec<(String, String)>> {
-    let mut central = BufReader::new(File::open(path)?);
-    let mut local = PreadFile::open(path)?;
-    central.seek(SeekFrom::Start(start))?;
-    let mut out = Vec::new();
-    let mut c = [0u8; 46];
-    let mut records = 0;
-    let mut cd_end = start;
-    while records <= MAX_ENTRIES {
-        if central.read_exact(&mut c).is_err() || c[..4] != *b"PK\x01\x02" {
-            break;
-        }
-        records += 1;
-        let le16 = |b: &[u8], i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
-        let le32 = |b: &[u8], i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        let (name_len, extra_len, comment_len) = (le16(&c, 28), le16(&c, 30), le16(&c, 32));
-        let mut name = vec![0u8; name_len as usize];
-        central.read_exact(&mut name)?;
-        central.seek_relative(i64::from(extra_len) + i64::from(comment_len))?;
-        cd_end += 46 + u64::from(name_len) + u64::from(extra_len) + u64::from(comment_len);
-        let entry = String::from_utf8_lossy(&name).into_owned();
-        // A bundle is one disk; collect writes every entry as a regular file, mode 0644.
-        if le16(&c, 34) != 0 {
-            out.push((entry.clone(), "disk number".to_owned()));
-        }
-        // External attributes: unix mode above, MS-DOS attributes (hidden, system…) below.
-        if le32(&c, 38) != 0o100644 << 16 {
-            out.push((entry.clone(), "file attributes".to_owned()));
-        }
-        let offset = le32(&c, 42);
-        if offset == u32::MAX {
-            continue; // Zip64 offset: in the extra field; not written by collect.
-        }
-        let mut l = [0u8; 30];
-        local.seek(SeekFrom::Start(u64::from(offset)))?;
-        if local.read_exact(&mut l).is_err() || l[..4] != *b"PK\x03\x04" {
-            out.push((entry, "signature".to_owned()));
-            continue;
-        }
-        let mut local_name = vec![0u8; le16(&l, 26) as usize];
-        local.read_exact(&mut local_name)?;
-        let mut differs = |field: &str, a: u32, b: u32| {
-            if a != b {
-                out.push((entry.clone(), field.to_owned()));
-            }
-        };
-        // Central: version needed 6, flags 8, method 10, time 12, date 14, crc 16, sizes 20/24.
-        // Local:   version needed 4, flags 6, method 8, time 10, date 12, crc 14, sizes 18/22.
-        differs("version needed", le16(&l, 4).into(), le16(&c, 6).into());
-        differs("flags", le16(&l, 6).into(), le16(&c, 8).into());
-        differs(
-            "compression method",
-            le16(&l, 8).into(),
-            le16(&c, 10).into(),
-        );
-        differs("time", le16(&l, 10).into(), le16(&c, 12).into());
-        differs("date", le16(&l, 12).into(), le16(&c, 14).into());
-        // With a data descriptor (flag bit 3) the local CRC and sizes may be zero.
-        if le16(&l, 6) & 0x08 == 0 {
-            differs("CRC-32", le32(&l, 14), le32(&c, 16));
-            if le32(&l, 18) != u32::MAX && le32(&l, 22) != u32::MAX {
-                differs("compressed size", le32(&l, 18), le32(&c, 20));
-                differs("size", le32(&l, 22), le32(&c, 24));
-            }
-        }
-        if local_name != name {
-            out.push((entry, "name".to_owned()));
-        }
-    }
-    // The end record must describe exactly the records read (zip64 placeholders aside): a size
-    // or count that disagrees hides bytes between the directory and its end.
-    let mut tail = Vec::new();
-    let len = local.seek(SeekFrom::End(0))?;
-    local.seek(SeekFrom::Start(len.saturating_sub(22 + 65_535)))?;
-    local.read_to_end(&mut tail)?;
-    if let Some(e) = tail.windows(4).rposition(|w| w == b"PK\x05\x06") {
-        let e = &tail[e..];
-        if e.len() >= 22 {
-            let le16 = |i: usize| u16::from_le_bytes([e[i], e[i + 1]]);
-            let le32 = |i: usize| u32::from_le_bytes([e[i], e[i + 1], e[i + 2], e[i + 3]]);
-            let end = "(end of central directory)".to_owned();
-            if le16(4) != 0 && le16(4) != u16::MAX || le16(6) != 0 && le16(6) != u16::MAX {
-                out.push((end.clone(), "disk number".to_owned()));
-            }
-            if le16(8) != le16(10) {
-                out.push((end.clone(), "entry count".to_owned()));
-            }
-            if le32(12) != u32::MAX && u64::from(le32(12)) != cd_end - start {
-                out.push((end.clone(), "directory size".to_owned()));
-            }
-            if usize::from(le16(20)) != e.len() - 22 {
-                out.push((end, "comment length".to_owned()));
-            }
-        }
-    }
-    Ok(out)
 }
 
 type Zip = ZipArchive<PreadFile>;
@@ -749,9 +639,9 @@ impl Hashes {
     }
 }
 
-fn unreadable(bundle: &Path, problem: Problem) -> VerifyReport {
+fn unreadable(shown: &str, problem: Problem) -> VerifyReport {
     VerifyReport {
-        bundle: bundle.display().to_string(),
+        bundle: shown.to_owned(),
         verdict: Verdict::Unreadable,
         digest: None,
         case_id: None,
@@ -763,69 +653,27 @@ fn unreadable(bundle: &Path, problem: Problem) -> VerifyReport {
     }
 }
 
-/// Verifies the bundle at `bundle`. Never panics on hostile input; every finding is a problem.
-///
-/// Memory stays flat in the size of the metadata: the manifests, evidence.json and
-/// custody.jsonl are parsed while they are hashed, never held whole, and per entry only a
-/// digest and a few flags are kept beside the zip crate's central directory.
-pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> VerifyReport {
-    let open = || -> Result<Zip, Problem> {
-        let f = PreadFile::open(bundle).map_err(|e| Problem::NotReadable {
-            message: e.to_string(),
-        })?;
-        ZipArchive::new(f).map_err(|e| Problem::NotReadable {
-            message: format!("not a zip archive: {e}"),
-        })
-    };
-    let mut za = match open() {
-        Ok(z) => z,
-        Err(p) => return unreadable(bundle, p),
-    };
-    if za.len() > MAX_ENTRIES {
-        return unreadable(
-            bundle,
-            Problem::TooManyEntries {
-                count: za.len(),
-                max: MAX_ENTRIES,
-            },
-        );
-    }
-    let root = match find_root(za.file_names_raw()) {
-        Ok(r) => r,
-        Err(roots) => return unreadable(bundle, Problem::NoBagFolder { roots }),
-    };
-    let prefix = format!("{root}/");
-    let mut problems = Vec::new();
-    if za.has_duplicate_names() {
-        let mut count = HashMap::<Vec<u8>, usize>::new();
-        for n in central_directory_names(bundle, za.central_directory_start()).unwrap_or_default() {
-            *count.entry(n).or_default() += 1;
-        }
-        let mut dups: Vec<_> = count
-            .into_iter()
-            .filter(|(_, c)| *c > 1)
-            .map(|(n, _)| n)
-            .collect();
-        dups.sort();
-        if dups.is_empty() {
-            dups.push(b"(unnamed)".to_vec());
-        }
-        for n in dups {
-            problems.push(Problem::DuplicateEntry {
-                entry: String::from_utf8_lossy(&n).into_owned(),
-            });
-        }
-    }
-
-    for (entry, field) in
-        local_header_mismatches(bundle, za.central_directory_start()).unwrap_or_default()
-    {
-        problems.push(Problem::LocalHeaderMismatch { entry, field });
-    }
-
-    // Structure: names and types; flag the file entries to hash. (The zip crate keys entries
-    // by raw name, so a duplicate name is one entry here: duplicates are named above.)
+/// The structure phase, entry by entry: the zip library must read exactly the records the
+/// structural pass found in the file's bytes (so what is hashed is what every reader sees),
+/// and each entry must be a safe, plain, unencrypted file inside the bag folder. Returns the
+/// per-entry flags of the file entries to hash.
+fn entry_types(
+    za: &mut Zip,
+    layout: &Structure,
+    prefix: &str,
+    problems: &mut Vec<Problem>,
+) -> Vec<u8> {
     let entries = za.len();
+    if layout.records.len() != entries || za.offset() != 0 {
+        problems.push(Problem::ZipStructure {
+            offset: layout.directory_start,
+            detail: format!(
+                "the zip library reads {entries} entries from offset {}, the file holds {} records",
+                za.offset(),
+                layout.records.len()
+            ),
+        });
+    }
     let mut flags = vec![0u8; entries];
     for (i, flag) in flags.iter_mut().enumerate() {
         let f = match za.by_index_raw(i) {
@@ -838,7 +686,27 @@ pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> VerifyReport {
                 continue;
             }
         };
-        let raw = f.name_raw();
+        // Names are judged on the raw bytes of the file, never on a name a library derived.
+        let raw = match layout.records.get(i) {
+            Some(rec) => {
+                let agrees = rec.name == f.name_raw()
+                    && rec.header_offset == f.header_start()
+                    && rec.compressed == f.compressed_size()
+                    && rec.size == f.size();
+                if !agrees {
+                    problems.push(Problem::ZipStructure {
+                        offset: f.central_header_start(),
+                        detail: format!(
+                            "record #{i}: the zip library reads another entry than the file's bytes ({:?})",
+                            String::from_utf8_lossy(&rec.name)
+                        ),
+                    });
+                    continue;
+                }
+                rec.name.as_slice()
+            }
+            None => continue,
+        };
         let entry = || String::from_utf8_lossy(raw).into_owned();
         if let Some(reason) = unsafe_name(raw) {
             problems.push(Problem::UnsafeEntryName {
@@ -869,7 +737,50 @@ pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> VerifyReport {
             ACCEPTED
         };
     }
+    flags
+}
 
+/// Verifies the bundle at `bundle`. Never panics on hostile input; every finding is a problem.
+///
+/// Memory stays flat in the size of the metadata: the manifests, evidence.json and
+/// custody.jsonl are parsed while they are hashed, never held whole, and per entry only a
+/// digest and a few flags are kept beside the zip crate's central directory.
+pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> VerifyReport {
+    let shown = bundle.display().to_string();
+    match PreadFile::open(bundle) {
+        Ok(file) => verify_file(&file, &shown, opts),
+        Err(e) => unreadable(
+            &shown,
+            Problem::NotReadable {
+                message: e.to_string(),
+            },
+        ),
+    }
+}
+
+/// Verifies the bundle open as `file` (`shown` names it in the report). Callers that go on to
+/// read the bundle read through this same handle, so what was verified is what they read.
+pub fn verify_file(file: &PreadFile, shown: &str, opts: &VerifyOptions) -> VerifyReport {
+    let mut za = match ZipArchive::new(file.clone()) {
+        Ok(z) => z,
+        Err(e) => {
+            let message = format!("not a zip archive: {e}");
+            return unreadable(shown, Problem::NotReadable { message });
+        }
+    };
+    if za.len() > MAX_ENTRIES {
+        let (count, max) = (za.len(), MAX_ENTRIES);
+        return unreadable(shown, Problem::TooManyEntries { count, max });
+    }
+    let root = match find_root(za.file_names_raw()) {
+        Ok(r) => r,
+        Err(roots) => return unreadable(shown, Problem::NoBagFolder { roots }),
+    };
+    let prefix = format!("{root}/");
+    let layout = structure::check(file, Strictness::Canonical);
+    let mut problems = layout.problems.clone();
+    let flags = entry_types(&mut za, &layout, &prefix, &mut problems);
+    let entries = za.len();
     let names = Names {
         za: &za,
         prefix: &prefix,
@@ -1298,7 +1209,7 @@ pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> VerifyReport {
     }
 
     VerifyReport {
-        bundle: bundle.display().to_string(),
+        bundle: shown.to_owned(),
         verdict: if problems.is_empty() {
             Verdict::Intact
         } else {
