@@ -287,6 +287,17 @@ pub struct VerifyReport {
     pub payload_bytes: u64,
     pub signature: SignatureStatus,
     pub problems: Vec<Problem>,
+    /// Digests of evidence.json and custody.jsonl as this verification hashed them, so a
+    /// caller reading them afterwards can prove it read the same bytes (not in the JSON).
+    #[serde(skip)]
+    pub metadata: MetadataDigests,
+}
+
+/// See [`VerifyReport::metadata`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MetadataDigests {
+    pub evidence: Option<Sha256Digest>,
+    pub custody: Option<Sha256Digest>,
 }
 
 impl VerifyReport {
@@ -650,6 +661,7 @@ fn unreadable(shown: &str, problem: Problem) -> VerifyReport {
         payload_bytes: 0,
         signature: SignatureStatus::Absent,
         problems: vec![problem],
+        metadata: MetadataDigests::default(),
     }
 }
 
@@ -1085,9 +1097,11 @@ pub fn verify_file(file: &PreadFile, shown: &str, opts: &VerifyOptions) -> Verif
             }
         }
     }
-    let digest = tag_manifest_at
-        .filter(|&i| hashes.flags[i] & HASHED != 0)
-        .map(|i| hashes.digests[i]);
+    let hashed = |at: Option<usize>| {
+        at.filter(|&i| hashes.flags[i] & HASHED != 0)
+            .map(|i| hashes.digests[i])
+    };
+    let digest = hashed(tag_manifest_at);
 
     // evidence.json against the manifest.
     let mut case_id = external_id;
@@ -1222,6 +1236,10 @@ pub fn verify_file(file: &PreadFile, shown: &str, opts: &VerifyOptions) -> Verif
         payload_bytes,
         signature,
         problems,
+        metadata: MetadataDigests {
+            evidence: hashed(evidence_at),
+            custody: hashed(custody_at),
+        },
     }
 }
 
