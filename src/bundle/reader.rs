@@ -867,16 +867,43 @@ fn string_end(b: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// Parses custody.jsonl; errors carry the 1-based line number.
-pub fn parse_custody(bytes: &[u8]) -> Result<Vec<CustodyEvent>, (usize, String)> {
-    let mut out = Vec::new();
-    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        if line.iter().all(u8::is_ascii_whitespace) {
+/// The one reader of custody.jsonl (verify, scope and `open_bundle` all use it): streams it
+/// line by line, handing each event to `f`, and returns the first bad line (1-based number and
+/// message), if any. It reads to the end either way, so a caller that hashes or measures the
+/// stream sees all of it.
+pub fn read_custody_events<R: Read>(
+    r: R,
+    mut f: impl FnMut(CustodyEvent),
+) -> std::io::Result<Result<(), (usize, String)>> {
+    use std::io::BufRead;
+    let mut r = std::io::BufReader::with_capacity(64 << 10, r);
+    let mut line = Vec::new();
+    let mut first_error = None;
+    for n in 1.. {
+        line.clear();
+        if r.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        if first_error.is_some() || text.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        out.push(serde_json::from_slice(line).map_err(|e| (i + 1, e.to_string()))?);
+        match serde_json::from_slice::<CustodyEvent>(text) {
+            Ok(event) => f(event),
+            Err(e) => first_error = Some((n, e.to_string())),
+        }
     }
-    Ok(out)
+    Ok(first_error.map_or(Ok(()), Err))
+}
+
+/// Parses custody.jsonl held in memory; errors carry the 1-based line number.
+pub fn parse_custody(bytes: &[u8]) -> Result<Vec<CustodyEvent>, (usize, String)> {
+    let mut out = Vec::new();
+    match read_custody_events(bytes, |e| out.push(e)) {
+        Ok(checked) => checked.map(|()| out),
+        // Reading from memory does not fail.
+        Err(e) => Err((0, e.to_string())),
+    }
 }
 
 /// Opens a bundle and loads its digest, evidence and custody record (without verifying; see

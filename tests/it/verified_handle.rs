@@ -131,7 +131,11 @@ fn open_verified_under_a_racing_swapper_never_calls_a_forgery_intact() {
         std::thread::spawn(move || {
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                let from = if n % 2 == 0 { &forged } else { &original };
+                let from = if n.is_multiple_of(2) {
+                    &forged
+                } else {
+                    &original
+                };
                 let tmp = dir.join(format!("t{n}.zip"));
                 std::fs::copy(from, &tmp).unwrap();
                 std::fs::rename(&tmp, &path).unwrap();
