@@ -128,3 +128,25 @@ pub(super) fn entry_types(
     }
     flags
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsafe_names_are_named() {
+        for (n, why) in [
+            (&b"/abs/x"[..], "absolute path"),
+            (b"a/../b", "`..` path component"),
+            (b"a\\b", "contains a backslash"),
+            (b"a\0b", "contains NUL"),
+            (b"C:x", "drive letter"),
+            (b"a//b", "empty path component"),
+            (b"\xff", "not UTF-8"),
+            (b"a\x1b[2Jb", "contains a control character"),
+        ] {
+            assert_eq!(unsafe_name(n).as_deref(), Some(why), "{n:?}");
+        }
+        assert_eq!(unsafe_name(b"IR-1/data/case/100% x.txt"), None);
+    }
+}

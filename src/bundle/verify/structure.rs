@@ -699,3 +699,55 @@ fn descriptor_end(file: &PreadFile, at: u64, rec: &Record, crc: u32) -> io::Resu
     }
     Ok(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A zip written by the zip library with its defaults: not our writer's layout (no mode
+    /// bits, DOS times) but one every reader agrees on.
+    fn foreign_zip(dir: &std::path::Path, prefix: &[u8]) -> PreadFile {
+        let mut zw = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, body) in [
+            ("bag/bagit.txt", &b"BagIt-Version: 1.0\n"[..]),
+            ("bag/data/x", b"x"),
+        ] {
+            zw.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            zw.write_all(body).unwrap();
+        }
+        let mut bytes = prefix.to_vec();
+        bytes.extend(zw.finish().unwrap().into_inner());
+        let p = dir.join("z.zip");
+        std::fs::write(&p, bytes).unwrap();
+        PreadFile::open(&p).unwrap()
+    }
+
+    #[test]
+    fn a_foreign_zip_readers_agree_on_passes_the_foreign_rules_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = foreign_zip(dir.path(), b"");
+        let foreign = check(&f, Strictness::Foreign);
+        assert_eq!(foreign.problems, vec![]);
+        assert_eq!(foreign.records.len(), 2);
+        assert_eq!(foreign.records[1].name, b"bag/data/x");
+        // Deflated by default, with DOS attributes: not what our writer writes.
+        assert!(!check(&f, Strictness::Canonical).problems.is_empty());
+    }
+
+    #[test]
+    fn bytes_before_the_first_entry_are_refused_in_either_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = foreign_zip(dir.path(), b"MZ-stub");
+        for mode in [Strictness::Foreign, Strictness::Canonical] {
+            let found = check(&f, mode).problems;
+            assert!(
+                found
+                    .iter()
+                    .any(|p| matches!(p, Problem::ZipStructure { .. })),
+                "{mode:?}: {found:?}"
+            );
+        }
+    }
+}
