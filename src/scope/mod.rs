@@ -552,30 +552,6 @@ mod tests {
     }
 
     #[test]
-    fn bundle_items_sort_stably_in_memory_and_through_spilled_runs() {
-        for n in [0, 5, SORT_RUN, 3 * SORT_RUN + 17] {
-            let mut s = SortedItems::new();
-            let mut want = Vec::new();
-            for i in 0..n {
-                // Few distinct paths, so that ties (kept in push order) are everywhere; some
-                // are prefixes of others, and one is not UTF-8.
-                let k = (i * 7919) % 61;
-                let mut source = format!("/c/m{k}").into_bytes();
-                if k % 5 == 0 {
-                    source.push(0xff);
-                }
-                let bag = format!("data/modules/{i}.wasm");
-                s.push(source.clone(), bag.clone()).unwrap();
-                want.push((source, bag));
-            }
-            assert_eq!(s.spill.is_some(), n >= SORT_RUN, "{n}");
-            want.sort_by(|a, b| a.0.cmp(&b.0));
-            let got: Vec<_> = s.into_sorted().unwrap().map(Result::unwrap).collect();
-            assert_eq!(got, want, "{n}");
-        }
-    }
-
-    #[test]
     fn coverage_hash_only_for_signatures_that_may_be_the_keys() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/wsc");
         let query = |key: &str| {
