@@ -28,7 +28,7 @@ use crate::model::evidence::{
     DigestOf, Evidence, EvidenceItem, Finding, ItemKind, NotCollected, RecordedPath, Severity,
     ToolInfo, SCHEMA_VERSION,
 };
-use crate::source::candidates::{walk_inputs, Candidate};
+use crate::source::walk::{collect_candidates, Candidate, SkipReason, SkippedPath};
 use crate::timeline::EventSource;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
@@ -693,7 +693,7 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
         Utc::now()
     };
     let (atomic, file) = AtomicFile::create(&req.output, req.force)?;
-    let (mut cands, walk_skipped) = walk_inputs(
+    let (mut cands, mut walk_skipped) = collect_candidates(
         &req.inputs,
         req.case_file.as_deref(),
         req.acquire.max_file_size,
@@ -703,18 +703,22 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
     cands.retain(|c| c.path != temp);
     // Nor the temp files a killed collect to the same destination left behind (SIGKILL cannot
     // clean up): they are this tool's half-written zips, not evidence. Recorded, not copied.
-    let mut walk_skipped = walk_skipped;
+    let mut leftovers = Vec::new();
     cands.retain(|c| {
         let leftover = is_leftover_temp(&c.path, &temp);
         if leftover {
-            walk_skipped.push(NotCollected {
-                path: RecordedPath::from_path(&c.path),
-                reason: "temp file of an interrupted collect to this destination: not evidence"
-                    .to_owned(),
+            leftovers.push(SkippedPath {
+                path: c.path.clone(),
+                reason: SkipReason::LeftoverTemp,
             });
         }
         !leftover
     });
+    let mut walk_skipped: Vec<NotCollected> =
+        walk_skipped.drain(..).map(|s| s.not_collected()).collect();
+    walk_skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    walk_skipped.dedup();
+    walk_skipped.extend(leftovers.iter().map(SkippedPath::not_collected));
     // Modules are judged against every public key in the inputs (and the public half of every
     // secret key: the compromised key's secret file names the key that matters most).
     let mut analysis = crate::analyse::AnalysisContext {

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use std::path::Path;
 use std::sync::Arc;
 
-pub use crate::source::candidates::{walk_inputs, Candidate, Role};
+pub use crate::source::walk::{collect_candidates, Candidate, Role};
 pub use collect::{collect, CollectError, CollectOutcome, CollectRequest, CollectSummary};
 pub use read::{acquire_one, AcquireResult, Acquired, Held};
 

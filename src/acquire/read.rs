@@ -6,13 +6,14 @@ use crate::acquire::AcquireOptions;
 use crate::analyse::analyser_for;
 use crate::model::digest::{Sha256Digest, STREAM_CHUNK};
 use crate::model::evidence::{FileStat, ItemKind, NotCollected, RecordedPath};
-use crate::source::candidates::{Candidate, Role};
 use crate::source::kind::{classify, SNIFF_LEN};
+pub use crate::source::open::open_source;
+use crate::source::walk::{Candidate, Role};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use std::fs::{File, Metadata};
 use std::io::{self, Read};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// What acquisition kept of a source's bytes for the zip.
@@ -50,15 +51,6 @@ pub struct Acquired {
 pub enum AcquireResult {
     Acquired(Box<Acquired>),
     NotCollected(NotCollected),
-}
-
-/// Opens a path for reading with `O_NOFOLLOW` (a symlink swapped in after the walk fails to
-/// open instead of being followed) and `O_NONBLOCK` (a FIFO swapped in never blocks the run).
-pub fn open_source(path: &Path) -> io::Result<File> {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
 }
 
 fn skipped(path: &Path, reason: String) -> AcquireResult {
@@ -283,7 +275,7 @@ pub fn acquire_one(c: &Candidate, opts: &AcquireOptions) -> AcquireResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::candidates::walk_inputs;
+    use crate::source::walk::collect_candidates as walk_inputs;
     use std::sync::Arc;
 
     fn acquire(path: &Path, opts: &AcquireOptions) -> AcquireResult {

@@ -108,7 +108,7 @@ impl ModuleAnalyser {
     fn new(path: &Path, ctx: Arc<AnalysisContext>) -> Self {
         // The `.sig` beside a module is small and is collected as its own item too; reading it
         // here as well lets the verdict cover the detached case.
-        let (detached, detached_error) = match detached::find_next_to(path) {
+        let (detached, detached_error) = match crate::source::detached::next_to(path) {
             Some(p) => match detached::read(&p) {
                 Ok(b) => (Some((p.display().to_string(), b)), None),
                 Err(e) => (None, Some(e.to_string())),

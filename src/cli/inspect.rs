@@ -339,7 +339,7 @@ fn inspect_module(
     let name = out.path.clone();
     let sig_path = signature
         .map(Path::to_path_buf)
-        .or_else(|| detached::find_next_to(path));
+        .or_else(|| crate::source::detached::next_to(path));
     let sig = match &sig_path {
         Some(p) => match detached::read(p) {
             Ok(b) => Some((p.display().to_string(), b)),

@@ -90,7 +90,7 @@ pub fn find_key_files(inputs: &[PathBuf]) -> KeyFileWalk {
     let sorted: Vec<Sorted> = walk
         .files
         .par_iter()
-        .map(|f: &WalkedFile| match read_head(&f.path) {
+        .map(|f: &WalkedFile| match sniff_head(&f.path) {
             Ok(head) => {
                 let kind = key_kind(&f.path, &head);
                 if matches!(kind, ItemKind::PublicKey | ItemKind::SecretKey) {
@@ -150,12 +150,8 @@ fn key_kind(path: &Path, head: &[u8]) -> ItemKind {
     kind
 }
 
-fn read_head(path: &Path) -> io::Result<Vec<u8>> {
-    let mut head = Vec::with_capacity(4096);
-    std::fs::File::open(path)?
-        .take(crate::source::kind::SNIFF_LEN as u64)
-        .read_to_end(&mut head)?;
-    Ok(head)
+fn sniff_head(path: &Path) -> io::Result<Vec<u8>> {
+    crate::source::kind::read_head(&mut crate::source::open::open_source(path)?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -425,13 +421,8 @@ impl Serialize for BaselineCheckEntry {
 /// Whether the file at `path` is a secret key (by content; by a `.sec` name when it cannot be
 /// read).
 fn is_secret_key_file(path: &Path) -> bool {
-    let mut head = Vec::new();
-    let read = std::fs::File::open(path).and_then(|f| {
-        f.take(crate::source::kind::SNIFF_LEN as u64)
-            .read_to_end(&mut head)
-    });
-    match read {
-        Ok(_) => crate::source::kind::classify(path, &head) == ItemKind::SecretKey,
+    match crate::source::kind::sniff(path) {
+        Ok(kind) => kind == ItemKind::SecretKey,
         Err(_) => path.extension().is_some_and(|e| e == "sec"),
     }
 }

@@ -11,7 +11,9 @@ use crate::bundle::{CUSTODY_PATH, EVIDENCE_PATH};
 use crate::keys::{self, PublicKey};
 use crate::model::evidence::ItemKind;
 use crate::model::evidence::SCHEMA_VERSION;
-use crate::source::walk::{serialize_path, walk_entries, SkipReason, SkippedPath, WalkEntry};
+use crate::source::walk::{
+    serialize_path, walk_entries, SkipReason, SkippedPath, WalkEntry, WalkedFile,
+};
 use crate::wasm::scanner::{Coverage, ScanOptions, Scanner};
 use crate::wasm::verdict::{self, HashCoverage, InvalidReason, UncoveredSection, Verdict};
 use crate::wasm::{self, detached, ModuleReport, SignatureAnalysis, SignatureSource};
@@ -401,9 +403,7 @@ impl ScopeResult {
 
     /// An input was missing or unreadable, or a bundle could not be opened.
     pub fn has_input_errors(&self) -> bool {
-        self.skipped
-            .iter()
-            .any(|s| !matches!(s.reason, SkipReason::Symlink | SkipReason::SpecialFile))
+        self.skipped.iter().any(|s| !s.reason.is_link_or_special())
     }
 }
 
@@ -449,9 +449,7 @@ impl ScopeTotals {
 
     /// An input was missing or unreadable, or a bundle could not be opened.
     pub fn has_input_errors(&self) -> bool {
-        self.skipped
-            .iter()
-            .any(|s| !matches!(s.reason, SkipReason::Symlink | SkipReason::SpecialFile))
+        self.skipped.iter().any(|s| !s.reason.is_link_or_special())
     }
 }
 
@@ -656,7 +654,7 @@ fn walk_files(
     for (i, input) in inputs.iter().enumerate() {
         let later = &inputs[i + 1..];
         walk_entries(std::slice::from_ref(input), true, |e| match e {
-            WalkEntry::File(path, _) => {
+            WalkEntry::File(WalkedFile { path, .. }) => {
                 if seen.contains(&path) {
                     return;
                 }
@@ -668,22 +666,7 @@ fn walk_files(
                     send(&mut batch);
                 }
             }
-            WalkEntry::Other(path, md) => skipped.push(SkippedPath {
-                path,
-                reason: if md.file_type().is_symlink() {
-                    SkipReason::Symlink
-                } else {
-                    SkipReason::SpecialFile
-                },
-            }),
-            WalkEntry::Missing(path, _) => skipped.push(SkippedPath {
-                path,
-                reason: SkipReason::Missing,
-            }),
-            WalkEntry::Unreadable(path, error) => skipped.push(SkippedPath {
-                path,
-                reason: SkipReason::Unreadable { error },
-            }),
+            WalkEntry::Skipped(s) => skipped.push(s),
         });
     }
     send(&mut batch);
@@ -704,21 +687,6 @@ fn is_bundle(input: &Path) -> bool {
         && &magic == ZIP_MAGIC
 }
 
-/// The detached signature next to a module (`M.sig` suffix, then `<stem>.sig`), only when it is
-/// a regular file (a symlink is never followed).
-fn detached_next_to(module: &Path) -> Option<PathBuf> {
-    let mut with_suffix = module.as_os_str().to_owned();
-    with_suffix.push(".sig");
-    [PathBuf::from(with_suffix), module.with_extension("sig")]
-        .into_iter()
-        .find(|p| {
-            p != module
-                && std::fs::symlink_metadata(p)
-                    .map(|m| m.file_type().is_file())
-                    .unwrap_or(false)
-        })
-}
-
 /// One file of a directory walk: `None` when it is not a module.
 fn scope_file(path: &Path, query: &ScopeQuery) -> Option<ModuleScope> {
     let mut file = match std::fs::File::open(path) {
@@ -731,7 +699,7 @@ fn scope_file(path: &Path, query: &ScopeQuery) -> Option<ModuleScope> {
             ))
         }
     };
-    let sig_path = detached_next_to(path);
+    let sig_path = crate::source::detached::next_to(path);
     let detached = match &sig_path {
         Some(p) => match detached::read(p) {
             Ok(b) => Some((p.display().to_string(), b)),

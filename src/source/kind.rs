@@ -2,10 +2,26 @@
 //! name, so `inspect`, `collect` and `scope` route every file to the right analyser.
 
 use crate::model::evidence::ItemKind;
+use std::fs::File;
+use std::io::{self, Read};
 use std::path::Path;
 
 /// How many leading bytes [`classify`] looks at.
 pub const SNIFF_LEN: usize = 64 * 1024;
+
+/// Reads up to [`SNIFF_LEN`] leading bytes from an open file (the caller may go on reading).
+pub fn read_head(file: &mut File) -> io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(4096);
+    file.take(SNIFF_LEN as u64).read_to_end(&mut head)?;
+    Ok(head)
+}
+
+/// Opens a source ([`crate::source::open::open_source`]: no link followed, no FIFO waited on)
+/// and classifies it from its name and leading bytes.
+pub fn sniff(path: &Path) -> io::Result<ItemKind> {
+    let head = read_head(&mut crate::source::open::open_source(path)?)?;
+    Ok(classify(path, &head))
+}
 
 /// Classifies a file from its name and up to [`SNIFF_LEN`] leading bytes. Never fails: anything
 /// unrecognised is an [`ItemKind::Attachment`] (kept as found).
