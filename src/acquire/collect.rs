@@ -408,9 +408,7 @@ fn render(ctx: &mut RenderContext, w: Written) -> Rendered {
     // A secret key file's hash would let anyone confirm a guess of the secret: the item is
     // named by its public key's fingerprint instead (or by its path when none is derivable).
     let digest_of = if a.kind == ItemKind::SecretKey {
-        let fp = a.analysis.value()["key"]["fingerprint_sha256"]
-            .as_str()
-            .and_then(Sha256Digest::from_hex);
+        let fp = a.analysis.key().and_then(|k| k.fingerprint_sha256);
         a.sha256 = fp.unwrap_or_else(|| Sha256Digest::of(a.path.as_os_str().as_encoded_bytes()));
         if fp.is_some() {
             DigestOf::PublicKey
@@ -725,6 +723,8 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
         keys: req.acquire.analysis.keys.clone(),
         trust_root: req.acquire.analysis.trust_root.clone(),
         policy: req.acquire.analysis.policy.clone(),
+        detached_signature: req.acquire.analysis.detached_signature.clone(),
+        module_file_sha256: req.acquire.analysis.module_file_sha256,
     };
     for k in keys_among(&cands) {
         if !analysis.keys.contains(&k) {

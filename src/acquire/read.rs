@@ -39,8 +39,8 @@ pub struct Acquired {
     pub stat_after: Option<FileStat>,
     /// Differences between the stat before and after (and the bytes read); empty if none.
     pub changed: Vec<String>,
-    /// The analyser's result, kept compact until the evidence record is written.
-    pub analysis: crate::model::evidence::AnalysisJson,
+    /// The analyser's record.
+    pub analysis: crate::model::analysis::Analysis,
     pub findings: Vec<crate::model::evidence::Finding>,
     pub times: Vec<crate::model::evidence::ItemTime>,
     pub held: Held,
@@ -264,7 +264,7 @@ pub fn acquire_one(c: &Candidate, opts: &AcquireOptions) -> AcquireResult {
         stat_before: FileStat::of_metadata(&before),
         stat_after,
         changed,
-        analysis: crate::model::evidence::AnalysisJson::from_value(&outcome.analysis),
+        analysis: outcome.analysis,
         findings: outcome.findings,
         times: outcome.times,
         held,
@@ -356,13 +356,15 @@ mod tests {
         assert_eq!(streamed.sha256, held.sha256);
         assert_eq!(streamed.size, bytes.len() as u64);
         assert_eq!(held.kind, ItemKind::Module);
-        let analysis = held.analysis.value();
+        let crate::model::analysis::Analysis::Module(m) = &held.analysis else {
+            panic!("{:?}", held.analysis)
+        };
         assert_eq!(
-            analysis["module"]["scan"]["covered_sha256"].as_str(),
+            m.module.rest["scan"]["covered_sha256"].as_str(),
             Some(Sha256Digest::of(&bytes[8..]).to_hex().as_str()),
-            "{analysis}"
+            "{m:?}"
         );
-        assert_eq!(streamed.analysis.value(), analysis);
+        assert_eq!(streamed.analysis, held.analysis);
         assert!(held.changed.is_empty() && streamed.changed.is_empty());
     }
 

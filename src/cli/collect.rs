@@ -70,7 +70,6 @@ pub struct CollectArgs {
     pub inputs: Vec<PathBuf>,
 }
 
-/// Parses `123`, `64K`, `10M`, `64G`, `1T` (binary multiples).
 /// The `-K` keys and `--trusted-root` of the command line as an analysis context.
 fn analysis_context(args: &CollectArgs) -> anyhow::Result<crate::analyse::AnalysisContext> {
     let keys = super::inspect::load_keys(&args.keys)?;
@@ -84,9 +83,11 @@ fn analysis_context(args: &CollectArgs) -> anyhow::Result<crate::analyse::Analys
         keys,
         trust_root: tctx.root,
         policy: tctx.policy,
+        ..Default::default()
     })
 }
 
+/// Parses `123`, `64K`, `10M`, `64G`, `1T` (binary multiples).
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let (num, mult) = match s.chars().last().map(|c| c.to_ascii_uppercase()) {
