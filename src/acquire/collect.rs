@@ -15,7 +15,8 @@
 //! evidence order through [`crate::io::spill`]; evidence.json, custody.jsonl and timeline.jsonl
 //! are then streamed into their entries, in the bytes the whole-record serialisation gives.
 
-use crate::acquire::read::{acquire_one, open_source, stat_changes, AcquireResult, Acquired, Held};
+use crate::acquire::bag_name::{hashed_bag_path, is_text, CaseNames};
+use crate::acquire::read::{acquire_one, open_walked, stat_changes, AcquireResult, Acquired, Held};
 use crate::acquire::AcquireOptions;
 use crate::bundle::bagit::BagInfo;
 use crate::bundle::signature::sign_digest;
@@ -109,109 +110,6 @@ pub fn valid_case_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
-/// Bag path of a hash-named kind (`None` for secret keys, and for case files and attachments,
-/// which keep their names and are placed by [`name_under_case`]).
-pub fn hashed_bag_path(kind: ItemKind, sha256: &Sha256Digest) -> Option<String> {
-    let (dir, ext) = match kind {
-        ItemKind::Module => ("modules", "wasm"),
-        ItemKind::DetachedSignature => ("signatures", "sig"),
-        ItemKind::PublicKey => ("keys", "pub"),
-        ItemKind::RekorEntry
-        | ItemKind::SigstoreBundle
-        | ItemKind::TrustRoot
-        | ItemKind::TrustBundle => ("transparency", "json"),
-        ItemKind::Certificate => ("transparency", "pem"),
-        ItemKind::AuditLog => ("logs", "log"),
-        ItemKind::SecretKey | ItemKind::CaseFile | ItemKind::Attachment => return None,
-    };
-    Some(format!("data/{dir}/{sha256}.{ext}"))
-}
-
-/// Whether an entry of this kind is text (deflated with `--compress`).
-fn is_text(kind: ItemKind) -> bool {
-    !matches!(
-        kind,
-        ItemKind::Module | ItemKind::DetachedSignature | ItemKind::PublicKey | ItemKind::Attachment
-    )
-}
-
-/// A file name made safe for a zip entry and a manifest line: the original name, with `/`,
-/// `\`, `%` and control characters (CR, LF among them) replaced by `_` (zip names are UTF-8;
-/// non-UTF-8 bytes become U+FFFD). The original path is kept in evidence.json.
-///
-/// Why `%` too: RFC 8493 wants `%` in a manifest path written as `%25`, but bagit-python 1.9
-/// neither writes nor decodes `%25` (its issue #157), so such a bag fails its validation. A
-/// bag path without `%`, CR or LF reads the same under both, so every BagIt tool agrees.
-fn safe_file_name(path: &Path) -> String {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c == '/' || c == '\\' || c == '%' || c.is_control() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    if s.is_empty() || s == "." || s == ".." {
-        "unnamed".to_owned()
-    } else {
-        s
-    }
-}
-
-/// Longest file name most filesystems accept (bytes): a bag must unpack anywhere.
-const NAME_MAX: usize = 255;
-
-/// `name` cut to at most `max` bytes (at a char boundary), keeping a short extension: a 255-byte
-/// source name grows past the limit with a collision prefix, and a non-UTF-8 one with U+FFFD
-/// (3 bytes for each bad byte).
-fn fit_name(name: &str, max: usize) -> String {
-    if name.len() <= max {
-        return name.to_owned();
-    }
-    let ext = match name.rfind('.') {
-        Some(i) if i > 0 && name.len() - i <= 16 => &name[i..],
-        _ => "",
-    };
-    let mut cut = max - ext.len();
-    while !name.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}{ext}", &name[..cut])
-}
-
-/// `data/case/<name>` for a case file or attachment; a different file with the same name gets
-/// `<first 12 hex of its sha256>-<name>`.
-fn name_under_case(
-    taken: &mut HashMap<String, Sha256Digest>,
-    path: &Path,
-    d: Sha256Digest,
-) -> String {
-    let name = safe_file_name(path);
-    let plain = format!("data/case/{}", fit_name(&name, NAME_MAX));
-    match taken.get(&plain) {
-        None => {
-            taken.insert(plain.clone(), d);
-            plain
-        }
-        Some(existing) if *existing == d => plain,
-        Some(_) => {
-            let alt = format!(
-                "data/case/{}-{}",
-                &d.to_hex()[..12],
-                fit_name(&name, NAME_MAX - 13)
-            );
-            taken.insert(alt.clone(), d);
-            alt
-        }
-    }
-}
-
 /// Largest file read as a possible key in the pre-pass (real key files are under 16 KiB).
 const KEY_PREPASS_MAX: u64 = 64 * 1024;
 
@@ -228,7 +126,10 @@ fn keys_among(cands: &[Candidate]) -> Vec<crate::keys::PublicKey> {
             // have been swapped since the walk), and never read past the pre-pass limit.
             let mut bytes = Vec::new();
             std::io::Read::read_to_end(
-                &mut std::io::Read::take(open_source(&c.path).ok()?, KEY_PREPASS_MAX + 1),
+                &mut std::io::Read::take(
+                    open_walked(&c.path, c.dev, c.ino).ok()?.0,
+                    KEY_PREPASS_MAX + 1,
+                ),
                 &mut bytes,
             )
             .ok()?;
@@ -264,7 +165,7 @@ struct Written {
 struct WriteState {
     output: PathBuf,
     writer: BagZipWriter,
-    case_names: HashMap<String, Sha256Digest>,
+    case_names: CaseNames,
     recorder: Recorder,
     not_collected: Vec<NotCollected>,
 }
@@ -574,7 +475,7 @@ fn write_batch(
         let bag_path = match acq.kind {
             ItemKind::SecretKey => None,
             ItemKind::CaseFile | ItemKind::Attachment => {
-                Some(name_under_case(&mut st.case_names, &acq.path, acq.sha256))
+                Some(st.case_names.name_for(&acq.path, acq.sha256))
             }
             k => hashed_bag_path(k, &acq.sha256),
         };
@@ -592,8 +493,8 @@ fn write_batch(
                         // exactly the bytes hashed now, so the item records this digest and the
                         // difference is flagged.
                         // A source that cannot be re-read is not collected; the run goes on.
-                        let file = match open_source(&acq.path) {
-                            Ok(f) => f,
+                        let file = match open_walked(&acq.path, acq.dev, acq.ino) {
+                            Ok((f, _)) => f,
                             Err(e) => {
                                 st.not_collected.push(NotCollected {
                                     path: RecordedPath::from_path(&acq.path),
@@ -847,7 +748,7 @@ fn write_state(
     WriteState {
         output: req.output.clone(),
         writer: BagZipWriter::new(sink, &req.output, case_id, req.collected_at, req.compress),
-        case_names: HashMap::new(),
+        case_names: CaseNames::default(),
         recorder: Recorder {
             items: Sorter::new(spill_dir, run_bytes),
             ctx: RenderContext {
@@ -1099,37 +1000,6 @@ mod tests {
         for bad in ["", ".", "..", "a/b", "a b", ".hidden", "a\\b"] {
             assert!(!valid_case_id(bad), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn attachment_names_are_kept_and_collisions_disambiguated() {
-        let mut taken = HashMap::new();
-        let a = Sha256Digest::of(b"a");
-        let b = Sha256Digest::of(b"b");
-        assert_eq!(
-            name_under_case(&mut taken, Path::new("/x/100% notes.txt"), a),
-            "data/case/100_ notes.txt"
-        );
-        assert_eq!(
-            name_under_case(&mut taken, Path::new("/y/100% notes.txt"), a),
-            "data/case/100_ notes.txt"
-        );
-        let alt = name_under_case(&mut taken, Path::new("/z/100% notes.txt"), b);
-        assert_eq!(
-            alt,
-            format!("data/case/{}-100_ notes.txt", &b.to_hex()[..12])
-        );
-        assert_eq!(safe_file_name(Path::new("/a/x\ny\\z")), "x_y_z");
-        // Long names fit a 255-byte file name, with or without the prefix, extension kept.
-        let long = format!("%{}.txt", "é".repeat(200));
-        let c = Sha256Digest::of(b"c");
-        let first = name_under_case(&mut taken, Path::new(&format!("/p/{long}")), a);
-        let second = name_under_case(&mut taken, Path::new(&format!("/q/{long}")), c);
-        for n in [&first, &second] {
-            let file = n.strip_prefix("data/case/").unwrap();
-            assert!(file.len() <= 255 && file.ends_with("é.txt"), "{file}");
-        }
-        assert_ne!(first, second);
     }
 
     #[test]

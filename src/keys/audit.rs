@@ -90,11 +90,10 @@ pub fn find_key_files(inputs: &[PathBuf]) -> KeyFileWalk {
     let sorted: Vec<Sorted> = walk
         .files
         .par_iter()
-        .map(|f: &WalkedFile| match sniff_head(&f.path) {
-            Ok(head) => {
-                let kind = key_kind(&f.path, &head);
+        .map(|f: &WalkedFile| match sniff_kind(f) {
+            Ok(kind) => {
                 if matches!(kind, ItemKind::PublicKey | ItemKind::SecretKey) {
-                    let mut stat = FileStat::of_metadata(&f.metadata);
+                    let mut stat = f.stat.clone();
                     stat.owner = keys::owner_name(stat.uid);
                     Sorted::Key(KeyCandidate {
                         path: f.path.clone(),
@@ -150,8 +149,12 @@ fn key_kind(path: &Path, head: &[u8]) -> ItemKind {
     kind
 }
 
-fn sniff_head(path: &Path) -> io::Result<Vec<u8>> {
-    crate::source::kind::read_head(&mut crate::source::open::open_source(path)?)
+/// The kind of a walked file, from its head ([`key_kind`]), and secret when the detector finds
+/// secret material anywhere in it; opened only if it is still the file the walk found.
+fn sniff_kind(f: &WalkedFile) -> io::Result<ItemKind> {
+    let (file, _) = crate::source::open::open_walked(&f.path, f.stat.dev, f.stat.inode)
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    crate::source::kind::sniff_file(&f.path, file, key_kind)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -171,7 +174,7 @@ pub fn hash_key_files(keys: &[KeyCandidate]) -> (Vec<BaselineEntry>, Vec<Skipped
     let results: Vec<Result<BaselineEntry, SkippedPath>> = keys
         .par_iter()
         .map(|k| {
-            hash_file(&k.path)
+            hash_candidate(k)
                 .map(|sha256| BaselineEntry {
                     sha256,
                     path: k.path.clone(),
@@ -203,6 +206,18 @@ pub fn hash_key_files(keys: &[KeyCandidate]) -> (Vec<BaselineEntry>, Vec<Skipped
 
 fn hash_file(path: &Path) -> io::Result<Sha256Digest> {
     Ok(sha256_stream(std::fs::File::open(path)?)?.0)
+}
+
+fn hash_candidate(k: &KeyCandidate) -> io::Result<Sha256Digest> {
+    Ok(sha256_stream(open_candidate(k)?)?.0)
+}
+
+/// Opens a key file the walk found, only if the path still leads to that inode (the walk's
+/// anchoring: a directory swapped for a link is never followed).
+fn open_candidate(k: &KeyCandidate) -> io::Result<std::fs::File> {
+    crate::source::open::open_walked(&k.path, k.stat.dev, k.stat.inode)
+        .map(|(f, _)| f)
+        .map_err(|e| io::Error::other(e.to_string()))
 }
 
 /// Writes one baseline line exactly as GNU coreutils `sha256sum` (9.x) does: `HEX  NAME\n`; a
@@ -703,7 +718,7 @@ pub fn audit_keys(walk: KeyFileWalk, revoked: &RevocationList) -> KeyAudit {
 
 fn audit_one(c: &KeyCandidate) -> Result<AuditedKeyFile, SkippedPath> {
     let name = c.path.display().to_string();
-    let bytes = match read_key_bytes(&c.path) {
+    let bytes = match read_key_bytes(c) {
         Ok(b) => b,
         Err(e) => {
             return Err(SkippedPath {
@@ -780,9 +795,9 @@ fn audit_one(c: &KeyCandidate) -> Result<AuditedKeyFile, SkippedPath> {
     }
 }
 
-fn read_key_bytes(path: &Path) -> io::Result<Vec<u8>> {
+fn read_key_bytes(k: &KeyCandidate) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?
+    open_candidate(k)?
         .take(keys::MAX_KEY_FILE_LEN as u64 + 1)
         .read_to_end(&mut bytes)?;
     Ok(bytes)

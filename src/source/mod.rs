@@ -4,4 +4,6 @@
 pub mod detached;
 pub mod kind;
 pub mod open;
+pub mod secret;
+pub mod sparse;
 pub mod walk;

@@ -2,11 +2,19 @@
 //! come out with their `lstat`; everything else is a [`SkippedPath`] with one typed
 //! [`SkipReason`]. Symbolic links inside the inputs are never followed (no loops, nothing outside
 //! the inputs); FIFOs, sockets and devices are never opened. Nothing aborts the walk.
+//!
+//! The walk is anchored: each directory is opened relative to its parent's descriptor with
+//! `O_NOFOLLOW` and must be the inode the parent listed, and each entry is `lstat`ed relative to
+//! it. A directory swapped for a symbolic link mid-walk is therefore never entered (it is
+//! recorded as changed during the walk), and every file's device and inode come from inside the
+//! inputs: readers open the file by path and compare ([`crate::source::open::open_walked`]).
 
-use crate::model::evidence::{NotCollected, RecordedPath};
+use crate::model::evidence::{FileStat, NotCollected, RecordedPath};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
 use serde::Serialize;
-use std::fs::Metadata;
-use std::os::unix::fs::FileTypeExt;
+use std::ffi::OsStr;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// A regular file found under an input.
@@ -14,8 +22,10 @@ use std::path::{Path, PathBuf};
 pub struct WalkedFile {
     /// Input as given, joined with the path inside it.
     pub path: PathBuf,
-    /// `lstat` metadata taken during the walk.
-    pub metadata: Metadata,
+    /// `lstat` taken during the walk, relative to the directory the walk opened.
+    pub stat: FileStat,
+    /// Bytes the filesystem allocated for it (`st_blocks` × 512).
+    pub allocated: u64,
 }
 
 /// What a non-regular, non-directory entry is.
@@ -29,18 +39,13 @@ pub enum SpecialKind {
 }
 
 impl SpecialKind {
-    fn of(md: &Metadata) -> Self {
-        let ft = md.file_type();
-        if ft.is_fifo() {
-            SpecialKind::Fifo
-        } else if ft.is_socket() {
-            SpecialKind::Socket
-        } else if ft.is_char_device() {
-            SpecialKind::CharDevice
-        } else if ft.is_block_device() {
-            SpecialKind::BlockDevice
-        } else {
-            SpecialKind::Other
+    fn of(ft: FileType) -> Self {
+        match ft {
+            FileType::Fifo => SpecialKind::Fifo,
+            FileType::Socket => SpecialKind::Socket,
+            FileType::CharacterDevice => SpecialKind::CharDevice,
+            FileType::BlockDevice => SpecialKind::BlockDevice,
+            _ => SpecialKind::Other,
         }
     }
 }
@@ -72,6 +77,11 @@ pub enum SkipReason {
     TooLarge { size: u64, max: u64 },
     /// A temp file left by an interrupted collect to the same destination: not evidence.
     LeftoverTemp,
+    /// A directory or file on the path was replaced while the walk (or the read after it) went
+    /// on: what is there now is not what the walk found inside the inputs, and is not followed.
+    ChangedDuringWalk { detail: String },
+    /// Mostly holes: reading it would copy its apparent size in zeros (`collect`).
+    Sparse { size: u64, allocated: u64 },
 }
 
 impl SkipReason {
@@ -108,6 +118,14 @@ impl SkipReason {
             SkipReason::LeftoverTemp => {
                 "temp file of an interrupted collect to this destination: not evidence".to_owned()
             }
+            SkipReason::ChangedDuringWalk { detail } => {
+                format!("changed during the walk: {detail}; not followed")
+            }
+            SkipReason::Sparse { size, allocated } => format!(
+                "sparse file: {size} bytes apparent, {allocated} bytes allocated; its holes \
+                 would be copied as zeros, so it is not collected (image it with a tool that \
+                 keeps holes)"
+            ),
         }
     }
 }
@@ -171,16 +189,175 @@ fn skipped(path: PathBuf, reason: SkipReason) -> WalkEntry {
     WalkEntry::Skipped(SkippedPath { path, reason })
 }
 
-/// The reason a non-regular, non-directory entry is skipped.
-fn not_regular(path: &Path, md: &Metadata) -> SkipReason {
-    if md.file_type().is_symlink() {
-        SkipReason::Symlink {
-            target: std::fs::read_link(path).ok(),
-        }
+/// The identity and metadata the walk records of an entry.
+#[allow(clippy::unnecessary_cast)] // field widths differ between architectures
+pub fn file_stat(st: &Stat) -> FileStat {
+    let t = |s: i64, ns: u64| crate::model::evidence::unix_time(s, ns as i64);
+    FileStat {
+        size: st.st_size as u64,
+        mode: st.st_mode as u32,
+        uid: st.st_uid as u32,
+        gid: st.st_gid as u32,
+        owner: None,
+        dev: st.st_dev as u64,
+        inode: st.st_ino as u64,
+        nlink: st.st_nlink as u64,
+        mtime: t(st.st_mtime as i64, st.st_mtime_nsec as u64),
+        ctime: t(st.st_ctime as i64, st.st_ctime_nsec as u64),
+        atime: t(st.st_atime as i64, st.st_atime_nsec as u64),
+    }
+}
+
+#[allow(clippy::unnecessary_cast)]
+fn walked(path: PathBuf, st: &Stat) -> WalkEntry {
+    WalkEntry::File(WalkedFile {
+        path,
+        stat: file_stat(st),
+        allocated: (st.st_blocks as u64).saturating_mul(512),
+    })
+}
+
+#[allow(clippy::unnecessary_cast)]
+fn same_inode(a: &Stat, b: &Stat) -> bool {
+    (a.st_dev as u64, a.st_ino as u64) == (b.st_dev as u64, b.st_ino as u64)
+}
+
+fn io_text(e: rustix::io::Errno) -> String {
+    std::io::Error::from(e).to_string()
+}
+
+/// The reason a non-regular, non-directory entry is skipped (`target`: where a link points).
+fn not_regular(ft: FileType, target: impl FnOnce() -> Option<PathBuf>) -> SkipReason {
+    if ft == FileType::Symlink {
+        SkipReason::Symlink { target: target() }
     } else {
         SkipReason::SpecialFile {
-            kind: SpecialKind::of(md),
+            kind: SpecialKind::of(ft),
         }
+    }
+}
+
+/// Opens `name` under `dir` as a directory without following a link, and checks it is the
+/// inode `seen` (the walk's `lstat` of it).
+fn open_dir_at(dir: &OwnedFd, name: &OsStr, seen: &Stat) -> Result<OwnedFd, SkipReason> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let changed = |what: &str| SkipReason::ChangedDuringWalk {
+        detail: what.to_owned(),
+    };
+    let fd = match rustix::fs::openat(dir, name, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(e) if e == rustix::io::Errno::LOOP || e == rustix::io::Errno::NOTDIR => {
+            return Err(changed("the directory was replaced by something else"))
+        }
+        Err(e) => return Err(SkipReason::Unreadable { error: io_text(e) }),
+    };
+    match rustix::fs::fstat(&fd) {
+        Ok(now) if same_inode(&now, seen) => Ok(fd),
+        Ok(_) => Err(changed("the directory was replaced by another one")),
+        Err(e) => Err(SkipReason::Unreadable { error: io_text(e) }),
+    }
+}
+
+/// Walks the directory open as `dir` (at `path`), entries in name order, depth first.
+fn walk_dir(dir: &OwnedFd, path: &Path, f: &mut impl FnMut(WalkEntry)) {
+    let mut names: Vec<Vec<u8>> = Vec::new();
+    let listing = rustix::fs::Dir::read_from(dir).and_then(|d| {
+        for entry in d {
+            let name = entry?.file_name().to_bytes().to_vec();
+            if name != b"." && name != b".." {
+                names.push(name);
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = listing {
+        f(skipped(
+            path.to_owned(),
+            SkipReason::Unreadable { error: io_text(e) },
+        ));
+        return;
+    }
+    names.sort();
+    for name in names {
+        let name = OsStr::from_bytes(&name);
+        let child = path.join(name);
+        let st = match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => st,
+            Err(e) => {
+                f(skipped(child, SkipReason::Unreadable { error: io_text(e) }));
+                continue;
+            }
+        };
+        match FileType::from_raw_mode(st.st_mode as _) {
+            FileType::Directory => match open_dir_at(dir, name, &st) {
+                Ok(sub) => walk_dir(&sub, &child, f),
+                Err(reason) => f(skipped(child, reason)),
+            },
+            FileType::RegularFile => f(walked(child, &st)),
+            ft => {
+                let target = || {
+                    rustix::fs::readlinkat(dir, name, Vec::new())
+                        .ok()
+                        .map(|t| PathBuf::from(OsStr::from_bytes(t.as_bytes())))
+                };
+                f(skipped(child, not_regular(ft, target)))
+            }
+        }
+    }
+}
+
+/// Walks one input: a file is taken as is, a directory walked from a descriptor opened on it.
+fn walk_root(input: &Path, follow_root_links: bool, f: &mut impl FnMut(WalkEntry)) {
+    let lstat = rustix::fs::lstat(input);
+    let st = match (follow_root_links, &lstat) {
+        (true, Ok(_)) => rustix::fs::stat(input),
+        _ => lstat,
+    };
+    let st = match st {
+        Ok(st) => st,
+        // A dangling link named on the command line exists, but cannot be read.
+        Err(e) if rustix::fs::lstat(input).is_ok() => {
+            return f(skipped(
+                input.to_owned(),
+                SkipReason::Unreadable { error: io_text(e) },
+            ))
+        }
+        Err(e) => {
+            return f(skipped(
+                input.to_owned(),
+                SkipReason::Missing { error: io_text(e) },
+            ))
+        }
+    };
+    match FileType::from_raw_mode(st.st_mode as _) {
+        FileType::Directory => {
+            let mut flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+            if !follow_root_links {
+                flags |= OFlags::NOFOLLOW;
+            }
+            match rustix::fs::openat(rustix::fs::CWD, input, flags, Mode::empty()) {
+                Ok(fd) if rustix::fs::fstat(&fd).is_ok_and(|now| same_inode(&now, &st)) => {
+                    walk_dir(&fd, input, f)
+                }
+                Ok(_) | Err(rustix::io::Errno::LOOP) | Err(rustix::io::Errno::NOTDIR) => {
+                    f(skipped(
+                        input.to_owned(),
+                        SkipReason::ChangedDuringWalk {
+                            detail: "the directory was replaced".to_owned(),
+                        },
+                    ))
+                }
+                Err(e) => f(skipped(
+                    input.to_owned(),
+                    SkipReason::Unreadable { error: io_text(e) },
+                )),
+            }
+        }
+        FileType::RegularFile => f(walked(input.to_owned(), &st)),
+        ft => f(skipped(
+            input.to_owned(),
+            not_regular(ft, || std::fs::read_link(input).ok()),
+        )),
     }
 }
 
@@ -189,57 +366,7 @@ fn not_regular(path: &Path, md: &Metadata) -> SkipReason {
 /// followed (`keys`, `scope`: the examiner named it) or skipped like any other link (`collect`).
 pub fn walk_entries(inputs: &[PathBuf], follow_root_links: bool, mut f: impl FnMut(WalkEntry)) {
     for input in inputs {
-        let exists = if follow_root_links {
-            std::fs::metadata(input).or_else(|_| std::fs::symlink_metadata(input))
-        } else {
-            std::fs::symlink_metadata(input)
-        };
-        if let Err(e) = exists {
-            f(skipped(
-                input.clone(),
-                SkipReason::Missing {
-                    error: e.to_string(),
-                },
-            ));
-            continue;
-        }
-        let walker = walkdir::WalkDir::new(input)
-            .follow_links(false)
-            .follow_root_links(follow_root_links)
-            .sort_by_file_name();
-        for entry in walker {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => {
-                    let path = e.path().unwrap_or(input).to_path_buf();
-                    let error = e
-                        .io_error()
-                        .map(|io| io.to_string())
-                        .unwrap_or_else(|| e.to_string());
-                    f(skipped(path, SkipReason::Unreadable { error }));
-                    continue;
-                }
-            };
-            if entry.file_type().is_dir() {
-                continue;
-            }
-            let path = entry.path().to_path_buf();
-            match entry.metadata() {
-                Ok(metadata) if entry.file_type().is_file() => {
-                    f(WalkEntry::File(WalkedFile { path, metadata }))
-                }
-                Ok(md) => {
-                    let reason = not_regular(&path, &md);
-                    f(skipped(path, reason))
-                }
-                Err(e) => f(skipped(
-                    path,
-                    SkipReason::Unreadable {
-                        error: e.to_string(),
-                    },
-                )),
-            }
-        }
+        walk_root(input, follow_root_links, &mut f);
     }
 }
 
@@ -278,28 +405,46 @@ pub struct Candidate {
     /// Size from `lstat` at walk time (decides in-memory vs streamed).
     pub size: u64,
     pub role: Role,
+    /// Device and inode the walk found: the file acquisition opens must be this one.
+    pub dev: u64,
+    pub ino: u64,
 }
 
 fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_owned())
 }
 
-/// A walked file as a collect candidate, or skipped when over the size cap.
+/// A walked file as a collect candidate, or skipped when over the size cap (on its apparent
+/// size) or mostly holes ([`crate::source::sparse`]).
 fn candidate(file: WalkedFile, role: Role, max_file_size: u64) -> Result<Candidate, SkippedPath> {
-    let size = file.metadata.len();
+    let size = file.stat.size;
+    let skip = |reason| {
+        Err(SkippedPath {
+            path: file.path.clone(),
+            reason,
+        })
+    };
     if size > max_file_size {
-        return Err(SkippedPath {
-            path: file.path,
-            reason: SkipReason::TooLarge {
-                size,
-                max: max_file_size,
-            },
+        return skip(SkipReason::TooLarge {
+            size,
+            max: max_file_size,
         });
+    }
+    if crate::source::sparse::looks_sparse(size, file.allocated) {
+        let opened = crate::source::open::open_walked(&file.path, file.stat.dev, file.stat.inode);
+        if opened.is_ok_and(|(f, _)| crate::source::sparse::has_holes(&f, size)) {
+            return skip(SkipReason::Sparse {
+                size,
+                allocated: file.allocated,
+            });
+        }
     }
     Ok(Candidate {
         path: file.path,
         size,
         role,
+        dev: file.stat.dev,
+        ino: file.stat.inode,
     })
 }
 
@@ -322,24 +467,14 @@ pub fn collect_candidates(
     };
     if let Some(cf) = case_file {
         let p = absolute(cf);
-        match std::fs::symlink_metadata(&p) {
-            Ok(metadata) if metadata.file_type().is_file() => take(
-                WalkEntry::File(WalkedFile { path: p, metadata }),
+        if std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir()) {
+            let kind = SpecialKind::Other;
+            take(
+                self::skipped(p, SkipReason::SpecialFile { kind }),
                 Role::CaseFile,
-            ),
-            Ok(md) => {
-                let reason = not_regular(&p, &md);
-                take(self::skipped(p, reason), Role::CaseFile)
-            }
-            Err(e) => take(
-                self::skipped(
-                    p,
-                    SkipReason::Missing {
-                        error: e.to_string(),
-                    },
-                ),
-                Role::CaseFile,
-            ),
+            );
+        } else {
+            walk_root(&p, false, &mut |e| take(e, Role::CaseFile));
         }
     }
     let roots: Vec<PathBuf> = inputs.iter().map(|p| absolute(p)).collect();
