@@ -67,7 +67,7 @@ pub fn classify(path: &Path, head: &[u8]) -> ItemKind {
     if head.starts_with(b"\0asm") {
         return ItemKind::Module;
     }
-    // Raw wsc public keys have an exact size and a type byte (wsc-formats.md §8).
+    // Raw wsc public keys have an exact size and a type byte (docs/wsc-formats.md §8).
     if head.len() == 33 && head[0] == 0x01 {
         return ItemKind::PublicKey;
     }

@@ -1,5 +1,5 @@
 //! Field-by-field decoder of a key-based `signature` section payload (SignatureData version 1,
-//! wsc-formats.md §2), with the file offset of every part, and a report of what wsc would
+//! docs/wsc-formats.md §2), with the file offset of every part, and a report of what wsc would
 //! silently drop or ignore (unparseable elements, trailing bytes): places to hide data.
 
 use super::payload_reader::Reader;
