@@ -61,7 +61,7 @@ pub(super) fn scope_dirs(
     if inputs.is_empty() {
         return Vec::new();
     }
-    let (path_tx, path_rx) = mpsc::sync_channel::<(u64, Vec<PathBuf>)>(WALK_AHEAD);
+    let (path_tx, path_rx) = mpsc::sync_channel::<(u64, Vec<Walked>)>(WALK_AHEAD);
     let path_rx = Mutex::new(Some(path_rx));
     let (done_tx, done_rx) = mpsc::channel::<(u64, Vec<Option<ModuleScope>>)>();
     let window = Window {
@@ -84,7 +84,10 @@ pub(super) fn scope_dirs(
                 };
                 let Some((seq, paths)) = next else { break };
                 window.enter(seq);
-                let answers = paths.iter().map(|p| scope_file(p, query)).collect();
+                let answers = paths
+                    .iter()
+                    .map(|(p, dev, ino)| scope_file(p, (*dev, *ino), query))
+                    .collect();
                 if done_tx.send((seq, answers)).is_err() {
                     break;
                 }
@@ -127,14 +130,14 @@ pub(super) fn scope_dirs(
 pub(super) fn walk_files(
     inputs: &[PathBuf],
     bar: &indicatif::ProgressBar,
-    tx: std::sync::mpsc::SyncSender<(u64, Vec<PathBuf>)>,
+    tx: std::sync::mpsc::SyncSender<(u64, Vec<Walked>)>,
 ) -> Vec<SkippedPath> {
     let mut skipped = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut seq = 0u64;
     let mut batch = Vec::with_capacity(BATCH);
     let mut open = true;
-    let mut send = |batch: &mut Vec<PathBuf>| {
+    let mut send = |batch: &mut Vec<Walked>| {
         if open && !batch.is_empty() {
             bar.inc_length(batch.len() as u64);
             open = tx
@@ -146,14 +149,14 @@ pub(super) fn walk_files(
     for (i, input) in inputs.iter().enumerate() {
         let later = &inputs[i + 1..];
         walk_entries(std::slice::from_ref(input), true, |e| match e {
-            WalkEntry::File(WalkedFile { path, .. }) => {
+            WalkEntry::File(WalkedFile { path, stat, .. }) => {
                 if seen.contains(&path) {
                     return;
                 }
                 if later.iter().any(|l| path.starts_with(l)) {
                     seen.insert(path.clone());
                 }
-                batch.push(path);
+                batch.push((path, stat.dev, stat.inode));
                 if batch.len() == BATCH {
                     send(&mut batch);
                 }
@@ -179,10 +182,18 @@ pub(super) fn is_bundle(input: &Path) -> bool {
         && &magic == ZIP_MAGIC
 }
 
-/// One file of a directory walk: `None` when it is not a module.
-pub(super) fn scope_file(path: &Path, query: &ScopeQuery) -> Option<ModuleScope> {
-    let mut file = match std::fs::File::open(path) {
-        Ok(f) => f,
+/// A walked file, with the device and inode the walk found.
+pub(super) type Walked = (PathBuf, u64, u64);
+
+/// One file of a directory walk: `None` when it is not a module. It is opened only if the path
+/// still leads to the inode the walk found (a directory swapped for a link is never followed).
+pub(super) fn scope_file(
+    path: &Path,
+    (dev, ino): (u64, u64),
+    query: &ScopeQuery,
+) -> Option<ModuleScope> {
+    let mut file = match crate::source::open::open_walked(path, dev, ino) {
+        Ok((f, _)) => f,
         Err(e) => {
             return Some(error_module(
                 path,

@@ -48,7 +48,9 @@ impl std::fmt::Display for OpenWalkedError {
 
 /// Opens a file the walk found ([`open_source`]) and checks it is the same inode (`dev`, `ino`
 /// from the walk's anchored `lstat`): a directory on the path swapped for a link to somewhere
-/// else makes the open reach another inode, which is refused, never read.
+/// else makes the open reach another inode, which is refused, never read. A path that is a link
+/// (an input the examiner named, which `keys` and `scope` follow) is opened through it only to
+/// reach that same inode.
 pub fn open_walked(
     path: &Path,
     dev: u64,
@@ -57,7 +59,16 @@ pub fn open_walked(
     use std::os::unix::fs::MetadataExt;
     let file = match open_source(path) {
         Ok(f) => f,
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(OpenWalkedError::BecameLink),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            let followed = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+                .open(path);
+            return match followed.and_then(|f| f.metadata().map(|m| (f, m))) {
+                Ok((f, md)) if (md.dev(), md.ino()) == (dev, ino) => Ok((f, md)),
+                _ => Err(OpenWalkedError::BecameLink),
+            };
+        }
         Err(e) => return Err(OpenWalkedError::Io(e)),
     };
     let md = file.metadata().map_err(OpenWalkedError::Io)?;

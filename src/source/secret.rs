@@ -53,7 +53,7 @@ impl fmt::Display for SecretFormat {
 /// Whole-file checks (raw, DER, JWK) look at files up to this size; larger files are only
 /// searched for markers (a JWK marker in a larger file is treated as secret: it cannot be
 /// ruled out).
-pub const WHOLE_FILE_MAX: usize = 1 << 20;
+pub const WHOLE_FILE_MAX: usize = 256 << 10;
 /// Bytes kept across chunk boundaries: a marker and its label fit in them.
 const CARRY: usize = 128;
 const PEM_BEGIN: &[u8] = b"-----BEGIN ";

@@ -20,9 +20,15 @@ fn needles(seed: &[u8; 32]) -> Vec<(String, Vec<u8>)> {
     for j in 0..3 {
         for (name, e) in [
             ("base64", base64::engine::general_purpose::STANDARD),
-            ("base64url", base64::engine::general_purpose::URL_SAFE_NO_PAD),
+            (
+                "base64url",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            ),
         ] {
-            n.push((format!("{name}@{j}"), e.encode(&seed[j..j + 27]).into_bytes()));
+            n.push((
+                format!("{name}@{j}"),
+                e.encode(&seed[j..j + 27]).into_bytes(),
+            ));
         }
     }
     n
@@ -74,7 +80,9 @@ fn openssh(seed: &[u8; 32], pk: &[u8; 32]) -> String {
 /// EncryptedPrivateKeyInfo { PBES2 AlgorithmIdentifier, OCTET STRING }; the "ciphertext" holds
 /// the seed itself, so a leak of the file would show in the scan.
 fn encrypted_pkcs8(seed: &[u8; 32]) -> Vec<u8> {
-    let mut alg = vec![0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0d];
+    let mut alg = vec![
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0d,
+    ];
     alg.extend_from_slice(&[0x30, 0x00]);
     let mut body = vec![0x30, alg.len() as u8];
     body.extend_from_slice(&alg);
@@ -116,7 +124,9 @@ fn secret_files() -> Vec<(&'static str, Vec<u8>, [u8; 32])> {
     out.push(("key.der", sk.to_pkcs8_der().unwrap().as_bytes().to_vec(), s));
     let (s, sk) = next();
     let mut bom = b"\xef\xbb\xbf".to_vec();
-    bom.extend_from_slice(pem("PRIVATE KEY", sk.to_pkcs8_der().unwrap().as_bytes(), "\n").as_bytes());
+    bom.extend_from_slice(
+        pem("PRIVATE KEY", sk.to_pkcs8_der().unwrap().as_bytes(), "\n").as_bytes(),
+    );
     out.push(("bom.pem", bom, s));
     let (s, sk) = next();
     let prose = format!(
@@ -130,7 +140,11 @@ fn secret_files() -> Vec<(&'static str, Vec<u8>, [u8; 32])> {
     while chain.len() <= 70 * 1024 {
         chain.push_str(&cert.replace('\n', "\r\n"));
     }
-    chain.push_str(&pem("PRIVATE KEY", sk.to_pkcs8_der().unwrap().as_bytes(), "\r\n"));
+    chain.push_str(&pem(
+        "PRIVATE KEY",
+        sk.to_pkcs8_der().unwrap().as_bytes(),
+        "\r\n",
+    ));
     out.push(("chain.crt", chain.into_bytes(), s));
     let (s, _) = next();
     out.push(("encrypted.p8", encrypted_pkcs8(&s), s));
@@ -138,7 +152,11 @@ fn secret_files() -> Vec<(&'static str, Vec<u8>, [u8; 32])> {
     let enc_pem = pem("ENCRYPTED PRIVATE KEY", &encrypted_pkcs8(&s), "\n");
     out.push(("encrypted.pem", enc_pem.into_bytes(), s));
     let (s, sk) = next();
-    out.push(("id_ed25519", openssh(&s, sk.verifying_key().as_bytes()).into_bytes(), s));
+    out.push((
+        "id_ed25519",
+        openssh(&s, sk.verifying_key().as_bytes()).into_bytes(),
+        s,
+    ));
     let (s, sk) = next();
     let b64u = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let jwk = format!(
@@ -194,7 +212,11 @@ fn every_secret_format_is_metadata_only_and_no_seed_reaches_any_output() {
         .arg(&src)
         .output()
         .unwrap();
-    assert!(o.status.code().unwrap() < 2, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.code().unwrap() < 2,
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let mut hits = leaks(&secrets, "stdout", &o.stdout);
     hits.extend(leaks(&secrets, "stderr", &o.stderr));
     let raw = std::fs::read(&out).unwrap();
@@ -209,9 +231,18 @@ fn every_secret_format_is_metadata_only_and_no_seed_reaches_any_output() {
     }
     // inspect on every secret file prints nothing of it either.
     for (name, _, _) in &secrets {
-        let i = bin().arg("inspect").arg("--json").arg(src.join(name)).output().unwrap();
+        let i = bin()
+            .arg("inspect")
+            .arg("--json")
+            .arg(src.join(name))
+            .output()
+            .unwrap();
         hits.extend(leaks(&secrets, &format!("inspect {name}"), &i.stdout));
-        hits.extend(leaks(&secrets, &format!("inspect {name} stderr"), &i.stderr));
+        hits.extend(leaks(
+            &secrets,
+            &format!("inspect {name} stderr"),
+            &i.stderr,
+        ));
     }
     assert!(hits.is_empty(), "secret bytes leaked:\n{}", hits.join("\n"));
     let c = open_bundle(&out).unwrap();
@@ -225,7 +256,9 @@ fn every_secret_format_is_metadata_only_and_no_seed_reaches_any_output() {
         assert_eq!(item.kind, ItemKind::SecretKey, "{name}");
         assert_eq!(item.bag_path, None, "{name}");
         assert!(
-            item.findings.iter().any(|f| f.code == "secret-key-material"),
+            item.findings
+                .iter()
+                .any(|f| f.code == "secret-key-material"),
             "{name}: {:?}",
             item.findings
         );
@@ -265,7 +298,11 @@ fn swap_layout(root: &Path) -> (PathBuf, PathBuf, PathBuf) {
     std::fs::write(inner.join("evidence.txt"), b"inside, as found\n").unwrap();
     let outside = root.join("outside");
     std::fs::create_dir(&outside).unwrap();
-    std::fs::write(outside.join("evidence.txt"), b"OUTSIDE-MARKER-never-collect\n").unwrap();
+    std::fs::write(
+        outside.join("evidence.txt"),
+        b"OUTSIDE-MARKER-never-collect\n",
+    )
+    .unwrap();
     (src, inner, outside)
 }
 
@@ -343,7 +380,11 @@ fn a_directory_swapped_by_another_thread_while_collect_runs_is_never_followed() 
             .arg(&src)
             .output()
             .unwrap();
-        assert!(o.status.code().unwrap() < 2, "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.code().unwrap() < 2,
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         assert_outside_never_collected(&out);
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -373,11 +414,20 @@ fn a_20_gb_sparse_file_is_flagged_not_copied() {
         .find(|n| n.path.text.ends_with("/disk.img"))
         .unwrap_or_else(|| panic!("{nc:?}"));
     assert!(
-        rec.reason.starts_with("sparse file: 20000000000 bytes apparent, 0 bytes allocated"),
+        rec.reason
+            .starts_with("sparse file: 20000000000 bytes apparent, 0 bytes allocated"),
         "{}",
         rec.reason
     );
     let c = open_bundle(&out).unwrap();
-    assert!(c.evidence.items.iter().any(|i| i.source.text.ends_with("/note.txt")));
-    assert!(c.evidence.not_collected.iter().any(|n| n.reason == rec.reason));
+    assert!(c
+        .evidence
+        .items
+        .iter()
+        .any(|i| i.source.text.ends_with("/note.txt")));
+    assert!(c
+        .evidence
+        .not_collected
+        .iter()
+        .any(|n| n.reason == rec.reason));
 }

@@ -230,10 +230,16 @@ fn names_that_collide_elsewhere_get_unique_portable_bag_names() {
     for name in zip.file_names() {
         let name = name.unwrap();
         let file = name.rsplit('/').next().unwrap();
-        assert!(!file.ends_with(char::is_whitespace), "{name:?} ends in whitespace");
+        assert!(
+            !file.ends_with(char::is_whitespace),
+            "{name:?} ends in whitespace"
+        );
         assert_eq!(name.nfc().collect::<String>(), name, "{name:?} is not NFC");
         let key: String = name.nfc().collect::<String>().to_uppercase().to_lowercase();
-        assert!(folded.insert(key), "{name:?} collides after case folding and NFC");
+        assert!(
+            folded.insert(key),
+            "{name:?} collides after case folding and NFC"
+        );
         case_entries += name.contains("/data/case/") as usize;
     }
     assert_eq!(case_entries, files.len());
