@@ -9,6 +9,7 @@ use crate::model::analysis::Analysis;
 use crate::model::digest::{HashingReader, Sha256Digest};
 use crate::model::evidence::{FileStat, Finding, ItemKind, Severity};
 use crate::source::kind;
+use crate::source::secret::{ScanningReader, SecretScanner};
 use crate::transparency::{self, TransparencyReport, Verification};
 use crate::wasm::signature_section::SignatureData;
 use crate::wasm::verdict::{HashCoverage, InvalidReason, Verdict};
@@ -274,7 +275,10 @@ fn analyse_into(
         }
     };
     let analyser = analyse::analyser_for(k, path, Some(&stat), ctx);
-    let mut reader = HashingReader::new(std::io::Cursor::new(head).chain(file));
+    let mut reader = ScanningReader {
+        inner: HashingReader::new(std::io::Cursor::new(head).chain(file)),
+        scanner: SecretScanner::new(),
+    };
     let outcome = match analyse::analyse_reader(analyser, &mut reader) {
         Ok(o) => o,
         Err(e) => {
@@ -282,7 +286,19 @@ fn analyse_into(
             return;
         }
     };
-    let (sha256, size) = reader.finish();
+    let (sha256, size) = reader.inner.finish();
+    // Secret material past the head: said, and the file's hash withheld, as for any secret key.
+    if let (Some(format), false) = (reader.scanner.finish(), k == ItemKind::SecretKey) {
+        out.kind = Some(ItemKind::SecretKey);
+        out.size = Some(size);
+        out.findings.push(Finding::new(
+            "secret-key-material",
+            Severity::Low,
+            Some(crate::model::evidence::IncidentType::KeyCompromise),
+            format!("holds secret key material ({format}) past its first bytes"),
+        ));
+        return;
+    }
     match outcome.detail {
         Detail::Module {
             report,

@@ -137,6 +137,20 @@ impl SecretScanner {
     }
 }
 
+/// A reader that passes every byte it reads through a [`SecretScanner`].
+pub struct ScanningReader<R> {
+    pub inner: R,
+    pub scanner: SecretScanner,
+}
+
+impl<R: std::io::Read> std::io::Read for ScanningReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.scanner.feed(&buf[..n]);
+        Ok(n)
+    }
+}
+
 /// Detects secret material in a whole byte slice.
 pub fn detect(bytes: &[u8]) -> Option<SecretFormat> {
     let mut s = SecretScanner::new();
