@@ -111,8 +111,7 @@ fn run_baseline(global: &GlobalArgs, args: BaselineArgs) -> anyhow::Result<Statu
 }
 
 fn is_symlink_or_special(s: &SkippedPath) -> bool {
-    use crate::source::walk::SkipReason;
-    matches!(s.reason, SkipReason::Symlink | SkipReason::SpecialFile)
+    s.reason.is_link_or_special()
 }
 
 #[derive(Serialize)]

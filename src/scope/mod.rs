@@ -391,9 +391,7 @@ impl ScopeResult {
 
     /// An input was missing or unreadable, or a bundle could not be opened.
     pub fn has_input_errors(&self) -> bool {
-        self.skipped
-            .iter()
-            .any(|s| !matches!(s.reason, SkipReason::Symlink | SkipReason::SpecialFile))
+        self.skipped.iter().any(|s| !s.reason.is_link_or_special())
     }
 }
 
@@ -439,9 +437,7 @@ impl ScopeTotals {
 
     /// An input was missing or unreadable, or a bundle could not be opened.
     pub fn has_input_errors(&self) -> bool {
-        self.skipped
-            .iter()
-            .any(|s| !matches!(s.reason, SkipReason::Symlink | SkipReason::SpecialFile))
+        self.skipped.iter().any(|s| !s.reason.is_link_or_special())
     }
 }
 

@@ -5,6 +5,7 @@
 mod common;
 mod report_support;
 
+mod capture;
 mod collect;
 mod demo;
 mod faults_changing_sources;
