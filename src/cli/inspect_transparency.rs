@@ -3,6 +3,7 @@
 //! 0 = every possible check passed, 1 = a check failed, 2 = an input could not be read.
 
 use super::Status;
+use crate::io::bounded_read::read_regular_file;
 use crate::model::digest::sha256_stream;
 use crate::transparency::{
     analyse_signature_pair, analyse_transparency_file, Artifact, IdentityPolicy,
@@ -213,20 +214,11 @@ fn load_artifact(p: &Path) -> anyhow::Result<LoadedArtifact> {
     }
 }
 
-/// Reads a transparency input, refusing more than [`MAX_INPUT_BYTES`] without reading it all.
+/// Reads a transparency input through the one bounded reader: a regular file of at most
+/// [`MAX_INPUT_BYTES`], so a FIFO or device cannot block or exhaust memory.
 fn read_bounded(p: &Path) -> anyhow::Result<Vec<u8>> {
-    let f = File::open(p).with_context(|| format!("{}: cannot open", p.display()))?;
-    let mut b = Vec::new();
-    f.take(MAX_INPUT_BYTES as u64 + 1)
-        .read_to_end(&mut b)
-        .with_context(|| format!("{}: cannot read", p.display()))?;
-    if b.len() > MAX_INPUT_BYTES {
-        anyhow::bail!(
-            "{}: larger than the limit of {MAX_INPUT_BYTES} bytes",
-            p.display()
-        );
-    }
-    Ok(b)
+    read_regular_file(p, MAX_INPUT_BYTES as u64)
+        .with_context(|| format!("{}: cannot read", p.display()))
 }
 
 /// One transparency input: a file, or a detached signature with its certificate.

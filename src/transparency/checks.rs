@@ -9,6 +9,7 @@ use super::merkle::{leaf_hash, verify_inclusion};
 use super::public_key::PublicKey;
 use super::rekor_entry::{EntryShape, LogEntry};
 use super::set::verify_set;
+use super::time_text::rfc3339;
 use super::trust_root::TrustRoot;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -75,11 +76,6 @@ impl Outcome {
             Outcome::NotPossible { .. } => "not possible",
         }
     }
-}
-
-/// Times in reasons are RFC 3339 UTC with a `Z`, like the rest of the output.
-pub(crate) fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 fn pass(d: impl Into<String>) -> Outcome {

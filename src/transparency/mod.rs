@@ -16,6 +16,7 @@ pub mod public_key;
 pub mod rekor_entry;
 pub mod set;
 pub mod sigstore_bundle;
+pub mod time_text;
 pub mod trust_root;
 
 pub use checks::{Check, CheckId, IdentityPolicy, Outcome};
