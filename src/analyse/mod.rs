@@ -578,7 +578,7 @@ mod tests {
             AnalysisContext::default(),
         );
         assert_eq!(
-            out.analysis["verdict"], "all-possible-passed",
+            out.analysis["verdict"], "all-required-passed",
             "{}",
             out.analysis
         );
