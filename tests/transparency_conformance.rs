@@ -172,3 +172,240 @@ fn every_conformance_case_agrees_with_the_suite_with_path_and_digest() {
         problems.join("\n---\n")
     );
 }
+
+// ---- Per-check tamper tests on the vendored cases: each corrupts exactly what one new check
+// guards, and asserts that this check (and only the checks that depend on it) fails.
+
+mod tamper {
+    use super::suite_dir;
+    use base64::Engine;
+    use serde_json::Value;
+    use std::collections::BTreeSet;
+    use wsc_forensics::transparency::{
+        analyse_transparency_file, Artifact, CheckId, IdentityPolicy, TransparencyReport,
+        TrustRoot, Verdict,
+    };
+
+    const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+    fn load(case: &str, file: &str) -> Value {
+        serde_json::from_slice(&std::fs::read(suite_dir().join(case).join(file)).unwrap()).unwrap()
+    }
+
+    fn root(doc: &Value) -> TrustRoot {
+        TrustRoot::parse("trusted_root.json", &serde_json::to_vec(doc).unwrap()).unwrap()
+    }
+
+    fn production_root_json() -> Value {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("src/transparency/roots/sigstore-production-trusted_root.json");
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    }
+
+    fn default_artifact() -> Vec<u8> {
+        std::fs::read(suite_dir().join("a.txt")).unwrap()
+    }
+
+    fn analyse(
+        bundle: &Value,
+        artifact: &[u8],
+        root: &TrustRoot,
+        policy: &IdentityPolicy,
+    ) -> TransparencyReport {
+        analyse_transparency_file(
+            "bundle.sigstore.json",
+            &serde_json::to_vec(bundle).unwrap(),
+            Some(Artifact::Bytes(artifact)),
+            root,
+            policy,
+        )
+        .unwrap()
+    }
+
+    fn failed(r: &TransparencyReport) -> BTreeSet<CheckId> {
+        r.verification
+            .checks
+            .iter()
+            .filter(|c| c.outcome.is_fail())
+            .map(|c| c.id)
+            .collect()
+    }
+
+    fn flip_base64(v: &mut Value, at_from_end: usize) {
+        let mut bytes = B64.decode(v.as_str().unwrap()).unwrap();
+        let i = bytes.len() - at_from_end;
+        bytes[i] ^= 0x01;
+        *v = Value::String(B64.encode(bytes));
+    }
+
+    #[test]
+    fn untouched_rekor_v2_bundle_passes_every_required_check() {
+        let b = load("rekor2-happy-path", "bundle.sigstore.json");
+        let r = analyse(
+            &b,
+            &default_artifact(),
+            &root(&load("rekor2-happy-path", "trusted_root.json")),
+            &IdentityPolicy::default(),
+        );
+        assert_eq!(r.verdict, Verdict::AllRequiredPassed, "{r:#?}");
+    }
+
+    #[test]
+    fn a_corrupted_timestamp_signature_fails_signed_timestamp_alone() {
+        let mut b = load("rekor2-happy-path", "bundle.sigstore.json");
+        flip_base64(
+            &mut b["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]
+                ["signedTimestamp"],
+            3,
+        );
+        let r = analyse(
+            &b,
+            &default_artifact(),
+            &root(&load("rekor2-happy-path", "trusted_root.json")),
+            &IdentityPolicy::default(),
+        );
+        assert_eq!(
+            failed(&r),
+            BTreeSet::from([CheckId::SignedTimestamp]),
+            "{r:#?}"
+        );
+        assert_eq!(r.verdict, Verdict::Failed);
+        // Without a trusted time the certificate cannot be judged: never a pass.
+        assert!(r
+            .verification
+            .outcome(CheckId::CertificateChain)
+            .unwrap()
+            .is_not_possible());
+    }
+
+    #[test]
+    fn a_removed_timestamp_on_a_rekor_v2_entry_is_a_required_check_not_made() {
+        let mut b = load("rekor2-happy-path", "bundle.sigstore.json");
+        b["verificationMaterial"]
+            .as_object_mut()
+            .unwrap()
+            .remove("timestampVerificationData");
+        let r = analyse(
+            &b,
+            &default_artifact(),
+            &root(&load("rekor2-happy-path", "trusted_root.json")),
+            &IdentityPolicy::default(),
+        );
+        assert!(failed(&r).is_empty(), "{r:#?}");
+        assert_eq!(
+            r.verdict,
+            Verdict::Failed,
+            "fail closed without a time source"
+        );
+        let names: Vec<CheckId> = r.verification.failing_checks().map(|c| c.id).collect();
+        assert!(names.contains(&CheckId::SignedTimestamp), "{names:?}");
+    }
+
+    #[test]
+    fn a_corrupted_rekor_v2_checkpoint_signature_fails_checkpoint_alone() {
+        let mut b = load("rekor2-happy-path", "bundle.sigstore.json");
+        let env = &mut b["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["checkpoint"]
+            ["envelope"];
+        let text = env.as_str().unwrap().to_owned();
+        let (body, sig_line) = text.trim_end().rsplit_once('\n').unwrap();
+        let (name, sig) = sig_line.rsplit_once(' ').unwrap();
+        let mut raw = B64.decode(sig).unwrap();
+        let last = raw.len() - 1;
+        raw[last] ^= 0x01;
+        *env = Value::String(format!("{body}\n{name} {}\n", B64.encode(raw)));
+        let r = analyse(
+            &b,
+            &default_artifact(),
+            &root(&load("rekor2-happy-path", "trusted_root.json")),
+            &IdentityPolicy::default(),
+        );
+        assert_eq!(failed(&r), BTreeSet::from([CheckId::Checkpoint]), "{r:#?}");
+    }
+
+    #[test]
+    fn a_wrong_ct_log_key_fails_certificate_transparency_alone() {
+        let b = load("happy-path-v0.3", "bundle.sigstore.json");
+        let mut tr = production_root_json();
+        // Every CT log keeps its id but gets the Rekor key: the SCT no longer verifies.
+        let rekor_key = tr["tlogs"][0]["publicKey"]["rawBytes"].clone();
+        for c in tr["ctlogs"].as_array_mut().unwrap() {
+            c["publicKey"]["rawBytes"] = rekor_key.clone();
+        }
+        let r = analyse(
+            &b,
+            &default_artifact(),
+            &root(&tr),
+            &IdentityPolicy::default(),
+        );
+        assert_eq!(
+            failed(&r),
+            BTreeSet::from([CheckId::CertificateTransparency]),
+            "{r:#?}"
+        );
+    }
+
+    #[test]
+    fn a_different_pinned_key_fails_signer_key_and_a_missing_one_is_not_a_pass() {
+        let b = load("managed-key-happy-path", "bundle.sigstore.json");
+        let tr = TrustRoot::production();
+        let key_of = |case: &str| {
+            let pem = std::fs::read(suite_dir().join(case).join("key.pub")).unwrap();
+            let text = String::from_utf8(pem).unwrap();
+            let b64: String = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("-----"))
+                .collect();
+            B64.decode(b64).unwrap()
+        };
+        let good = IdentityPolicy {
+            key: Some(key_of("managed-key-happy-path")),
+            ..Default::default()
+        };
+        let r = analyse(&b, &default_artifact(), &tr, &good);
+        assert_eq!(r.verdict, Verdict::AllRequiredPassed, "{r:#?}");
+        // A valid P-256 key that did not sign: the production Rekor log's.
+        let wrong = IdentityPolicy {
+            key: Some(
+                B64.decode(
+                    production_root_json()["tlogs"][0]["publicKey"]["rawBytes"]
+                        .as_str()
+                        .unwrap(),
+                )
+                .unwrap(),
+            ),
+            ..Default::default()
+        };
+        let r = analyse(&b, &default_artifact(), &tr, &wrong);
+        assert!(failed(&r).contains(&CheckId::SignerKey), "{r:#?}");
+        let r = analyse(&b, &default_artifact(), &tr, &IdentityPolicy::default());
+        assert_eq!(r.verdict, Verdict::Failed);
+        assert!(r
+            .verification
+            .outcome(CheckId::SignerKey)
+            .unwrap()
+            .is_not_possible());
+        let identity = IdentityPolicy {
+            identity: Some("someone@example.com".into()),
+            ..Default::default()
+        };
+        let r = analyse(&b, &default_artifact(), &tr, &identity);
+        assert!(failed(&r).contains(&CheckId::CertificateChain), "{r:#?}");
+    }
+
+    #[test]
+    fn a_wrong_artifact_fails_the_intoto_binding_alone() {
+        let case = "intoto-with-custom-trust-root";
+        let b = load(case, "bundle.sigstore.json");
+        let tr = root(&load(case, "trusted_root.json"));
+        let artifact = std::fs::read(suite_dir().join(case).join("artifact")).unwrap();
+        let r = analyse(&b, &artifact, &tr, &IdentityPolicy::default());
+        assert_eq!(r.verdict, Verdict::AllRequiredPassed, "{r:#?}");
+        let r = analyse(&b, b"another artifact", &tr, &IdentityPolicy::default());
+        assert_eq!(
+            failed(&r),
+            BTreeSet::from([CheckId::BodyBindsArtifact]),
+            "{r:#?}"
+        );
+    }
+}
