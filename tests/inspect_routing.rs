@@ -43,7 +43,7 @@ fn sigstore_bundle_with_its_artifact_passes_every_check_and_exits_0() {
     assert_eq!(code, 0, "{out}");
     let doc: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(doc["kind"], "sigstore-bundle");
-    assert_eq!(doc["transparency"]["verdict"], "all-possible-passed");
+    assert_eq!(doc["transparency"]["verdict"], "all-required-passed");
     assert_eq!(doc["transparency"]["checks"].as_array().unwrap().len(), 7);
 }
 

@@ -4,7 +4,9 @@
 mod common;
 
 use common::fixture;
-use wsc_forensics::cli::inspect_transparency::{run_transparency_inspect_to, TransparencyArgs};
+use wsc_forensics::cli::inspect_transparency::{
+    run_transparency_inspect_to, ArtifactArg, TransparencyArgs,
+};
 use wsc_forensics::cli::Status;
 use wsc_forensics::transparency::rekor_entry::EntryShape;
 use wsc_forensics::transparency::{
@@ -137,7 +139,7 @@ fn rest_api_entry_passes_log_checks_and_dsse_binding_is_not_possible_without_env
     // The DSSE envelope is not in a Rekor entry (only its hashes): binding and signature are
     // impossible; everything else passes.
     assert_checks(&rep, [P, P, P, P, N, P, N]);
-    assert_eq!(rep.verdict, Verdict::AllPossiblePassed);
+    assert_eq!(rep.verdict, Verdict::AllRequiredPassed);
     let s = &rep.verification.summary;
     assert_eq!(s.log_index, Some(538771042));
     assert_eq!(s.body_kind.as_deref(), Some("dsse 0.0.1"));
@@ -279,19 +281,22 @@ fn identity_policy_is_matched_exactly() {
                 .into(),
         ),
         oidc_issuer: Some("https://token.actions.githubusercontent.com".into()),
+        key: None,
     };
     let root = TrustRoot::production();
     let rep =
         analyse_transparency_file("b", &bytes, Some(Artifact::Bytes(&whl)), &root, &good).unwrap();
-    assert_eq!(rep.verdict, Verdict::AllPossiblePassed);
+    assert_eq!(rep.verdict, Verdict::AllRequiredPassed);
     for bad in [
         IdentityPolicy {
             identity: Some("someone@example.com".into()),
             oidc_issuer: None,
+            key: None,
         },
         IdentityPolicy {
             identity: None,
             oidc_issuer: Some("https://accounts.google.com".into()),
+            key: None,
         },
     ] {
         let rep = analyse_transparency_file("b", &bytes, Some(Artifact::Bytes(&whl)), &root, &bad)
@@ -430,7 +435,7 @@ fn cli_exit_contract_and_json_shape() {
     let (st, out) = run_cli(
         &["sigstore/bundle_v3_github.whl.sigstore"],
         TransparencyArgs {
-            artifact: Some(fixture("sigstore/bundle_v3_github.whl")),
+            artifact: Some(ArtifactArg::Path(fixture("sigstore/bundle_v3_github.whl"))),
             ..Default::default()
         },
         true,
@@ -446,13 +451,13 @@ fn cli_exit_contract_and_json_shape() {
     assert_eq!(checks[0]["id"], "log-in-trust-root");
     assert_eq!(checks[0]["result"], "pass");
     assert!(checks[0]["detail"].is_string());
-    assert_eq!(v["reports"][0]["verdict"], "all-possible-passed");
+    assert_eq!(v["reports"][0]["verdict"], "all-required-passed");
 
     // 1: a check fails (wrong artifact).
     let (st, out) = run_cli(
         &["sigstore/bundle_v3_github.whl.sigstore"],
         TransparencyArgs {
-            artifact: Some(fixture("sigstore/bundle.txt")),
+            artifact: Some(ArtifactArg::Path(fixture("sigstore/bundle.txt"))),
             ..Default::default()
         },
         true,
@@ -486,7 +491,7 @@ fn cli_exit_contract_and_json_shape() {
     assert_eq!(st, Status::Ok);
     assert!(out.starts_with("trust root: bundled Sigstore production trusted root"));
     assert!(out.contains("checkpoint               not possible"));
-    assert!(out.contains("verdict: every possible check passed"));
+    assert!(out.contains("verdict: every required check passed"));
 }
 
 #[test]
@@ -495,7 +500,7 @@ fn cli_pairs_sig_with_crt_and_uses_a_given_root() {
         &["sigstore/offline-rekor.txt.sig"],
         TransparencyArgs {
             trusted_root: Some(fixture("sigstore/staging-trusted_root.json")),
-            artifact: Some(fixture("sigstore/offline-rekor.txt")),
+            artifact: Some(ArtifactArg::Path(fixture("sigstore/offline-rekor.txt"))),
             ..Default::default()
         },
         false,
@@ -508,7 +513,7 @@ fn cli_pairs_sig_with_crt_and_uses_a_given_root() {
         &["sigstore/bundle.txt.sigstore"],
         TransparencyArgs {
             trusted_root: Some(fixture("sigstore/staging-trusted_root.json")),
-            artifact: Some(fixture("sigstore/bundle.txt")),
+            artifact: Some(ArtifactArg::Path(fixture("sigstore/bundle.txt"))),
             ..Default::default()
         },
         false,

@@ -199,6 +199,7 @@ fn expected_identity_mismatch_fails_the_chain_check() {
         &IdentityPolicy {
             identity: Some("someone@example.com".into()),
             oidc_issuer: None,
+            key: None,
         },
     );
     assert!(outcome(&r, CheckId::CertificateChain).is_fail());

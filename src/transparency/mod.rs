@@ -394,7 +394,13 @@ pub(crate) fn verify(
     let key_signed = checks.iter().any(|c| c.id == CheckId::SignerKey) && leaf.is_none();
     policy::apply(
         &mut checks,
-        &policy::required_checks(ctx, m.entry, key_signed, m.artifact_sha256.is_some()),
+        &policy::required_checks(
+            ctx,
+            m.entry,
+            key_signed,
+            m.artifact_sha256.is_some(),
+            !root.ctlogs.is_empty(),
+        ),
     );
     let summary = summarise(m.entry, leaf.as_ref());
     let mut findings: Vec<Finding> = checks.iter().filter_map(finding_for).collect();

@@ -25,6 +25,7 @@ pub(crate) fn required_checks(
     entry: Option<&LogEntry>,
     key_signed: bool,
     artifact_given: bool,
+    ct_logs_in_root: bool,
 ) -> Vec<CheckId> {
     use CheckId::*;
     let rekor_v2 = entry.is_some_and(|e| e.is_rekor_v2());
@@ -58,7 +59,9 @@ pub(crate) fn required_checks(
         }
         Context::Bundle(v) => {
             req.extend([LogInTrustRoot, BodyBindsArtifact]);
-            if !key_signed {
+            // SCTs are required whenever the trust root names CT logs (a private instance
+            // without CT states so by listing none).
+            if !key_signed && ct_logs_in_root {
                 req.push(CertificateTransparency);
             }
             if rekor_v2 {
