@@ -4,7 +4,7 @@
 //! "hashedrekord over DSSE" (the digest of the envelope's PAE).
 
 use super::certificate::{read_signer_material, SignerMaterial};
-use super::checks::{fail, not_possible, pae, pass, Material, Outcome, SignedContent};
+use super::check_model::{fail, not_possible, pae, pass, Material, Outcome, SignedContent};
 use super::entry_body::{BodyDigest, DsseBodySignature, EntryBody};
 use super::rekor_entry::LogEntry;
 use sha2::{Digest, Sha256};

@@ -7,6 +7,7 @@
 
 pub mod binding;
 pub mod certificate;
+pub mod check_model;
 pub mod checkpoint;
 pub mod checks;
 pub mod entry_body;

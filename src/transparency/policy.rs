@@ -3,7 +3,7 @@
 //! informational, except that any check that fails always fails the verdict. This is what keeps
 //! `inspect` from failing open (a pin that cannot be checked, a missing proof or time).
 
-use super::checks::{Check, CheckId};
+use super::check_model::{Check, CheckId};
 use super::entry_body::EntryBody;
 use super::rekor_entry::LogEntry;
 use super::sigstore_bundle::BundleVersion;
@@ -86,7 +86,7 @@ pub(crate) fn apply(checks: &mut Vec<Check>, required: &[CheckId]) {
         if !checks.iter().any(|c| c.id == *id) {
             let mut c = Check::new(
                 *id,
-                super::checks::not_possible("required for this evidence but not made"),
+                super::check_model::not_possible("required for this evidence but not made"),
             );
             c.required = true;
             checks.push(c);

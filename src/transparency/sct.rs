@@ -3,7 +3,7 @@
 //! is rebuilt over the precertificate (the leaf's TBSCertificate without its SCT list, re-encoded
 //! with the `der` crate) and the hash of the issuing CA's key.
 
-use super::checks::{fail, not_possible, pass, Outcome};
+use super::check_model::{fail, not_possible, pass, Outcome};
 use super::time_text::rfc3339;
 use super::trust_root::TrustRoot;
 use chrono::DateTime;

@@ -4,7 +4,7 @@
 //! `signer-key` check of managed-key evidence (`--key`) and the `artifact-signature` check.
 
 use super::certificate::{leaf_info, read_signer_material, verify_chain, LeafInfo, SignerMaterial};
-use super::checks::{
+use super::check_model::{
     fail, not_possible, pae, pass, IdentityPolicy, Material, Outcome, SignedContent,
 };
 use super::entry_body::EntryBody;

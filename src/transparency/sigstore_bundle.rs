@@ -3,7 +3,7 @@
 //! chain or single certificate, tlog entries) and the signed content (message signature or DSSE
 //! envelope).
 
-use super::checks::SignedContent;
+use super::check_model::SignedContent;
 use super::json_field::{parse_document, Node};
 use super::rekor_entry::{parse_bundle_tlog_entry, LogEntry};
 use super::TransparencyError;
