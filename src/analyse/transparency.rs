@@ -49,7 +49,7 @@ impl Analyser for TransparencyAnalyser {
             Ok(r) => {
                 // The transparency layer's verdict in the evidence vocabulary.
                 let verdict = match r.verdict {
-                    transparency::Verdict::AllPossiblePassed => ChecksVerdict::AllPossiblePassed,
+                    transparency::Verdict::AllRequiredPassed => ChecksVerdict::AllRequiredPassed,
                     transparency::Verdict::Failed => ChecksVerdict::Failed,
                 };
                 let analysis = Analysis::Transparency(TransparencyAnalysis {
@@ -98,7 +98,7 @@ mod tests {
         let Analysis::Transparency(t) = &out.analysis else {
             panic!("{:?}", out.analysis)
         };
-        assert_eq!(t.verdict, ChecksVerdict::AllPossiblePassed);
+        assert_eq!(t.verdict, ChecksVerdict::AllRequiredPassed);
         assert!(!out.times.is_empty());
     }
 }

@@ -1,8 +1,10 @@
 //! `inspect` on transparency evidence (Rekor entries, Sigstore bundles, trust roots, detached
 //! signature + certificate pairs): the per-check table or `--json`, and the exit contract
-//! 0 = every possible check passed, 1 = a check failed, 2 = an input could not be read.
+//! 0 = every required check passed (docs/sigstore.md lists them per input kind), 1 = a check
+//! failed or a required one could not be made (named), 2 = an input could not be read.
 
 use super::Status;
+use crate::io::bounded_read::read_regular_file;
 use crate::model::digest::sha256_stream;
 use crate::transparency::{
     analyse_signature_pair, analyse_transparency_file, Artifact, IdentityPolicy,
@@ -21,15 +23,62 @@ pub struct TransparencyArgs {
     /// Sigstore trusted_root.json to judge against (default: the bundled Sigstore production root).
     #[arg(long, value_name = "ROOT.json")]
     pub trusted_root: Option<PathBuf>,
-    /// The signed artifact, to bind the entry or bundle to it.
-    #[arg(long, value_name = "FILE")]
-    pub artifact: Option<PathBuf>,
+    /// The signed artifact, to bind the entry or bundle to it: a file, or `sha256:<hex>` of it
+    /// (write `./sha256:…` for a file of that name).
+    #[arg(long, value_name = "FILE|sha256:HEX", value_parser = parse_artifact)]
+    pub artifact: Option<ArtifactArg>,
+    /// The signer's public key (PEM SubjectPublicKeyInfo: ECDSA P-256/P-384 or Ed25519), for
+    /// evidence signed by a managed key; identity flags cannot apply to such evidence.
+    #[arg(long, value_name = "KEY.pem")]
+    pub key: Option<PathBuf>,
     /// Expected certificate identity (SAN), exact match.
     #[arg(long, value_name = "IDENTITY")]
     pub cert_identity: Option<String>,
     /// Expected OIDC issuer (Fulcio issuer extension), exact match.
     #[arg(long, value_name = "URL")]
     pub cert_oidc_issuer: Option<String>,
+}
+
+/// `--artifact`: a path, or the artifact's SHA-256.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArtifactArg {
+    Path(PathBuf),
+    Sha256([u8; 32]),
+}
+
+fn parse_artifact(s: &str) -> Result<ArtifactArg, String> {
+    let Some(hex_digest) = s.strip_prefix("sha256:") else {
+        return Ok(ArtifactArg::Path(PathBuf::from(s)));
+    };
+    let bytes = hex::decode(hex_digest).map_err(|e| format!("sha256:<hex>: {e}"))?;
+    let digest: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| "sha256:<hex> needs 64 hex digits".to_owned())?;
+    Ok(ArtifactArg::Sha256(digest))
+}
+
+/// Largest `--key` file read.
+const MAX_KEY_FILE: u64 = 64 * 1024;
+
+/// Reads `--key`: one PEM `PUBLIC KEY` block of a key the checks can use.
+fn load_key(p: &Path) -> anyhow::Result<Vec<u8>> {
+    use crate::transparency::certificate::{read_signer_material, SignerMaterial};
+    let bytes = read_regular_file(p, MAX_KEY_FILE)
+        .with_context(|| format!("{}: cannot read the key", p.display()))?;
+    let spki = match read_signer_material(&bytes) {
+        Ok(SignerMaterial::PublicKey(k)) => k,
+        Ok(SignerMaterial::Certificates(_)) => {
+            anyhow::bail!("{}: a certificate, not a public key", p.display())
+        }
+        Err(e) => anyhow::bail!("{}: not a PEM public key: {e}", p.display()),
+    };
+    crate::transparency::public_key::PublicKey::from_spki_der(&spki).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: not an ECDSA P-256/P-384 or Ed25519 public key: {e}",
+            p.display()
+        )
+    })?;
+    Ok(spki)
 }
 
 /// Artifacts up to this size are kept in memory (Ed25519 signatures need the bytes); larger ones
@@ -71,9 +120,11 @@ impl TransparencyContext {
         let policy = IdentityPolicy {
             identity: args.cert_identity.clone(),
             oidc_issuer: args.cert_oidc_issuer.clone(),
+            key: args.key.as_deref().map(load_key).transpose()?,
         };
         let artifact = match &args.artifact {
-            Some(p) => Some(load_artifact(p)?),
+            Some(ArtifactArg::Path(p)) => Some(load_artifact(p)?),
+            Some(ArtifactArg::Sha256(d)) => Some(LoadedArtifact::Digest(*d)),
             None => None,
         };
         Ok(TransparencyContext {
@@ -213,20 +264,11 @@ fn load_artifact(p: &Path) -> anyhow::Result<LoadedArtifact> {
     }
 }
 
-/// Reads a transparency input, refusing more than [`MAX_INPUT_BYTES`] without reading it all.
+/// Reads a transparency input through the one bounded reader: a regular file of at most
+/// [`MAX_INPUT_BYTES`], so a FIFO or device cannot block or exhaust memory.
 fn read_bounded(p: &Path) -> anyhow::Result<Vec<u8>> {
-    let f = File::open(p).with_context(|| format!("{}: cannot open", p.display()))?;
-    let mut b = Vec::new();
-    f.take(MAX_INPUT_BYTES as u64 + 1)
-        .read_to_end(&mut b)
-        .with_context(|| format!("{}: cannot read", p.display()))?;
-    if b.len() > MAX_INPUT_BYTES {
-        anyhow::bail!(
-            "{}: larger than the limit of {MAX_INPUT_BYTES} bytes",
-            p.display()
-        );
-    }
-    Ok(b)
+    read_regular_file(p, MAX_INPUT_BYTES as u64)
+        .with_context(|| format!("{}: cannot read", p.display()))
 }
 
 /// One transparency input: a file, or a detached signature with its certificate.
@@ -395,7 +437,11 @@ pub fn write_verification(out: &mut dyn Write, v: &Verification) -> std::io::Res
             out,
             "  {:<24} {:<13} {}",
             c.id.as_str(),
-            c.outcome.label(),
+            if c.required {
+                format!("{} (req)", c.outcome.label())
+            } else {
+                c.outcome.label().to_owned()
+            },
             c.outcome.text()
         )?;
     }
@@ -403,10 +449,10 @@ pub fn write_verification(out: &mut dyn Write, v: &Verification) -> std::io::Res
         writeln!(out, "  finding [{}] {}: {}", f.severity, f.code, f.message)?;
     }
     if !v.checks.is_empty() {
-        let failed = v.checks.iter().filter(|c| c.outcome.is_fail()).count();
+        let failing: Vec<&str> = v.failing_checks().map(|c| c.id.as_str()).collect();
         match v.verdict() {
-            Verdict::AllPossiblePassed => writeln!(out, "  verdict: every possible check passed")?,
-            Verdict::Failed => writeln!(out, "  verdict: FAILED ({failed} checks)")?,
+            Verdict::AllRequiredPassed => writeln!(out, "  verdict: every required check passed")?,
+            Verdict::Failed => writeln!(out, "  verdict: FAILED ({})", failing.join(", "))?,
         }
     }
     Ok(())

@@ -162,9 +162,12 @@ pub struct DetachedSignatureAnalysis {
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChecksVerdict {
-    /// Every check that could run passed.
+    /// Every required check passed and none failed.
+    AllRequiredPassed,
+    /// Recorded by versions before the fail-closed policy: every check that could run passed
+    /// (a required check may not have been possible). Read from older bundles, never written.
     AllPossiblePassed,
-    /// At least one check failed.
+    /// A check failed, or a required check could not be made.
     Failed,
 }
 

@@ -141,9 +141,9 @@ pub enum ChainError {
     NoAuthorities,
     #[error("no certificate authority of the trust root issued this leaf ({0})")]
     NoIssuer(String),
-    #[error("leaf was issued by {ca}, but that authority is not valid at {}", super::checks::rfc3339(*at))]
+    #[error("leaf was issued by {ca}, but that authority is not valid at {}", super::time_text::rfc3339(*at))]
     AuthorityNotValidAt { ca: String, at: DateTime<Utc> },
-    #[error("certificate {subject} of the chain is not valid at {}", super::checks::rfc3339(*at))]
+    #[error("certificate {subject} of the chain is not valid at {}", super::time_text::rfc3339(*at))]
     ChainCertNotValidAt { subject: String, at: DateTime<Utc> },
 }
 

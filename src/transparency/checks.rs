@@ -2,247 +2,130 @@
 //! reported on its own (pass / fail with reason / not possible with reason), so a responder sees
 //! exactly which link of "this artifact was signed by this identity at this time" holds.
 
-use super::certificate::{leaf_info, read_signer_material, verify_chain, LeafInfo, SignerMaterial};
+use super::binding::body_binds_artifact;
+use super::certificate::LeafInfo;
+use super::check_model::{fail, not_possible, pass};
+pub use super::check_model::{
+    pae, Check, CheckId, IdentityPolicy, Material, Outcome, SignedContent,
+};
 use super::checkpoint::Checkpoint;
-use super::entry_body::EntryBody;
 use super::merkle::{leaf_hash, verify_inclusion};
 use super::public_key::PublicKey;
 use super::rekor_entry::{EntryShape, LogEntry};
+use super::rfc3161::verify_timestamp;
+use super::sct::certificate_transparency;
 use super::set::verify_set;
+use super::signer::{artifact_signature, certificate_chain, signer, signer_key, TrustedTime};
+use super::time_text::rfc3339;
 use super::trust_root::TrustRoot;
-use serde::Serialize;
-use sha2::{Digest, Sha256};
-
-/// Which check a result is about. The kebab-case names are the stable ids of `--json`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CheckId {
-    /// wsc keyless only: the module hash in the signature equals the module's recomputed hash.
-    ModuleHash,
-    LogInTrustRoot,
-    SignedEntryTimestamp,
-    InclusionProof,
-    Checkpoint,
-    BodyBindsArtifact,
-    CertificateChain,
-    ArtifactSignature,
-}
-
-impl CheckId {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckId::ModuleHash => "module-hash",
-            CheckId::LogInTrustRoot => "log-in-trust-root",
-            CheckId::SignedEntryTimestamp => "signed-entry-timestamp",
-            CheckId::InclusionProof => "inclusion-proof",
-            CheckId::Checkpoint => "checkpoint",
-            CheckId::BodyBindsArtifact => "body-binds-artifact",
-            CheckId::CertificateChain => "certificate-chain",
-            CheckId::ArtifactSignature => "artifact-signature",
-        }
-    }
-}
-
-/// The result of one check.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "result", rename_all = "kebab-case")]
-pub enum Outcome {
-    Pass { detail: String },
-    Fail { reason: String },
-    NotPossible { reason: String },
-}
-
-impl Outcome {
-    pub fn is_pass(&self) -> bool {
-        matches!(self, Outcome::Pass { .. })
-    }
-    pub fn is_fail(&self) -> bool {
-        matches!(self, Outcome::Fail { .. })
-    }
-    pub fn is_not_possible(&self) -> bool {
-        matches!(self, Outcome::NotPossible { .. })
-    }
-    pub fn text(&self) -> &str {
-        match self {
-            Outcome::Pass { detail } => detail,
-            Outcome::Fail { reason } | Outcome::NotPossible { reason } => reason,
-        }
-    }
-    pub fn label(&self) -> &'static str {
-        match self {
-            Outcome::Pass { .. } => "pass",
-            Outcome::Fail { .. } => "FAIL",
-            Outcome::NotPossible { .. } => "not possible",
-        }
-    }
-}
-
-/// Times in reasons are RFC 3339 UTC with a `Z`, like the rest of the output.
-pub(crate) fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-fn pass(d: impl Into<String>) -> Outcome {
-    Outcome::Pass { detail: d.into() }
-}
-fn fail(r: impl Into<String>) -> Outcome {
-    Outcome::Fail { reason: r.into() }
-}
-fn not_possible(r: impl Into<String>) -> Outcome {
-    Outcome::NotPossible { reason: r.into() }
-}
-
-/// One check with its result.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Check {
-    pub id: CheckId,
-    #[serde(flatten)]
-    pub outcome: Outcome,
-}
-
-/// Expected identity and OIDC issuer (`--cert-identity`, `--cert-oidc-issuer`): exact matches.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct IdentityPolicy {
-    pub identity: Option<String>,
-    pub oidc_issuer: Option<String>,
-}
-
-/// What was signed, as the evidence other than the log entry states it.
-#[derive(Clone, Debug)]
-pub enum SignedContent {
-    /// A bundle's `messageSignature`: the digest and the signature over it.
-    MessageDigest {
-        algorithm: String,
-        digest: Vec<u8>,
-        signature: Vec<u8>,
-    },
-    /// A bundle's `dsseEnvelope`.
-    Dsse {
-        payload_type: String,
-        payload: Vec<u8>,
-        signatures: Vec<Vec<u8>>,
-    },
-    /// A detached signature over the artifact (`.sig` next to a `.crt`).
-    Detached { signature: Vec<u8> },
-    /// A wsc keyless signature: ECDSA over the module hash; `module_hash` is the recomputed one.
-    WscModuleHash {
-        signature: Vec<u8>,
-        module_hash: [u8; 32],
-    },
-    /// Only a log entry: its body is the whole claim.
-    EntryOnly,
-}
-
-/// Everything the checks look at.
-pub struct Material<'a> {
-    pub entry: Option<&'a LogEntry>,
-    /// Why there is no entry, when there is none.
-    pub no_entry_reason: &'a str,
-    /// The leaf certificate supplied beside the entry (bundle, module, `.crt`); when `None` the
-    /// body's own certificate is used.
-    pub leaf_der: Option<Vec<u8>>,
-    pub content: SignedContent,
-    /// SHA-256 of the artifact, when the artifact (or its digest) was supplied.
-    pub artifact_sha256: Option<[u8; 32]>,
-    /// The artifact bytes, when supplied (needed by Ed25519 detached signatures only).
-    pub artifact_bytes: Option<&'a [u8]>,
-}
-
-/// The signer as the checks see it.
-struct Signer {
-    leaf_der: Option<Vec<u8>>,
-    leaf: Option<LeafInfo>,
-    key: Option<PublicKey>,
-    problem: Option<String>,
-}
-
-fn signer(m: &Material<'_>) -> Signer {
-    let from_body = m
-        .entry
-        .and_then(|e| e.parsed_body.as_ref())
-        .and_then(|b| b.signer_pem())
-        .map(read_signer_material);
-    let leaf_der = match (&m.leaf_der, &from_body) {
-        (Some(d), _) => Some(d.clone()),
-        (None, Some(Ok(SignerMaterial::Certificates(c)))) => c.first().cloned(),
-        _ => None,
-    };
-    if let Some(der) = leaf_der {
-        return match leaf_info(&der) {
-            Ok(info) => Signer {
-                key: PublicKey::from_spki_der(&info.spki_der).ok(),
-                leaf: Some(info),
-                leaf_der: Some(der),
-                problem: None,
-            },
-            Err(e) => Signer {
-                leaf_der: Some(der),
-                leaf: None,
-                key: None,
-                problem: Some(format!("leaf certificate: {e}")),
-            },
-        };
-    }
-    match from_body {
-        Some(Ok(SignerMaterial::PublicKey(spki))) => Signer {
-            leaf_der: None,
-            leaf: None,
-            key: PublicKey::from_spki_der(&spki).ok(),
-            problem: Some("the signer is a bare public key, not a certificate".to_owned()),
-        },
-        Some(Err(e)) => Signer {
-            leaf_der: None,
-            leaf: None,
-            key: None,
-            problem: Some(format!("the entry body's signer: {e}")),
-        },
-        _ => Signer {
-            leaf_der: None,
-            leaf: None,
-            key: None,
-            problem: Some("no certificate".to_owned()),
-        },
-    }
-}
-
-/// Runs checks 1–7 and returns them in order, with the leaf's details when there is a leaf.
+/// Runs every check and returns them in table order, with the leaf's details when there is a
+/// leaf. Times are established first (SET, or inclusion proof with checkpoint, for the log's
+/// integrated time; RFC 3161 timestamps), then the certificate is judged at each of them.
 pub fn run_checks(
     m: &Material<'_>,
     root: &TrustRoot,
     policy: &IdentityPolicy,
 ) -> (Vec<Check>, Option<LeafInfo>) {
-    let s = signer(m);
-    let checks = vec![
-        Check {
-            id: CheckId::LogInTrustRoot,
-            outcome: log_in_trust_root(m, root),
-        },
-        Check {
-            id: CheckId::SignedEntryTimestamp,
-            outcome: signed_entry_timestamp(m, root),
-        },
-        Check {
-            id: CheckId::InclusionProof,
-            outcome: inclusion_proof(m),
-        },
-        Check {
-            id: CheckId::Checkpoint,
-            outcome: checkpoint(m, root),
-        },
-        Check {
-            id: CheckId::BodyBindsArtifact,
-            outcome: body_binds_artifact(m),
-        },
-        Check {
-            id: CheckId::CertificateChain,
-            outcome: certificate_chain(m, &s, root, policy),
-        },
-        Check {
-            id: CheckId::ArtifactSignature,
-            outcome: artifact_signature(m, &s),
-        },
+    let s = signer(m, policy);
+    let set = signed_entry_timestamp(m, root);
+    let proof = inclusion_proof(m);
+    let cp = checkpoint(m, root);
+    let (tsa, tsa_times) = signed_timestamps(m, root);
+    let mut times = Vec::new();
+    if let Some(t) = m
+        .entry
+        .filter(|e| !e.skipped)
+        .and_then(|e| e.integrated_at())
+    {
+        if set.is_pass() {
+            times.push(TrustedTime {
+                at: t,
+                source: "integrated time (signed entry timestamp)".to_owned(),
+            });
+        } else if proof.is_pass() && cp.is_pass() {
+            times.push(TrustedTime {
+                at: t,
+                source: "integrated time (inclusion proof and checkpoint)".to_owned(),
+            });
+        }
+    }
+    times.extend(tsa_times.iter().cloned());
+    let mut checks = vec![
+        Check::new(
+            CheckId::LogInTrustRoot,
+            log_in_trust_root(m, root, &tsa_times),
+        ),
+        Check::new(CheckId::SignedEntryTimestamp, set),
+        Check::new(CheckId::InclusionProof, proof),
+        Check::new(CheckId::Checkpoint, cp),
     ];
+    if let Some(o) = tsa {
+        checks.push(Check::new(CheckId::SignedTimestamp, o));
+    }
+    let binding = match usable_entry(m) {
+        Ok(e) => body_binds_artifact(m, e),
+        Err(o) => o,
+    };
+    checks.push(Check::new(CheckId::BodyBindsArtifact, binding));
+    if s.is_key_signed() || policy.key.is_some() || m.key_signed {
+        checks.push(Check::new(CheckId::SignerKey, signer_key(&s, policy)));
+    }
+    checks.push(Check::new(
+        CheckId::CertificateChain,
+        certificate_chain(&s, root, policy, &times),
+    ));
+    if let Some(der) = &s.leaf_der {
+        checks.push(Check::new(
+            CheckId::CertificateTransparency,
+            certificate_transparency(der, root),
+        ));
+    }
+    checks.push(Check::new(
+        CheckId::ArtifactSignature,
+        artifact_signature(m, &s),
+    ));
     (checks, s.leaf)
+}
+
+/// `signed-timestamp`: every RFC 3161 timestamp must verify against a timestamp authority of
+/// the trust root over the signature; `None` when the evidence has none and needs none.
+fn signed_timestamps(m: &Material<'_>, root: &TrustRoot) -> (Option<Outcome>, Vec<TrustedTime>) {
+    let rekor_v2 = m.entry.is_some_and(|e| e.is_rekor_v2());
+    if m.timestamps.is_empty() {
+        return match rekor_v2 {
+            true => (
+                Some(not_possible(
+                    "no RFC 3161 timestamp: a Rekor v2 entry has no integrated time, so a timestamp is required",
+                )),
+                Vec::new(),
+            ),
+            false => (None, Vec::new()),
+        };
+    }
+    let Some(signature) = m.content.timestamped_signature() else {
+        return (
+            Some(not_possible(
+                "the evidence has no signature for a timestamp to cover",
+            )),
+            Vec::new(),
+        );
+    };
+    let mut times = Vec::new();
+    for (i, der) in m.timestamps.iter().enumerate() {
+        match verify_timestamp(der, signature, root) {
+            Ok(v) => times.push(TrustedTime {
+                at: v.gen_time,
+                source: format!("RFC 3161 timestamp by {}", v.authority),
+            }),
+            Err(e) => return (Some(fail(format!("timestamp {i}: {e}"))), Vec::new()),
+        }
+    }
+    let list = times
+        .iter()
+        .map(|t| format!("{} ({})", rfc3339(t.at), t.source))
+        .collect::<Vec<_>>()
+        .join("; ");
+    (Some(pass(list)), times)
 }
 
 /// The entry, or why a log check cannot run.
@@ -256,7 +139,7 @@ fn usable_entry<'a>(m: &Material<'a>) -> Result<&'a LogEntry, Outcome> {
     }
 }
 
-fn log_in_trust_root(m: &Material<'_>, root: &TrustRoot) -> Outcome {
+fn log_in_trust_root(m: &Material<'_>, root: &TrustRoot, tsa_times: &[TrustedTime]) -> Outcome {
     let e = match usable_entry(m) {
         Ok(e) => e,
         Err(o) => return o,
@@ -277,12 +160,24 @@ fn log_in_trust_root(m: &Material<'_>, root: &TrustRoot) -> Outcome {
             hex::encode(id)
         ));
     }
-    let Some(t) = e.integrated_at() else {
+    // Rekor v2 entries have no integrated time: the log is judged at the timestamps' times.
+    let Some(t) = e
+        .integrated_at()
+        .or_else(|| tsa_times.iter().map(|t| t.at).min())
+    else {
         return not_possible(format!(
-            "log {} is in the trust root, but the entry has no integrated time",
+            "log {} is in the trust root, but the entry has no integrated time and no timestamp",
             log.base_url
         ));
     };
+    if let Some(bad) = tsa_times.iter().find(|x| !log.valid_for.contains(x.at)) {
+        return fail(format!(
+            "log {} is in the trust root but not valid at the {} {}",
+            log.base_url,
+            bad.source,
+            rfc3339(bad.at)
+        ));
+    }
     if !log.valid_for.contains(t) {
         return fail(format!(
             "log {} is in the trust root but not valid at the integrated time {}",
@@ -445,373 +340,4 @@ fn checkpoint(m: &Material<'_>, root: &TrustRoot) -> Outcome {
         "{:?} size {} signed by {signed_by}; equals the proof's size and root",
         cp.origin, cp.tree_size
     ))
-}
-
-/// ECDSA signatures compare by (r, s), whatever the encoding (DER in Rekor, raw in wsc).
-fn same_signature(a: &[u8], b: &[u8]) -> bool {
-    fn raw(s: &[u8]) -> Vec<u8> {
-        if let Ok(sig) = p256::ecdsa::Signature::from_der(s) {
-            return sig.to_bytes().to_vec();
-        }
-        if let Ok(sig) = p384::ecdsa::Signature::from_der(s) {
-            return sig.to_bytes().to_vec();
-        }
-        s.to_vec()
-    }
-    a == b || raw(a) == raw(b)
-}
-
-fn first_cert(pem: &[u8]) -> Option<Vec<u8>> {
-    match read_signer_material(pem) {
-        Ok(SignerMaterial::Certificates(c)) => c.into_iter().next(),
-        _ => None,
-    }
-}
-
-fn body_binds_artifact(m: &Material<'_>) -> Outcome {
-    let e = match usable_entry(m) {
-        Ok(e) => e,
-        Err(o) => return o,
-    };
-    let Some(body) = &e.parsed_body else {
-        return not_possible("the entry has no body");
-    };
-    let mut mismatches = Vec::new();
-    let mut matched = Vec::new();
-    if let Some((kind, version)) = &e.kind_version {
-        let actual = body.kind_name();
-        if actual != format!("{kind} {version}") && !matches!(body, EntryBody::Unsupported { .. }) {
-            mismatches.push(format!(
-                "kindVersion says {kind} {version} but the body is {actual}"
-            ));
-        }
-    }
-    match body {
-        EntryBody::Unsupported { .. } => {
-            return not_possible(format!(
-                "body kind {} is not supported: binding not checked",
-                body.kind_name()
-            ))
-        }
-        EntryBody::HashedRekord {
-            data_hash,
-            signature,
-            public_key_pem,
-            ..
-        } => {
-            if data_hash.algorithm != "sha256" {
-                return not_possible(format!(
-                    "body digest algorithm {} is not supported",
-                    data_hash.algorithm
-                ));
-            }
-            let body_digest = hex::encode(&data_hash.value);
-            let mut compare_digest = |what: &str, d: &[u8]| {
-                if d == data_hash.value.as_slice() {
-                    matched.push(format!("{what} digest"));
-                } else {
-                    mismatches.push(format!(
-                        "the body's sha256 {body_digest} differs from the {what} digest {}",
-                        hex::encode(d)
-                    ));
-                }
-            };
-            if let Some(a) = &m.artifact_sha256 {
-                compare_digest("artifact", a);
-            }
-            match &m.content {
-                SignedContent::MessageDigest { digest, .. } => {
-                    compare_digest("bundle message", digest)
-                }
-                SignedContent::WscModuleHash { module_hash, .. } => {
-                    compare_digest("module", module_hash)
-                }
-                SignedContent::Dsse { .. } => mismatches
-                    .push("the bundle holds a DSSE envelope but the entry is hashedrekord".into()),
-                _ => {}
-            }
-            let other_sig = match &m.content {
-                SignedContent::MessageDigest { signature, .. }
-                | SignedContent::Detached { signature }
-                | SignedContent::WscModuleHash { signature, .. } => Some(signature),
-                _ => None,
-            };
-            if let Some(sig) = other_sig {
-                if same_signature(sig, signature) {
-                    matched.push("signature".into());
-                } else {
-                    mismatches.push("the body's signature differs from the evidence's".into());
-                }
-            }
-            if let Some(leaf) = &m.leaf_der {
-                if first_cert(public_key_pem).as_ref() == Some(leaf) {
-                    matched.push("certificate".into());
-                } else {
-                    mismatches.push("the body's certificate differs from the evidence's leaf".into());
-                }
-            }
-            if mismatches.is_empty() && !matched.iter().any(|x| x.ends_with("digest")) {
-                return not_possible(format!(
-                    "no artifact supplied (--artifact): the entry names sha256 {body_digest}"
-                ));
-            }
-        }
-        EntryBody::Dsse {
-            payload_hash,
-            signatures,
-            ..
-        } => match &m.content {
-            SignedContent::Dsse {
-                payload,
-                signatures: env_sigs,
-                ..
-            } => {
-                match payload_hash {
-                    Some(h) if h.algorithm == "sha256" => {
-                        if Sha256::digest(payload).as_slice() == h.value.as_slice() {
-                            matched.push("payload digest".into());
-                        } else {
-                            mismatches.push("the body's payloadHash differs from the envelope's payload".into());
-                        }
-                    }
-                    _ => mismatches.push("the body has no sha256 payloadHash".into()),
-                }
-                let all_recorded = env_sigs
-                    .iter()
-                    .all(|s| signatures.iter().any(|b| same_signature(s, &b.signature)));
-                if all_recorded && !env_sigs.is_empty() {
-                    matched.push("signature".into());
-                } else {
-                    mismatches.push("the envelope's signatures are not the body's".into());
-                }
-                if let Some(a) = &m.artifact_sha256 {
-                    if in_toto_subject_digests(payload).contains(&hex::encode(a)) {
-                        matched.push("artifact digest (an in-toto subject)".into());
-                    } else {
-                        mismatches.push(format!(
-                            "the artifact's sha256 {} is not a subject of the envelope's statement",
-                            hex::encode(a)
-                        ));
-                    }
-                }
-                if let Some(leaf) = &m.leaf_der {
-                    if signatures
-                        .iter()
-                        .any(|b| first_cert(&b.verifier_pem).as_ref() == Some(leaf))
-                    {
-                        matched.push("certificate".into());
-                    } else {
-                        mismatches.push("the body's verifier differs from the evidence's leaf".into());
-                    }
-                }
-            }
-            SignedContent::EntryOnly => {
-                return not_possible(
-                    "a dsse entry records only the envelope's hashes; the envelope is needed to bind an artifact",
-                )
-            }
-            SignedContent::WscModuleHash { signature, .. } => {
-                mismatches.push(
-                    "the entry is dsse (a DSSE envelope of another artifact); a wsc keyless entry must be hashedrekord over the module hash"
-                        .into(),
-                );
-                if !signatures.iter().any(|b| same_signature(signature, &b.signature)) {
-                    mismatches.push("the module's signature is not the body's".into());
-                }
-            }
-            SignedContent::MessageDigest { .. } | SignedContent::Detached { .. } => mismatches
-                .push("the evidence signs a message digest but the entry is dsse".into()),
-        },
-    }
-    if mismatches.is_empty() {
-        pass(format!("the body matches the {}", matched.join(", ")))
-    } else {
-        fail(mismatches.join("; "))
-    }
-}
-
-fn certificate_chain(
-    m: &Material<'_>,
-    s: &Signer,
-    root: &TrustRoot,
-    policy: &IdentityPolicy,
-) -> Outcome {
-    let (Some(der), Some(leaf)) = (&s.leaf_der, &s.leaf) else {
-        return match (&s.leaf_der, &s.problem) {
-            (Some(_), Some(p)) => fail(p.clone()),
-            (_, Some(p)) => not_possible(p.clone()),
-            _ => not_possible("no certificate"),
-        };
-    };
-    let at = m
-        .entry
-        .filter(|e| !e.skipped)
-        .and_then(|e| e.integrated_at());
-    let chained = match verify_chain(der, root, at) {
-        Ok(c) => c,
-        Err(e) => return fail(e.to_string()),
-    };
-    let Some(t) = at else {
-        return not_possible(format!(
-            "no trusted signing time (no transparency log entry): the chain verifies to {}, but the certificate's validity at signing time cannot be established",
-            chained.uri
-        ));
-    };
-    if t < leaf.not_before || t > leaf.not_after {
-        return fail(format!(
-            "integrated time {} is outside the certificate's validity {} … {}",
-            rfc3339(t),
-            rfc3339(leaf.not_before),
-            rfc3339(leaf.not_after)
-        ));
-    }
-    if !leaf.code_signing_eku {
-        return fail("the leaf lacks the code-signing extended key usage");
-    }
-    if let Some(want) = &policy.identity {
-        if leaf.identity.as_deref() != Some(want.as_str()) {
-            return fail(format!(
-                "identity {:?} is not the expected {want:?}",
-                leaf.identity.as_deref().unwrap_or("")
-            ));
-        }
-    }
-    if let Some(want) = &policy.oidc_issuer {
-        if leaf.oidc_issuer.as_deref() != Some(want.as_str()) {
-            return fail(format!(
-                "OIDC issuer {:?} is not the expected {want:?}",
-                leaf.oidc_issuer.as_deref().unwrap_or("")
-            ));
-        }
-    }
-    pass(format!(
-        "chains to {} ({}) valid at {}; leaf valid {} … {}; identity {}; issuer {}",
-        chained.uri,
-        chained.subject,
-        rfc3339(t),
-        rfc3339(leaf.not_before),
-        rfc3339(leaf.not_after),
-        leaf.identity.as_deref().unwrap_or("(none)"),
-        leaf.oidc_issuer.as_deref().unwrap_or("(none)")
-    ))
-}
-
-/// DSSE pre-authentication encoding.
-pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = format!(
-        "DSSEv1 {} {} {} ",
-        payload_type.len(),
-        payload_type,
-        payload.len()
-    )
-    .into_bytes();
-    out.extend_from_slice(payload);
-    out
-}
-
-fn artifact_signature(m: &Material<'_>, s: &Signer) -> Outcome {
-    let Some(key) = &s.key else {
-        return not_possible(
-            s.problem
-                .clone()
-                .unwrap_or_else(|| "no usable signer key".to_owned()),
-        );
-    };
-    let prehash = |digest: &[u8], sig: &[u8], what: &str| match key.verify_prehash(digest, sig) {
-        Ok(()) => pass(format!(
-            "the signature verifies over the {what} with the leaf key"
-        )),
-        Err(e) => fail(format!("over the {what} ({}): {e}", hex::encode(digest))),
-    };
-    match &m.content {
-        SignedContent::MessageDigest {
-            algorithm,
-            digest,
-            signature,
-        } => {
-            if algorithm != "SHA2_256" {
-                return not_possible(format!(
-                    "message digest algorithm {algorithm} is not supported"
-                ));
-            }
-            match &m.artifact_sha256 {
-                Some(a) => prehash(a, signature, "artifact's SHA-256"),
-                None => prehash(
-                    digest,
-                    signature,
-                    "bundle's message digest (artifact not supplied)",
-                ),
-            }
-        }
-        SignedContent::Dsse {
-            payload_type,
-            payload,
-            signatures,
-        } => {
-            let msg = pae(payload_type, payload);
-            if signatures
-                .iter()
-                .any(|sig| key.verify_message(&msg, sig).is_ok())
-            {
-                pass("a DSSE signature verifies over the envelope's PAE with the leaf key")
-            } else {
-                fail("no DSSE signature verifies over the envelope's PAE with the leaf key")
-            }
-        }
-        SignedContent::Detached { signature } => match (&m.artifact_sha256, m.artifact_bytes) {
-            (_, Some(bytes)) if matches!(key, PublicKey::Ed25519(_)) => {
-                match key.verify_message(bytes, signature) {
-                    Ok(()) => pass("the signature verifies over the artifact with the leaf key"),
-                    Err(e) => fail(format!("over the artifact: {e}")),
-                }
-            }
-            (Some(a), _) => prehash(a, signature, "artifact's SHA-256"),
-            _ => not_possible("no artifact supplied (--artifact)"),
-        },
-        SignedContent::WscModuleHash {
-            signature,
-            module_hash,
-        } => prehash(module_hash, signature, "recomputed module hash"),
-        SignedContent::EntryOnly => {
-            let body = m.entry.and_then(|e| e.parsed_body.as_ref());
-            match body {
-                Some(EntryBody::HashedRekord {
-                    data_hash,
-                    signature,
-                    ..
-                }) => match &m.artifact_sha256 {
-                    Some(a) => prehash(a, signature, "artifact's SHA-256"),
-                    None => prehash(
-                        &data_hash.value,
-                        signature,
-                        "digest the entry records (artifact not supplied)",
-                    ),
-                },
-                Some(EntryBody::Dsse { .. }) => not_possible(
-                    "the entry records only the envelope's hashes; the signed payload is not in it",
-                ),
-                Some(EntryBody::Unsupported { .. }) => {
-                    not_possible("body kind not supported: signature not checked")
-                }
-                None => not_possible("the entry has no body"),
-            }
-        }
-    }
-}
-
-/// The `sha256` digests of an in-toto statement's subjects (empty when the payload is not one).
-fn in_toto_subject_digests(payload: &[u8]) -> Vec<String> {
-    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(payload) else {
-        return Vec::new();
-    };
-    doc.get("subject")
-        .and_then(|s| s.as_array())
-        .map(|subjects| {
-            subjects
-                .iter()
-                .filter_map(|s| s.get("digest")?.get("sha256")?.as_str())
-                .map(|d| d.to_ascii_lowercase())
-                .collect()
-        })
-        .unwrap_or_default()
 }

@@ -5,17 +5,24 @@
 //! Entry point: [`analyse_transparency_file`] (one file) and [`analyse_signature_pair`]; wsc
 //! keyless modules go through [`keyless::verify_wsc_keyless`].
 
+pub mod binding;
 pub mod certificate;
+pub mod check_model;
 pub mod checkpoint;
 pub mod checks;
 pub mod entry_body;
 pub mod json_field;
 pub mod keyless;
 pub mod merkle;
+pub mod policy;
 pub mod public_key;
 pub mod rekor_entry;
+pub mod rfc3161;
+pub mod sct;
 pub mod set;
+pub mod signer;
 pub mod sigstore_bundle;
+pub mod time_text;
 pub mod trust_root;
 
 pub use checks::{Check, CheckId, IdentityPolicy, Outcome};
@@ -26,6 +33,7 @@ use crate::model::evidence::{Finding, IncidentType, ItemTime, Severity};
 use certificate::{leaf_info, read_signer_material, LeafInfo, SignerMaterial};
 use checks::{run_checks, Material, SignedContent};
 use chrono::{DateTime, Utc};
+pub(crate) use policy::Context;
 use rekor_entry::{EntryShape, LogEntry};
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
@@ -128,23 +136,30 @@ pub struct Verification {
     pub times: Vec<ItemTime>,
 }
 
-/// Overall result of the checks.
+/// Overall result of the checks, by the verdict policy ([`policy`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
-    /// Every check that could run passed.
-    AllPossiblePassed,
-    /// At least one check failed.
+    /// Every required check passed and no check failed.
+    AllRequiredPassed,
+    /// A check failed, or a required check could not be made.
     Failed,
 }
 
 impl Verification {
     pub fn verdict(&self) -> Verdict {
-        if self.checks.iter().any(|c| c.outcome.is_fail()) {
+        if self.failing_checks().next().is_some() {
             Verdict::Failed
         } else {
-            Verdict::AllPossiblePassed
+            Verdict::AllRequiredPassed
         }
+    }
+
+    /// The checks that fail the verdict: failed ones, and required ones not passed.
+    pub fn failing_checks(&self) -> impl Iterator<Item = &Check> {
+        self.checks
+            .iter()
+            .filter(|c| c.outcome.is_fail() || (c.required && !c.outcome.is_pass()))
     }
 
     /// The outcome of check `id`, if it ran.
@@ -206,8 +221,10 @@ pub fn analyse_transparency_file(
             content: bundle.content.clone(),
             artifact_sha256,
             artifact_bytes,
+            timestamps: bundle.timestamps.clone(),
+            key_signed: bundle.key_signed,
         };
-        let verification = verify(&material, root, policy, Context::Bundle);
+        let verification = verify(&material, root, policy, Context::Bundle(bundle.version));
         return Ok(report(
             name,
             InputKind::SigstoreBundle {
@@ -265,6 +282,8 @@ pub fn analyse_transparency_file(
         content: SignedContent::EntryOnly,
         artifact_sha256,
         artifact_bytes,
+        timestamps: Vec::new(),
+        key_signed: false,
     };
     let verification = verify(&material, root, policy, Context::Entry);
     Ok(report(
@@ -332,6 +351,8 @@ pub fn analyse_signature_pair(
             Some(Artifact::Bytes(b)) => Some(b),
             _ => None,
         },
+        timestamps: Vec::new(),
+        key_signed: false,
     };
     let verification = verify(&material, root, policy, Context::Pair);
     Ok(report(
@@ -363,15 +384,6 @@ fn report(
     }
 }
 
-/// Where the evidence came from: decides the severity of "no log entry".
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Context {
-    Bundle,
-    Entry,
-    Pair,
-    WscKeyless,
-}
-
 /// Runs the checks and derives summary, findings and timeline facts.
 pub(crate) fn verify(
     m: &Material<'_>,
@@ -379,13 +391,24 @@ pub(crate) fn verify(
     policy: &IdentityPolicy,
     ctx: Context,
 ) -> Verification {
-    let (checks, leaf) = run_checks(m, root, policy);
+    let (mut checks, leaf) = run_checks(m, root, policy);
+    let key_signed = checks.iter().any(|c| c.id == CheckId::SignerKey) && leaf.is_none();
+    policy::apply(
+        &mut checks,
+        &policy::required_checks(
+            ctx,
+            m.entry,
+            key_signed,
+            m.artifact_sha256.is_some(),
+            !root.ctlogs.is_empty(),
+        ),
+    );
     let summary = summarise(m.entry, leaf.as_ref());
     let mut findings: Vec<Finding> = checks.iter().filter_map(finding_for).collect();
     let no_entry = m.entry.is_none_or(|e| e.skipped);
     if no_entry {
         let severity = match ctx {
-            Context::WscKeyless | Context::Bundle => Severity::High,
+            Context::WscKeyless | Context::Bundle(_) => Severity::High,
             Context::Pair | Context::Entry => Severity::Medium,
         };
         findings.push(Finding::new(
@@ -495,6 +518,24 @@ fn finding_for(c: &Check) -> Option<Finding> {
             Severity::High,
             IncidentType::SigstoreCompromise,
             "signing certificate not trusted",
+        ),
+        CheckId::SignedTimestamp => (
+            "timestamp-invalid",
+            Severity::High,
+            IncidentType::SigstoreCompromise,
+            "RFC 3161 timestamp does not verify",
+        ),
+        CheckId::CertificateTransparency => (
+            "certificate-sct-invalid",
+            Severity::High,
+            IncidentType::SigstoreCompromise,
+            "signed certificate timestamp does not verify",
+        ),
+        CheckId::SignerKey => (
+            "signer-key-mismatch",
+            Severity::Critical,
+            IncidentType::MaliciousModule,
+            "the signer is not the pinned key",
         ),
         CheckId::ArtifactSignature => (
             "signature-does-not-verify",

@@ -65,9 +65,25 @@ pub struct LogEntry {
 }
 
 impl LogEntry {
+    /// The integrated time; Rekor v2 writes none (or 0), which is no time at all.
     pub fn integrated_at(&self) -> Option<DateTime<Utc>> {
         self.integrated_time
+            .filter(|t| *t > 0)
             .and_then(|t| DateTime::from_timestamp(t, 0))
+    }
+
+    /// A Rekor v2 entry (body or kindVersion 0.0.2): no SET, no integrated time; its time comes
+    /// from RFC 3161 timestamps.
+    pub fn is_rekor_v2(&self) -> bool {
+        let v2 = |kind: &str, version: &str| {
+            version == "0.0.2" && (kind == "hashedrekord" || kind == "dsse")
+        };
+        self.kind_version.as_ref().is_some_and(|(k, v)| v2(k, v))
+            || self.parsed_body.as_ref().is_some_and(|b| match b {
+                EntryBody::HashedRekord { api_version, .. } => v2("hashedrekord", api_version),
+                EntryBody::Dsse { api_version, .. } => v2("dsse", api_version),
+                _ => false,
+            })
     }
 
     fn empty(shape: EntryShape) -> LogEntry {

@@ -95,6 +95,10 @@ pub struct TrustRoot {
     pub media_type: String,
     pub logs: Vec<TransparencyLog>,
     pub certificate_authorities: Vec<CertificateAuthority>,
+    /// Certificate Transparency logs (SCTs in Fulcio leaves are judged against these).
+    pub ctlogs: Vec<TransparencyLog>,
+    /// RFC 3161 timestamp authorities (chain and validity window, like a CA).
+    pub timestamp_authorities: Vec<CertificateAuthority>,
 }
 
 impl TrustRoot {
@@ -132,10 +136,22 @@ impl TrustRoot {
                 logs.push(parse_log(&t)?);
             }
         }
+        let mut ctlogs = Vec::new();
+        if let Some(c) = root.opt("ctlogs") {
+            for t in c.array(MAX_LOGS)? {
+                ctlogs.push(parse_log(&t)?);
+            }
+        }
         let mut certificate_authorities = Vec::new();
         if let Some(cas) = root.opt("certificateAuthorities") {
             for ca in cas.array(MAX_CAS)? {
                 certificate_authorities.push(parse_ca(&ca)?);
+            }
+        }
+        let mut timestamp_authorities = Vec::new();
+        if let Some(tsas) = root.opt("timestampAuthorities") {
+            for tsa in tsas.array(MAX_CAS)? {
+                timestamp_authorities.push(parse_ca(&tsa)?);
             }
         }
         Ok(TrustRoot {
@@ -143,6 +159,8 @@ impl TrustRoot {
             media_type,
             logs,
             certificate_authorities,
+            ctlogs,
+            timestamp_authorities,
         })
     }
 
@@ -162,6 +180,8 @@ impl TrustRoot {
             media_type: "application/vnd.dev.sigstore.trustedroot+json;version=0.1".to_owned(),
             logs,
             certificate_authorities,
+            ctlogs: Vec::new(),
+            timestamp_authorities: Vec::new(),
         }
     }
 }
@@ -193,15 +213,12 @@ fn parse_time(node: &Node<'_>) -> Result<DateTime<Utc>, TransparencyError> {
         .map_err(|e| node.error(format!("invalid RFC 3339 time {s:?}: {e}")))
 }
 
+/// The trusted-root spec requires `validFor.start` on every key and authority: a missing start
+/// is refused, never read as "valid since forever".
 fn parse_valid_for(parent: &Node<'_>) -> Result<ValidFor, TransparencyError> {
-    let Some(v) = parent.opt("validFor") else {
-        return Ok(ValidFor {
-            start: None,
-            end: None,
-        });
-    };
+    let v = parent.req("validFor")?;
     Ok(ValidFor {
-        start: v.opt("start").map(|n| parse_time(&n)).transpose()?,
+        start: Some(parse_time(&v.req("start")?)?),
         end: v.opt("end").map(|n| parse_time(&n)).transpose()?,
     })
 }

@@ -33,6 +33,7 @@ mod scope;
 mod secrets_sweep;
 mod terminal_escape;
 mod timeline;
+mod transparency_conformance;
 mod transparency_fixtures;
 mod transparency_hostile;
 mod transparency_keyless;

@@ -2,7 +2,9 @@
 //! visible diff in `tests/snapshots/`.
 
 use std::path::PathBuf;
-use wsc_forensics::cli::inspect_transparency::{run_transparency_inspect_to, TransparencyArgs};
+use wsc_forensics::cli::inspect_transparency::{
+    run_transparency_inspect_to, ArtifactArg, TransparencyArgs,
+};
 use wsc_forensics::cli::Status;
 
 /// Runs with paths relative to the crate root (the working directory of integration tests), so
@@ -33,7 +35,9 @@ fn json_for_a_bundle_bound_to_the_wrong_artifact() {
     let (status, out) = run(
         &["fixtures/sigstore/bundle_v3_github.whl.sigstore"],
         TransparencyArgs {
-            artifact: Some(PathBuf::from("fixtures/sigstore/bundle.txt")),
+            artifact: Some(ArtifactArg::Path(PathBuf::from(
+                "fixtures/sigstore/bundle.txt",
+            ))),
             ..Default::default()
         },
         true,
