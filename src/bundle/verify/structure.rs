@@ -30,6 +30,8 @@ pub enum Strictness {
 /// or replaced by an extra field).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
+    /// Where the central record itself starts.
+    pub central_offset: u64,
     pub name: Vec<u8>,
     pub header_offset: u64,
     pub compressed: u64,
@@ -418,6 +420,7 @@ fn central_record(
     let Some(fields) = fields else {
         bad("malformed extra fields".into());
         return Record {
+            central_offset: at,
             name: name.to_vec(),
             header_offset: offset,
             compressed,
@@ -472,6 +475,7 @@ fn central_record(
         }
     }
     Record {
+        central_offset: at,
         name: name.to_vec(),
         header_offset: offset,
         compressed,
