@@ -1,5 +1,5 @@
 //! The one gate between evidence-derived text and a terminal: control characters (C0, DEL,
-//! C1) and bidirectional-override characters are shown as escapes, as `ls
+//! C1) and bidirectional-override characters are shown as escapes, like `ls
 //! --quoting-style=escape` does, so a file name or a field from a bundle can neither redraw the
 //! screen (ESC, CR, OSC sequences) nor forge a line of output. JSON output does not pass here:
 //! serde_json escapes control characters itself.
@@ -8,7 +8,8 @@ use std::borrow::Cow;
 
 /// `s` with every character that could act on a terminal written as an escape: `\n`, `\r`,
 /// `\t`, `\a`, `\b`, `\f`, `\v`, other C0 and DEL as octal (`\033`), C1 and bidi controls as
-/// `\u{…}`, and the backslash itself doubled so the escapes stay unambiguous.
+/// `\u{…}`. A backslash is left as it is: library messages already escape the names they
+/// quote (`evil\nname`), and doubling it would garble them.
 pub fn escape_for_terminal(s: &str) -> Cow<'_, str> {
     if !s.chars().any(needs_escape) {
         return Cow::Borrowed(s);
@@ -16,7 +17,6 @@ pub fn escape_for_terminal(s: &str) -> Cow<'_, str> {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {
-            '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
@@ -33,8 +33,7 @@ pub fn escape_for_terminal(s: &str) -> Cow<'_, str> {
 }
 
 fn needs_escape(c: char) -> bool {
-    c == '\\'
-        || c.is_control()
+    c.is_control()
         // Bidi embeddings, overrides and isolates reorder what follows them on screen.
         || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
 }
@@ -87,11 +86,11 @@ mod tests {
             escape_for_terminal("case/README.md"),
             Cow::Borrowed(_)
         ));
-        let hostile = "a\x1b[2J\x1b]0;intact\x07b\rc\nd\u{9b}e\u{202e}f\\";
+        let hostile = "a\x1b[2J\x1b]0;intact\x07b\rc\nd\u{9b}e\u{202e}f";
         let shown = escape_for_terminal(hostile);
         assert_eq!(
             shown,
-            "a\\033[2J\\033]0;intact\\ab\\rc\\nd\\u{9b}e\\u{202e}f\\\\"
+            "a\\033[2J\\033]0;intact\\ab\\rc\\nd\\u{9b}e\\u{202e}f"
         );
         assert!(!shown.chars().any(|c| c.is_control()));
     }

@@ -122,7 +122,8 @@ fn report_of_a_collected_bundle_is_deterministic_and_cites_the_digest() {
     }
     let rca = std::fs::read_to_string(a.join("root-cause-analysis.md")).unwrap();
     assert!(rca.contains(&format!("| Bundle SHA-256 | `{digest}` |")));
-    assert!(rca.contains("| Bundle integrity | verified intact |"));
+    // What was proven, exactly: this bundle is not signed (issue #12).
+    assert!(rca.contains("| Bundle integrity | intact, NOT signed |"));
     let case_sha = wsc_forensics::model::digest::Sha256Digest::of(
         &std::fs::read(fixture("demo/case.toml")).unwrap(),
     );

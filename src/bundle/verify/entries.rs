@@ -63,6 +63,11 @@ pub(super) fn entry_types(
             ),
         });
     }
+    let by_offset: std::collections::HashMap<u64, &super::structure::Record> = layout
+        .records
+        .iter()
+        .map(|r| (r.central_offset, r))
+        .collect();
     let mut flags = vec![0u8; entries];
     for (i, flag) in flags.iter_mut().enumerate() {
         let f = match za.by_index_raw(i) {
@@ -75,26 +80,27 @@ pub(super) fn entry_types(
                 continue;
             }
         };
-        // Names are judged on the raw bytes of the file, never on a name a library derived.
-        let raw = match layout.records.get(i) {
-            Some(rec) => {
-                let agrees = rec.name == f.name_raw()
-                    && rec.header_offset == f.header_start()
-                    && rec.compressed == f.compressed_size()
-                    && rec.size == f.size();
-                if !agrees {
-                    problems.push(Problem::ZipStructure {
-                        offset: f.central_header_start(),
-                        detail: format!(
-                            "record #{i}: the zip library reads another entry than the file's bytes ({:?})",
-                            String::from_utf8_lossy(&rec.name)
-                        ),
-                    });
-                    continue;
-                }
-                rec.name.as_slice()
-            }
-            None => continue,
+        // Names are judged on the raw bytes of the file, never on a name a library derived;
+        // the record is the one at the offset the library read (duplicates collapse there).
+        let rec = by_offset.get(&f.central_header_start());
+        let agrees = rec.is_some_and(|rec| {
+            rec.name == f.name_raw()
+                && rec.header_offset == f.header_start()
+                && rec.compressed == f.compressed_size()
+                && rec.size == f.size()
+        });
+        if !agrees {
+            problems.push(Problem::ZipStructure {
+                offset: f.central_header_start(),
+                detail: format!(
+                    "entry #{i}: the zip library reads another entry than the file's bytes ({:?})",
+                    String::from_utf8_lossy(f.name_raw())
+                ),
+            });
+        }
+        let raw = match rec {
+            Some(rec) if agrees => rec.name.as_slice(),
+            _ => f.name_raw(),
         };
         let entry = || String::from_utf8_lossy(raw).into_owned();
         if let Some(reason) = unsafe_name(raw) {

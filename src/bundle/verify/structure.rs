@@ -30,6 +30,8 @@ pub enum Strictness {
 /// or replaced by an extra field).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
+    /// Where the central record itself starts.
+    pub central_offset: u64,
     pub name: Vec<u8>,
     pub header_offset: u64,
     pub compressed: u64,
@@ -418,6 +420,7 @@ fn central_record(
     let Some(fields) = fields else {
         bad("malformed extra fields".into());
         return Record {
+            central_offset: at,
             name: name.to_vec(),
             header_offset: offset,
             compressed,
@@ -472,6 +475,7 @@ fn central_record(
         }
     }
     Record {
+        central_offset: at,
         name: name.to_vec(),
         header_offset: offset,
         compressed,
@@ -705,8 +709,8 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    /// A zip written by the zip library with its defaults: not our writer's layout (no mode
-    /// bits, DOS times) but one every reader agrees on.
+    /// A zip written by the zip library with its defaults and an archive comment: not our
+    /// writer's layout, but one every reader agrees on.
     fn foreign_zip(dir: &std::path::Path, prefix: &[u8]) -> PreadFile {
         let mut zw = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         for (name, body) in [
@@ -717,6 +721,8 @@ mod tests {
                 .unwrap();
             zw.write_all(body).unwrap();
         }
+        // An archive comment: other tools write one, our writer never does.
+        zw.set_comment("made elsewhere");
         let mut bytes = prefix.to_vec();
         bytes.extend(zw.finish().unwrap().into_inner());
         let p = dir.join("z.zip");
@@ -732,7 +738,7 @@ mod tests {
         assert_eq!(foreign.problems, vec![]);
         assert_eq!(foreign.records.len(), 2);
         assert_eq!(foreign.records[1].name, b"bag/data/x");
-        // Deflated by default, with DOS attributes: not what our writer writes.
+        // The comment is not our writer's layout.
         assert!(!check(&f, Strictness::Canonical).problems.is_empty());
     }
 
