@@ -2,6 +2,7 @@
 
 use crate::acquire::{collect, AcquireOptions, CollectRequest, DEFAULT_MAX_FILE_SIZE};
 use crate::bundle::signature::load_signing_key;
+use crate::cli::terminal::{say, say_err};
 use crate::cli::{GlobalArgs, Status};
 use crate::model::case::CaseInfo;
 use crate::model::custody::Actor;
@@ -299,8 +300,8 @@ fn print_outcome(
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(());
     }
-    println!("{}", outcome.path.display());
-    println!("bundle digest {}", outcome.digest);
+    say!("{}", outcome.path.display());
+    say!("bundle digest {}", outcome.digest);
     let kinds: Vec<String> = by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
     let sev: Vec<String> = by_sev
         .iter()
@@ -314,7 +315,7 @@ fn print_outcome(
             v.join(", ")
         }
     };
-    println!(
+    say!(
         "{} items ({}), {} not collected, findings: {}",
         ev.items,
         none_or(kinds),
@@ -323,10 +324,10 @@ fn print_outcome(
     );
     if !global.quiet {
         for n in &ev.not_collected {
-            eprintln!("not collected: {}: {}", n.path, n.reason);
+            say_err!("not collected: {}: {}", n.path, n.reason);
         }
         for c in &changed {
-            eprintln!("changed during acquisition: {c}");
+            say_err!("changed during acquisition: {c}");
         }
     }
     Ok(())

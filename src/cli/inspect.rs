@@ -4,9 +4,11 @@
 use super::inspect_transparency::{self as tlog, TransparencyArgs, TransparencyContext};
 use super::{GlobalArgs, Status};
 use crate::analyse::{self, AnalysisContext, Detail};
+use crate::cli::terminal::say_err;
+use crate::io::hashing::HashingReader;
 use crate::keys::{self, KeyFileReport, PublicKey};
 use crate::model::analysis::Analysis;
-use crate::model::digest::{HashingReader, Sha256Digest};
+use crate::model::digest::Sha256Digest;
 use crate::model::evidence::{FileStat, Finding, ItemKind, Severity};
 use crate::source::kind;
 use crate::source::secret::{ScanningReader, SecretScanner};
@@ -98,12 +100,18 @@ pub fn run(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
         };
         worst = worst.max(status);
         if let Some(e) = &out.error {
-            eprintln!("wsc-forensics: {}", one_line(e));
+            say_err!(
+                "wsc-forensics: {}",
+                crate::cli::terminal::escape_for_terminal(e)
+            );
         }
         if args.json {
             docs.push(out);
         } else if out.error.is_none() || out.module.is_some() {
-            print!("{}", render_human(&out, !keys.is_empty()));
+            print!(
+                "{}",
+                crate::cli::terminal::escape_lines(&render_human(&out, !keys.is_empty()))
+            );
         }
     }
     if args.json {
@@ -116,20 +124,6 @@ pub fn run(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
     }
     let _ = global;
     Ok(worst)
-}
-
-/// An error as one stderr line: control characters (a newline in a file name) are escaped, so
-/// one input never looks like two and a name cannot forge a line of output.
-pub fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 /// Reads every `-K` key; a key that cannot be used is a usage error for the whole command.

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod inspect;
 pub mod keys;
 pub mod scope;
+pub mod terminal;
 pub mod verify;
 
 /// Process exit status, the scriptable contract documented in the README.
@@ -128,7 +129,7 @@ pub fn main() -> ExitCode {
         Err(e) => {
             eprintln!(
                 "wsc-forensics: error: {}",
-                inspect::one_line(&error_line(&e))
+                terminal::escape_for_terminal(&error_line(&e))
             );
             Status::InputError.into()
         }

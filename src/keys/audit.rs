@@ -35,6 +35,8 @@ pub enum KeyAuditError {
     },
     #[error("{path}: {size} bytes, over the {max}-byte limit")]
     TooLarge { path: String, size: u64, max: u64 },
+    #[error("{path}: cannot read: not a regular file (a {kind}): refused so that reading cannot block or never end")]
+    NotRegularFile { path: String, kind: &'static str },
     #[error("{path}:{line}: not a sha256sum line ({reason})")]
     BaselineLine {
         path: String,
@@ -316,22 +318,23 @@ pub fn load_baseline(path: &Path) -> Result<Vec<BaselineEntry>, KeyAuditError> {
 }
 
 fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, KeyAuditError> {
-    let name = path.display().to_string();
-    let io = |source| KeyAuditError::Io {
-        path: name.clone(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mut bytes = Vec::new();
-    file.take(max + 1).read_to_end(&mut bytes).map_err(io)?;
-    if bytes.len() as u64 > max {
-        return Err(KeyAuditError::TooLarge {
-            path: name,
-            size: bytes.len() as u64,
+    use crate::io::bounded_read::{read_regular_file, BoundedReadError};
+    let path_text = || path.display().to_string();
+    read_regular_file(path, max).map_err(|e| match e {
+        BoundedReadError::Io(source) => KeyAuditError::Io {
+            path: path_text(),
+            source,
+        },
+        BoundedReadError::TooLarge { size, max } => KeyAuditError::TooLarge {
+            path: path_text(),
+            size,
             max,
-        });
-    }
-    Ok(bytes)
+        },
+        BoundedReadError::NotRegularFile(kind) => KeyAuditError::NotRegularFile {
+            path: path_text(),
+            kind,
+        },
+    })
 }
 
 /// What happened to one key file since the baseline was written.
@@ -806,6 +809,34 @@ fn read_key_bytes(k: &KeyCandidate) -> io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn baselines_and_revocation_lists_are_bounded_regular_file_reads() {
+        assert!(matches!(
+            load_baseline(Path::new("/dev/zero")),
+            Err(KeyAuditError::NotRegularFile {
+                kind: "character device",
+                ..
+            })
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            RevocationList::load(dir.path()),
+            Err(KeyAuditError::NotRegularFile {
+                kind: "directory",
+                ..
+            })
+        ));
+        let big = dir.path().join("revoked.txt");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(MAX_REVOCATION_LIST_BYTES + 1)
+            .unwrap();
+        assert!(matches!(
+            RevocationList::load(&big),
+            Err(KeyAuditError::TooLarge { .. })
+        ));
+    }
 
     #[test]
     fn baseline_lines_escape_like_coreutils() {

@@ -46,6 +46,8 @@ fn kind_name(k: ItemKind) -> String {
 pub struct IntegrityView {
     pub intact: bool,
     pub problems: Vec<String>,
+    /// What verification proved, as the banner says it.
+    pub statement: String,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -895,10 +897,17 @@ pub fn build(input: &ReportInput<'_>) -> ReportContext {
             Integrity::Intact => IntegrityView {
                 intact: true,
                 problems: vec![],
+                statement: "verified intact".into(),
+            },
+            Integrity::Proven { statement } => IntegrityView {
+                intact: true,
+                problems: vec![],
+                statement: statement.clone(),
             },
             Integrity::Altered { problems } => IntegrityView {
                 intact: false,
                 problems: problems.clone(),
+                statement: "FAILED verification".into(),
             },
         },
         collected_at: iso_utc(ev.collected_at),
