@@ -1,6 +1,7 @@
 //! The incident timeline: every dated fact in the evidence model (custody steps, file stat times,
 //! analyser-recorded item times, findings, the case file's declared events) as one UTC-sorted list
-//! of [`TimelineEvent`]s, and its writers (Timesketch CSV, JSON Lines, Markdown table).
+//! of [`TimelineEvent`]s, and its data writers (Timesketch CSV, JSON Lines). The Markdown table
+//! is a rendering and lives with the other renderers in `report::timeline_table`.
 
 use crate::model::case::CaseInfo;
 use crate::model::custody::{CustodyAction, CustodyEvent};
@@ -569,58 +570,12 @@ pub fn write_jsonl<W: Write>(events: &[TimelineEvent], mut w: W) -> io::Result<(
     w.flush()
 }
 
-/// Escapes text for one Markdown table cell: Markdown and HTML syntax is backslash-escaped, `|`
-/// cannot end the cell, line breaks and control characters cannot end the row.
-pub fn md_cell(s: &str) -> String {
-    crate::report::escape::escape_inline(s)
-}
-
-/// A Markdown table: datetime, what, message, source, severity, evidence (SHA-256 and path).
-pub fn write_markdown<W: Write>(events: &[TimelineEvent], mut w: W) -> io::Result<()> {
-    w.write_all(markdown_table(events).as_bytes())?;
-    w.flush()
-}
-
-/// The Markdown table [`write_markdown`] writes, as a string (reports embed it).
-pub fn markdown_table(events: &[TimelineEvent]) -> String {
-    let mut s = String::with_capacity(events.len() * 200 + 200);
-    s.push_str("| time (UTC) | event | message | source | severity | evidence |\n");
-    s.push_str("| --- | --- | --- | --- | --- | --- |\n");
-    for e in events {
-        let evidence = match (&e.evidence_sha256, &e.evidence_path) {
-            (Some(d), Some(p)) => format!("`{}` {}", d.to_hex(), md_cell(p)),
-            (Some(d), None) => format!("`{}`", d.to_hex()),
-            (None, Some(p)) => md_cell(p),
-            (None, None) => String::new(),
-        };
-        s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} |\n",
-            md_cell(&e.datetime),
-            md_cell(&e.timestamp_desc),
-            md_cell(&e.message),
-            e.source.as_str(),
-            e.severity.map(|x| x.to_string()).unwrap_or_default(),
-            evidence
-        ));
-    }
-    s
-}
-
 /// Output format of the `timeline` command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum TimelineFormat {
     Csv,
     Jsonl,
     Md,
-}
-
-/// Writes `events` in `format`.
-pub fn write<W: Write>(events: &[TimelineEvent], format: TimelineFormat, w: W) -> io::Result<()> {
-    match format {
-        TimelineFormat::Csv => write_csv(events, w),
-        TimelineFormat::Jsonl => write_jsonl(events, w),
-        TimelineFormat::Md => write_markdown(events, w),
-    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 
 use super::report::{open_verified, status_of, warn_if_altered, OpenedBundle};
 use super::{GlobalArgs, Status};
-use crate::timeline::{self, TimelineFormat};
+use crate::report::timeline_table;
+use crate::timeline::{self, TimelineEvent, TimelineFormat};
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use clap::Args;
@@ -69,13 +70,26 @@ pub fn run_with(
         Some(p) => {
             let f =
                 std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
-            timeline::write(&events, args.format, std::io::BufWriter::new(f))
+            write(&events, args.format, std::io::BufWriter::new(f))
                 .with_context(|| format!("writing {}", p.display()))?;
         }
-        None => timeline::write(&events, args.format, std::io::BufWriter::new(stdout))
+        None => write(&events, args.format, std::io::BufWriter::new(stdout))
             .context("writing the timeline")?,
     }
     Ok(status_of(bundle))
+}
+
+/// Writes `events` in `format`.
+pub fn write<W: Write>(
+    events: &[TimelineEvent],
+    format: TimelineFormat,
+    w: W,
+) -> std::io::Result<()> {
+    match format {
+        TimelineFormat::Csv => timeline::write_csv(events, w),
+        TimelineFormat::Jsonl => timeline::write_jsonl(events, w),
+        TimelineFormat::Md => timeline_table::write_markdown(events, w),
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 //! Values stay raw here; escaping happens when a template prints them.
 
 use super::metrics::{self, Metric, MetricVerdict};
+use super::runbook::{RaciTable, Runbook};
 use super::Integrity;
+use crate::model::case::CaseInfo;
 use crate::model::custody::CustodyEvent;
 use crate::model::digest::Sha256Digest;
 use crate::model::evidence::{Evidence, EvidenceItem, Finding, IncidentType, ItemKind, Severity};
@@ -149,23 +151,23 @@ pub struct ControlView {
 #[derive(Serialize, Debug, Clone)]
 pub struct ActionView {
     pub step: u32,
-    pub phase: &'static str,
-    pub action: &'static str,
-    pub raci_activity: &'static str,
+    pub phase: String,
+    pub action: String,
+    pub raci_activity: String,
     pub status: String,
 }
 
 #[derive(Serialize, Debug, Clone)]
 pub struct RaciView {
-    pub table: &'static str,
-    pub columns: Vec<&'static str>,
+    pub table: String,
+    pub columns: Vec<String>,
     pub rows: Vec<RaciRow>,
 }
 
 #[derive(Serialize, Debug, Clone)]
 pub struct RaciRow {
-    pub activity: &'static str,
-    pub roles: Vec<&'static str>,
+    pub activity: String,
+    pub roles: Vec<String>,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -292,300 +294,100 @@ fn findings_about<'e>(ev: &'e Evidence, item: &'e EvidenceItem) -> Vec<&'e Findi
     all
 }
 
-/// The failed control a finding points to, and what would have prevented or detected it.
-/// Codes come from the analysers; unknown codes still name a control by their code.
-fn control_for(code: &str) -> (String, &'static str, &'static str) {
-    let c = code.to_ascii_lowercase();
-    let has = |w: &str| c.contains(w);
-    if has("permission") || has("readable") || has("world") || has("mode") {
-        (
-            "Secret key file access control".into(),
-            "Secret keys kept 0600 (or in an HSM/offline store) and checked by policy",
-            "A periodic stat audit of key directories alerting on group/other access",
-        )
-    } else if has("baseline") || has("changed") || has("differs") || has("key-file") {
-        (
-            "Key file integrity baseline".into(),
-            "Key files write-protected after generation",
-            "Comparing key files against a stored SHA-256 baseline on every run",
-        )
-    } else if has("secret-key") {
-        (
-            "Secret key storage".into(),
-            "Signing keys kept in an HSM or an offline store, never as files on build hosts",
-            "Regular sweeps for secret key files outside the key store",
-        )
-    } else if has("window") || has("compromis") || has("blocklist") || has("revoked") {
-        (
-            "Signing key custody and revocation".into(),
-            "Signing keys held offline or in an HSM, with signing limited to the release pipeline",
-            "Monitoring signatures made with each key and blocking revoked keys at verification",
-        )
-    } else if has("rekor")
-        || has("transparency")
-        || has("inclusion")
-        || has("checkpoint")
-        || has("set")
-    {
-        (
-            "Transparency-log verification".into(),
-            "Verifiers that require a matching, verified Rekor entry",
-            "Monitoring the transparency log for entries made with the project's identities",
-        )
-    } else if has("cert") || has("fulcio") || has("identity") || has("keyless") {
-        (
-            "Keyless identity and certificate checks".into(),
-            "Pinning the expected signer identity and issuer at verification",
-            "Alerting on certificates issued to unexpected identities",
-        )
-    } else if has("tamper")
-        || has("cover")
-        || has("signature")
-        || has("hash")
-        || has("unsigned")
-        || has("appended")
-    {
-        (
-            "Module signature verification before deployment".into(),
-            "Full-module signature verification enforced at every deployment point",
-            "Re-verifying deployed modules against their signatures on a schedule",
-        )
-    } else {
-        (
+/// The failed control a finding points to, and what would have prevented or detected it. A code
+/// the runbook's control table does not claim still names a control by its code.
+fn control_for(runbook: &Runbook, code: &str) -> (String, String, String) {
+    match runbook.control_for(code) {
+        Some(c) => (c.control.clone(), c.prevent.clone(), c.detect.clone()),
+        None => (
             format!("Control covering finding `{code}`"),
-            "unknown",
-            "unknown",
-        )
+            UNKNOWN.into(),
+            UNKNOWN.into(),
+        ),
     }
 }
 
-fn raci_for(t: IncidentType) -> RaciView {
-    let r = |activity, roles: [&'static str; 3]| RaciRow {
-        activity,
-        roles: roles.to_vec(),
-    };
-    match t {
-        IncidentType::KeyCompromise | IncidentType::MaliciousModule => RaciView {
-            table: "Deployment Incidents",
-            columns: vec!["WSC Maintainers", "System Integrator", "End User"],
-            rows: vec![
-                r("Detect signing key compromise", ["C", "R/A", "I"]),
-                r("Revoke compromised key", ["C", "R/A", "I"]),
-                r("Generate new key", ["I", "R/A", "I"]),
-                r("Re-sign affected modules", ["I", "R/A", "I"]),
-                r("Update trust bundles", ["I", "R/A", "I"]),
-                r("Notify downstream users", ["I", "R/A", "I"]),
-            ],
-        },
-        IncidentType::SigstoreCompromise => RaciView {
-            table: "Sigstore Incidents",
-            columns: vec!["WSC Maintainers", "Sigstore Team", "System Integrator"],
-            rows: vec![
-                r("Detect Sigstore compromise", ["I", "R/A", "C"]),
-                r("Publish advisory", ["I", "R/A", "I"]),
-                r("Switch to offline mode", ["I", "I", "R/A"]),
-                r("Audit affected signatures", ["C", "C", "R/A"]),
-            ],
-        },
-        IncidentType::DependencyVulnerability => RaciView {
-            table: "WSC Project Incidents",
-            columns: vec!["WSC Maintainers", "System Integrator", "End User"],
-            rows: vec![
-                r("Detect WSC vulnerability", ["R/A", "C", "I"]),
-                r("Patch WSC code", ["R/A", "I", "I"]),
-                r("Release security advisory", ["R/A", "I", "I"]),
-                r("Update WSC dependency", ["I", "R/A", "I"]),
-                r("Regression test", ["I", "R/A", "I"]),
-            ],
-        },
+fn raci_view(t: &RaciTable) -> RaciView {
+    RaciView {
+        table: t.table.clone(),
+        columns: t.columns.clone(),
+        rows: t
+            .rows
+            .iter()
+            .map(|r| RaciRow {
+                activity: r.activity.clone(),
+                roles: r.roles.clone(),
+            })
+            .collect(),
     }
 }
 
-/// The runbook's numbered actions for an incident type: (phase, action, RACI activity, the
-/// declared time that records it being done).
-fn runbook_actions(
-    t: IncidentType,
-) -> Vec<(
-    &'static str,
-    &'static str,
-    &'static str,
-    Option<&'static str>,
-)> {
-    match t {
-        IncidentType::KeyCompromise => vec![
-            (
-                "Immediate",
-                "Isolate the key",
-                "Revoke compromised key",
-                Some("contained"),
-            ),
-            (
-                "Immediate",
-                "Identify scope (every module signed with the key)",
-                "Detect signing key compromise",
-                Some("detected"),
-            ),
-            (
-                "Immediate",
-                "Notify stakeholders",
-                "Notify downstream users",
-                Some("notified"),
-            ),
-            (
-                "Recovery",
-                "Generate replacement key",
-                "Generate new key",
-                Some("new_key_generated"),
-            ),
-            (
-                "Recovery",
-                "Re-sign affected modules",
-                "Re-sign affected modules",
-                Some("modules_resigned"),
-            ),
-            (
-                "Recovery",
-                "Update trust bundles (add new key, remove compromised key)",
-                "Update trust bundles",
-                Some("key_revoked"),
-            ),
-            (
-                "Recovery",
-                "Forensic analysis (access, what was signed, timeline)",
-                "",
-                None,
-            ),
-        ],
-        IncidentType::MaliciousModule => vec![
-            ("Immediate", "Quarantine the module", "", Some("contained")),
-            ("Immediate", "Extract signature information", "", None),
-            ("Immediate", "Check Rekor for the signing record", "", None),
-            (
-                "Immediate",
-                "Block the signing identity",
-                "Revoke compromised key",
-                Some("key_revoked"),
-            ),
-            (
-                "Recovery",
-                "Notify affected parties",
-                "Notify downstream users",
-                Some("notified"),
-            ),
-            ("Recovery", "Publish advisory", "", None),
-        ],
-        IncidentType::SigstoreCompromise => vec![
-            (
-                "Immediate",
-                "Switch to offline verification",
-                "Switch to offline mode",
-                Some("contained"),
-            ),
-            (
-                "Immediate",
-                "Audit recent signatures",
-                "Audit affected signatures",
-                None,
-            ),
-            ("Immediate", "Monitor Sigstore advisories", "", None),
-            (
-                "Recovery",
-                "Wait for Sigstore all-clear",
-                "",
-                Some("recovered"),
-            ),
-            (
-                "Recovery",
-                "Re-verify affected modules if needed",
-                "Audit affected signatures",
-                None,
-            ),
-            (
-                "Recovery",
-                "Update certificate pins if root rotated",
-                "",
-                None,
-            ),
-        ],
-        IncidentType::DependencyVulnerability => vec![
-            (
-                "Assessment",
-                "Check if WSC is affected",
-                "Detect WSC vulnerability",
-                Some("detected"),
-            ),
-            ("Assessment", "Severity assessment", "", None),
-            (
-                "Mitigation",
-                "Update dependency",
-                "Update WSC dependency",
-                Some("contained"),
-            ),
-            (
-                "Mitigation",
-                "Release patch version",
-                "Patch WSC code",
-                Some("recovered"),
-            ),
-            (
-                "Mitigation",
-                "Notify users",
-                "Release security advisory",
-                Some("notified"),
-            ),
-        ],
+/// The incident type and where it came from: the case file, else the type most findings point
+/// to (ties → the lower INC number).
+fn incident_type_of(ev: &Evidence) -> (Option<IncidentType>, &'static str) {
+    if let Some(t) = ev.case.incident_type {
+        return (Some(t), "case file");
     }
-}
-
-/// Builds the template context from the report input.
-pub fn build(input: &ReportInput<'_>) -> ReportContext {
-    let ev = input.evidence;
-    let case = &ev.case;
-
-    let (incident_type, incident_type_source) = match case.incident_type {
-        Some(t) => (Some(t), "case file"),
-        None => {
-            // The incident type most findings point to (ties → the lower INC number).
-            let mut counts: BTreeMap<IncidentType, usize> = BTreeMap::new();
-            for (_, f) in ev.all_findings() {
-                if let Some(t) = f.incident_type {
-                    *counts.entry(t).or_default() += 1;
-                }
-            }
-            let best = counts
-                .iter()
-                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-                .map(|(t, _)| *t);
-            match best {
-                Some(t) => (Some(t), "findings"),
-                None => (None, "unknown"),
-            }
+    let mut counts: BTreeMap<IncidentType, usize> = BTreeMap::new();
+    for (_, f) in ev.all_findings() {
+        if let Some(t) = f.incident_type {
+            *counts.entry(t).or_default() += 1;
         }
-    };
-    let (severity, severity_source): (Option<Severity>, &'static str) = match case.severity {
+    }
+    let best = counts
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .map(|(t, _)| *t);
+    match best {
+        Some(t) => (Some(t), "findings"),
+        None => (None, "unknown"),
+    }
+}
+
+/// The severity and where it came from: the case file, else the highest finding.
+fn severity_of(ev: &Evidence) -> (Option<Severity>, &'static str) {
+    match ev.case.severity {
         Some(s) => (Some(s), "case file"),
         None => match ev.max_severity() {
             Some(s) => (Some(s), "highest finding"),
             None => (None, "unknown"),
         },
-    };
+    }
+}
 
-    let compromised: BTreeSet<String> = case
-        .keys
-        .compromised
-        .iter()
-        .map(|k| k.trim().to_ascii_lowercase())
-        .collect();
-    let compromise_start = case
-        .window
-        .as_ref()
-        .map(|w| (w.from, "compromise window start"))
-        .or(case
-            .times
-            .compromise_estimated
-            .map(|t| (t, "estimated compromise time")));
+/// What the case file says about the compromise: the compromised key ids (lower-case) and when
+/// it began, with what that time is.
+struct Compromise {
+    keys: BTreeSet<String>,
+    start: Option<(DateTime<Utc>, &'static str)>,
+}
 
-    let case_view = CaseView {
+impl Compromise {
+    fn of(case: &CaseInfo) -> Self {
+        Compromise {
+            keys: case.keys.compromised.iter().map(|k| key_id(k)).collect(),
+            start: case
+                .window
+                .as_ref()
+                .map(|w| (w.from, "compromise window start"))
+                .or(case
+                    .times
+                    .compromise_estimated
+                    .map(|t| (t, "estimated compromise time"))),
+        }
+    }
+}
+
+fn key_id(k: &str) -> String {
+    k.trim().to_ascii_lowercase()
+}
+
+fn case_view(
+    case: &CaseInfo,
+    (incident_type, incident_type_source): (Option<IncidentType>, &'static str),
+    (severity, severity_source): (Option<Severity>, &'static str),
+) -> CaseView {
+    CaseView {
         case_id: if case.case_id.trim().is_empty() {
             UNKNOWN.into()
         } else {
@@ -609,10 +411,11 @@ pub fn build(input: &ReportInput<'_>) -> ReportContext {
         compromised_keys: case.keys.compromised.clone(),
         revoked_keys: case.keys.revoked.clone(),
         replacement_key: or_unknown(&case.keys.replacement),
-    };
+    }
+}
 
-    let times = case
-        .times
+fn declared_time_views(case: &CaseInfo) -> Vec<DeclaredTimeView> {
+    case.times
         .entries()
         .into_iter()
         .map(|(name, description, at)| DeclaredTimeView {
@@ -621,10 +424,11 @@ pub fn build(input: &ReportInput<'_>) -> ReportContext {
             at: when(at),
             known: at.is_some(),
         })
-        .collect();
+        .collect()
+}
 
-    let items = ev
-        .items
+fn item_views(ev: &Evidence) -> Vec<ItemView> {
+    ev.items
         .iter()
         .map(|i| ItemView {
             sha256: i.sha256.to_hex(),
@@ -634,11 +438,14 @@ pub fn build(input: &ReportInput<'_>) -> ReportContext {
             bag_path: i.bag_path.clone().unwrap_or_else(|| "not copied".into()),
             finding_count: i.findings.len(),
         })
-        .collect();
+        .collect()
+}
 
+/// Every finding, most severe first (stable: evidence order within a severity).
+fn finding_views(ev: &Evidence) -> Vec<FindingView> {
     let mut sorted: Vec<_> = ev.all_findings().collect();
     sorted.sort_by_key(|(_, f)| std::cmp::Reverse(f.severity));
-    let findings: Vec<FindingView> = sorted
+    sorted
         .into_iter()
         .map(|(item, f)| FindingView {
             code: f.code.clone(),
@@ -649,51 +456,137 @@ pub fn build(input: &ReportInput<'_>) -> ReportContext {
             item_path: item.map_or(String::new(), |i| i.source.text.clone()),
             related: f.related.iter().map(|d| d.to_hex()).collect(),
         })
-        .collect();
+        .collect()
+}
 
-    // Modules and the keys that signed them.
+/// The keys of a case, by lower-case key id, as they are found.
+#[derive(Default)]
+struct KeyMap(BTreeMap<String, KeyView>);
+
+impl KeyMap {
+    fn entry(&mut self, id: &str) -> &mut KeyView {
+        self.0.entry(id.to_owned()).or_insert_with(|| KeyView {
+            key_id: id.to_owned(),
+            roles: vec![],
+            modules: vec![],
+            key_files: vec![],
+        })
+    }
+
+    /// The keys the case file names, with their declared roles.
+    fn declared(case: &CaseInfo) -> Self {
+        let mut m = KeyMap::default();
+        for k in &case.keys.compromised {
+            m.entry(&key_id(k)).roles.push("compromised");
+        }
+        for k in &case.keys.revoked {
+            m.entry(&key_id(k)).roles.push("revoked");
+        }
+        if let Some(k) = &case.keys.replacement {
+            m.entry(&key_id(k)).roles.push("replacement");
+        }
+        m
+    }
+
+    fn finish(mut self) -> Vec<KeyView> {
+        for kv in self.0.values_mut() {
+            if kv.roles.is_empty() {
+                kv.roles.push("seen in evidence");
+            }
+        }
+        self.0.into_values().collect()
+    }
+}
+
+/// The time that places a module before or after the compromise, and what it is: the earliest
+/// signing or Rekor time an analyser recorded, else the file's mtime.
+fn signing_time(item: &EvidenceItem) -> (DateTime<Utc>, String) {
+    item.times
+        .iter()
+        .filter(|t| t.event_type.contains("sign") || t.event_type.contains("rekor"))
+        .map(|t| (t.at, t.description.clone()))
+        .min_by_key(|(at, _)| *at)
+        .unwrap_or((
+            item.stat_before.mtime,
+            "file mtime; wsc signatures carry no signing time".into(),
+        ))
+}
+
+/// What the report concludes about one module signed by `ids`.
+fn module_view(
+    ev: &Evidence,
+    item: &EvidenceItem,
+    ids: &BTreeSet<String>,
+    sig_verdicts: &[(String, String)],
+    compromise: &Compromise,
+) -> ModuleView {
+    let about = findings_about(ev, item);
+    let signed_by_compromised = ids.iter().any(|k| compromise.keys.contains(k));
+    let serious = about.iter().any(|f| f.severity >= Severity::High);
+    let sign_time = signing_time(item);
+    let relative = match compromise.start {
+        Some((start, _)) if sign_time.0 >= start => "after",
+        Some(_) => "before",
+        None => "unknown",
+    };
+    // The runbook: modules signed by the key after the compromise are not to be
+    // trusted; those signed before are believed unaffected (but still re-verified).
+    let compromised_after = signed_by_compromised && relative != "before";
+    let verdict = if serious || compromised_after {
+        ModuleVerdict::Suspect
+    } else if !about.is_empty() || signed_by_compromised {
+        ModuleVerdict::Review
+    } else {
+        ModuleVerdict::NoFindings
+    };
+    let mut reasons: Vec<String> = about
+        .iter()
+        .map(|f| format!("{} ({})", f.code, f.severity))
+        .collect();
+    if compromised_after {
+        reasons.insert(
+            0,
+            "signed by a compromised key after the compromise began".into(),
+        );
+    } else if signed_by_compromised {
+        reasons.insert(
+            0,
+            "signed by a compromised key before the compromise began (believed unaffected)".into(),
+        );
+    }
+    let signatures = if sig_verdicts.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = sig_verdicts
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        format!("signatures: {}. ", list.join(", "))
+    };
+    let verdict_text = match verdict {
+        ModuleVerdict::Suspect => format!("{signatures}suspect: {}", reasons.join("; ")),
+        ModuleVerdict::Review => format!("{signatures}review: {}", reasons.join("; ")),
+        ModuleVerdict::NoFindings => format!("{signatures}no findings"),
+    };
+    ModuleView {
+        sha256: item.sha256.to_hex(),
+        path: item.source.text.clone(),
+        signed_by: ids.iter().cloned().collect(),
+        signed_by_compromised_key: signed_by_compromised,
+        verdict,
+        verdict_text,
+        findings: about.iter().map(|f| f.code.clone()).collect(),
+        signing_time: iso_utc(sign_time.0),
+        signing_time_source: sign_time.1,
+        relative_to_compromise: relative,
+    }
+}
+
+/// Every module with what the report concludes about it, and every key with the modules it
+/// signed and the key files that hold it.
+fn modules_and_keys(ev: &Evidence, compromise: &Compromise) -> (Vec<ModuleView>, Vec<KeyView>) {
     let mut modules = Vec::new();
-    let mut key_map: BTreeMap<String, KeyView> = BTreeMap::new();
-    let key_entry = |id: &str| -> String { id.trim().to_ascii_lowercase() };
-    for k in &case.keys.compromised {
-        let id = key_entry(k);
-        key_map
-            .entry(id.clone())
-            .or_insert_with(|| KeyView {
-                key_id: id,
-                roles: vec![],
-                modules: vec![],
-                key_files: vec![],
-            })
-            .roles
-            .push("compromised");
-    }
-    for k in &case.keys.revoked {
-        let id = key_entry(k);
-        key_map
-            .entry(id.clone())
-            .or_insert_with(|| KeyView {
-                key_id: id,
-                roles: vec![],
-                modules: vec![],
-                key_files: vec![],
-            })
-            .roles
-            .push("revoked");
-    }
-    if let Some(k) = &case.keys.replacement {
-        let id = key_entry(k);
-        key_map
-            .entry(id.clone())
-            .or_insert_with(|| KeyView {
-                key_id: id,
-                roles: vec![],
-                modules: vec![],
-                key_files: vec![],
-            })
-            .roles
-            .push("replacement");
-    }
+    let mut keys = KeyMap::declared(&ev.case);
     for item in &ev.items {
         let mut ids = item_key_ids(item);
         match item.kind {
@@ -704,123 +597,46 @@ pub fn build(input: &ReportInput<'_>) -> ReportContext {
                 if !sig_verdicts.is_empty() {
                     ids = sig_verdicts.iter().map(|(k, _)| k.clone()).collect();
                 }
-                let about = findings_about(ev, item);
-                let signed_by_compromised = ids.iter().any(|k| compromised.contains(k));
-                let serious = about.iter().any(|f| f.severity >= Severity::High);
-                let sign_time = item
-                    .times
-                    .iter()
-                    .filter(|t| t.event_type.contains("sign") || t.event_type.contains("rekor"))
-                    .map(|t| (t.at, t.description.clone()))
-                    .min_by_key(|(at, _)| *at)
-                    .unwrap_or((
-                        item.stat_before.mtime,
-                        "file mtime; wsc signatures carry no signing time".into(),
-                    ));
-                let relative = match compromise_start {
-                    Some((start, _)) if sign_time.0 >= start => "after",
-                    Some(_) => "before",
-                    None => "unknown",
-                };
-                // The runbook: modules signed by the key after the compromise are not to be
-                // trusted; those signed before are believed unaffected (but still re-verified).
-                let compromised_after = signed_by_compromised && relative != "before";
-                let verdict = if serious || compromised_after {
-                    ModuleVerdict::Suspect
-                } else if !about.is_empty() || signed_by_compromised {
-                    ModuleVerdict::Review
-                } else {
-                    ModuleVerdict::NoFindings
-                };
-                let mut reasons: Vec<String> = about
-                    .iter()
-                    .map(|f| format!("{} ({})", f.code, f.severity))
-                    .collect();
-                if compromised_after {
-                    reasons.insert(
-                        0,
-                        "signed by a compromised key after the compromise began".into(),
-                    );
-                } else if signed_by_compromised {
-                    reasons.insert(0, "signed by a compromised key before the compromise began (believed unaffected)".into());
-                }
-                let signatures = if sig_verdicts.is_empty() {
-                    String::new()
-                } else {
-                    let list: Vec<String> = sig_verdicts
-                        .iter()
-                        .map(|(k, v)| format!("{k} {v}"))
-                        .collect();
-                    format!("signatures: {}. ", list.join(", "))
-                };
-                let verdict_text = match verdict {
-                    ModuleVerdict::Suspect => {
-                        format!("{signatures}suspect: {}", reasons.join("; "))
-                    }
-                    ModuleVerdict::Review => format!("{signatures}review: {}", reasons.join("; ")),
-                    ModuleVerdict::NoFindings => format!("{signatures}no findings"),
-                };
                 for k in &ids {
-                    key_map
-                        .entry(k.clone())
-                        .or_insert_with(|| KeyView {
-                            key_id: k.clone(),
-                            roles: vec![],
-                            modules: vec![],
-                            key_files: vec![],
-                        })
-                        .modules
-                        .push(item.sha256.to_hex());
+                    keys.entry(k).modules.push(item.sha256.to_hex());
                 }
-                modules.push(ModuleView {
-                    sha256: item.sha256.to_hex(),
-                    path: item.source.text.clone(),
-                    signed_by: ids.iter().cloned().collect(),
-                    signed_by_compromised_key: signed_by_compromised,
-                    verdict,
-                    verdict_text,
-                    findings: about.iter().map(|f| f.code.clone()).collect(),
-                    signing_time: iso_utc(sign_time.0),
-                    signing_time_source: sign_time.1,
-                    relative_to_compromise: relative,
-                });
+                modules.push(module_view(ev, item, &ids, &sig_verdicts, compromise));
             }
             ItemKind::PublicKey | ItemKind::SecretKey => {
                 for k in &ids {
-                    let kv = key_map.entry(k.clone()).or_insert_with(|| KeyView {
-                        key_id: k.clone(),
-                        roles: vec![],
-                        modules: vec![],
-                        key_files: vec![],
-                    });
-                    kv.key_files.push(item.sha256.to_hex());
+                    keys.entry(k).key_files.push(item.sha256.to_hex());
                 }
             }
             _ => {}
         }
     }
-    for kv in key_map.values_mut() {
-        if kv.roles.is_empty() {
-            kv.roles.push("seen in evidence");
-        }
-    }
-    let keys: Vec<KeyView> = key_map.into_values().collect();
+    (modules, keys.finish())
+}
 
-    // Failed controls, one per control with every finding that points to it.
+/// Failed controls, one per control with every finding code that points to it.
+fn control_views(ev: &Evidence, runbook: &Runbook) -> Vec<ControlView> {
     let mut controls: BTreeMap<String, ControlView> = BTreeMap::new();
     for (_, f) in ev.all_findings() {
-        let (control, prevent, detect) = control_for(&f.code);
+        let (control, prevent, detect) = control_for(runbook, &f.code);
         let c = controls.entry(control.clone()).or_insert(ControlView {
             control,
             findings: vec![],
-            prevent: prevent.into(),
-            detect: detect.into(),
+            prevent,
+            detect,
         });
         if !c.findings.contains(&f.code) {
             c.findings.push(f.code.clone());
         }
     }
+    controls.into_values().collect()
+}
 
+/// The runbook's actions for the incident type, each with what the case file records of it.
+fn action_views(
+    case: &CaseInfo,
+    incident_type: Option<IncidentType>,
+    runbook: &Runbook,
+) -> Vec<ActionView> {
     let declared = |name: &str| {
         case.times
             .entries()
@@ -828,34 +644,31 @@ pub fn build(input: &ReportInput<'_>) -> ReportContext {
             .find(|(n, _, _)| *n == name)
             .and_then(|(_, _, t)| t)
     };
-    let actions = incident_type
-        .map(|t| {
-            runbook_actions(t)
-                .into_iter()
-                .enumerate()
-                .map(|(i, (phase, action, raci_activity, time))| ActionView {
-                    step: i as u32 + 1,
-                    phase,
-                    action,
-                    raci_activity,
-                    status: match time {
-                        Some(name) => match declared(name) {
-                            Some(at) => format!("done {} ({name})", iso_utc(at)),
-                            None => format!("not recorded (no {name} time)"),
-                        },
-                        None => "not recorded".into(),
-                    },
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-
-    let metrics = metrics::compute_all(&case.times)
+    let Some(t) = incident_type else {
+        return Vec::new();
+    };
+    runbook
+        .actions_for(t)
         .iter()
-        .map(metric_view)
-        .collect();
+        .enumerate()
+        .map(|(i, a)| ActionView {
+            step: i as u32 + 1,
+            phase: a.phase.clone(),
+            action: a.action.clone(),
+            raci_activity: a.raci_activity.clone(),
+            status: match &a.declared_time {
+                Some(name) => match declared(name) {
+                    Some(at) => format!("done {} ({name})", iso_utc(at)),
+                    None => format!("not recorded (no {name} time)"),
+                },
+                None => "not recorded".into(),
+            },
+        })
+        .collect()
+}
 
-    let notice = NoticeView {
+fn notice_view(case: &CaseInfo, compromise: &Compromise) -> NoticeView {
+    NoticeView {
         key_id: if case.keys.compromised.is_empty() {
             UNKNOWN.into()
         } else {
@@ -880,46 +693,58 @@ pub fn build(input: &ReportInput<'_>) -> ReportContext {
         notified: when(case.times.notified),
         recovered: when(case.times.recovered),
         new_key_id: or_unknown(&case.keys.replacement),
-        cutoff: when(compromise_start.map(|(t, _)| t)),
-    };
+        cutoff: when(compromise.start.map(|(t, _)| t)),
+    }
+}
 
+fn integrity_view(i: &Integrity) -> IntegrityView {
+    match i {
+        Integrity::Intact => IntegrityView {
+            intact: true,
+            problems: vec![],
+        },
+        Integrity::Altered { problems } => IntegrityView {
+            intact: false,
+            problems: problems.clone(),
+        },
+    }
+}
+
+/// Builds the template context from the report input and the runbook's tables.
+pub fn build(input: &ReportInput<'_>, runbook: &Runbook) -> ReportContext {
+    let ev = input.evidence;
+    let case = &ev.case;
+    let incident = incident_type_of(ev);
+    let compromise = Compromise::of(case);
+    let (modules, keys) = modules_and_keys(ev, &compromise);
     let case_file = ev.items.iter().find(|i| i.kind == ItemKind::CaseFile);
-
-    let not_collected = ev
-        .not_collected
-        .iter()
-        .map(|n| (n.path.text.clone(), n.reason.clone()))
-        .collect();
-
     ReportContext {
         tool: format!("{} {}", crate::TOOL_NAME, crate::TOOL_VERSION),
         evidence_tool: format!("{} {}", ev.tool.name, ev.tool.version),
         bundle_digest: input.bundle_digest.to_hex(),
-        integrity: match input.integrity {
-            Integrity::Intact => IntegrityView {
-                intact: true,
-                problems: vec![],
-            },
-            Integrity::Altered { problems } => IntegrityView {
-                intact: false,
-                problems: problems.clone(),
-            },
-        },
+        integrity: integrity_view(input.integrity),
         collected_at: iso_utc(ev.collected_at),
         case_file_sha256: case_file.map_or(UNKNOWN.into(), |i| i.sha256.to_hex()),
         case_file_path: case_file.map_or(UNKNOWN.into(), |i| i.source.text.clone()),
-        case: case_view,
-        times,
-        items,
-        not_collected,
-        findings,
+        case: case_view(case, incident, severity_of(ev)),
+        times: declared_time_views(case),
+        items: item_views(ev),
+        not_collected: ev
+            .not_collected
+            .iter()
+            .map(|n| (n.path.text.clone(), n.reason.clone()))
+            .collect(),
+        findings: finding_views(ev),
         modules,
         keys,
-        controls: controls.into_values().collect(),
-        actions,
-        raci: incident_type.map(raci_for),
-        metrics,
-        notice,
+        controls: control_views(ev, runbook),
+        actions: action_views(case, incident.0, runbook),
+        raci: incident.0.and_then(|t| runbook.raci_for(t)).map(raci_view),
+        metrics: metrics::compute_all(&case.times)
+            .iter()
+            .map(metric_view)
+            .collect(),
+        notice: notice_view(case, &compromise),
         timeline: timeline::build(ev, input.custody),
     }
 }
@@ -947,55 +772,6 @@ fn metric_view(m: &Metric) -> MetricView {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn each_incident_type_gets_its_runbook_raci_table_and_actions() {
-        let cases = [
-            (
-                IncidentType::KeyCompromise,
-                "Deployment Incidents",
-                7,
-                "Isolate the key",
-            ),
-            (
-                IncidentType::MaliciousModule,
-                "Deployment Incidents",
-                6,
-                "Quarantine the module",
-            ),
-            (
-                IncidentType::SigstoreCompromise,
-                "Sigstore Incidents",
-                6,
-                "Switch to offline verification",
-            ),
-            (
-                IncidentType::DependencyVulnerability,
-                "WSC Project Incidents",
-                5,
-                "Check if WSC is affected",
-            ),
-        ];
-        for (t, table, n, first) in cases {
-            let raci = raci_for(t);
-            assert_eq!(raci.table, table);
-            assert!(raci
-                .rows
-                .iter()
-                .all(|r| r.roles.len() == raci.columns.len()));
-            let actions = runbook_actions(t);
-            assert_eq!(actions.len(), n, "{t}");
-            assert_eq!(actions[0].1, first);
-        }
-        // Sigstore: the integrator is R/A for switching to offline mode.
-        let s = raci_for(IncidentType::SigstoreCompromise);
-        let row = s
-            .rows
-            .iter()
-            .find(|r| r.activity == "Switch to offline mode")
-            .unwrap();
-        assert_eq!(row.roles, ["I", "I", "R/A"]);
-    }
 
     #[test]
     fn key_ids_are_read_leniently_from_analyser_json() {

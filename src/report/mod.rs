@@ -5,7 +5,9 @@ pub mod context;
 pub mod escape;
 pub mod markdown_pdf;
 pub mod metrics;
+pub mod runbook;
 pub mod templates;
+pub mod timeline_table;
 
 pub use context::{ReportContext, ReportInput};
 pub use templates::{TemplateError, TemplateSet};
@@ -56,7 +58,7 @@ pub fn render_markdown(
     input: &ReportInput<'_>,
     templates: &TemplateSet,
 ) -> Result<Vec<RenderedReport>, ReportError> {
-    let ctx = context::build(input);
+    let ctx = context::build(input, &templates.runbook()?);
     render_markdown_with(&ctx, templates)
 }
 

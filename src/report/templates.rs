@@ -1,8 +1,11 @@
-//! The minijinja environment that renders report templates: built-in templates from
-//! `report-templates/`, overridable by file name from a `--templates DIR`, a fuel limit so a
-//! user template cannot run forever, and an output formatter that Markdown-escapes every value.
+//! The minijinja environment that renders report templates: built-in templates and runbook
+//! tables from `report-templates/`, overridable by file name from a `--templates DIR`, a fuel
+//! limit so a user template cannot run forever, and an output formatter that Markdown-escapes
+//! every value.
 
 use super::escape::{escape_block, escape_inline, MAX_VALUE_CHARS};
+use super::runbook::{Runbook, RunbookError, BUILTIN_RUNBOOK, RUNBOOK_FILE};
+use crate::io::bounded_read::{read_regular_file, BoundedReadError};
 use minijinja::value::Value;
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
 use std::collections::BTreeMap;
@@ -65,6 +68,8 @@ pub enum TemplateError {
     },
     #[error("{path}: template is not valid UTF-8")]
     NotUtf8 { path: String },
+    #[error(transparent)]
+    Runbook(#[from] RunbookError),
     #[error("template {template}{}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
     Template {
         template: String,
@@ -92,6 +97,8 @@ impl TemplateError {
 #[derive(Clone, Debug)]
 pub struct TemplateSet {
     sources: BTreeMap<String, String>,
+    /// The runbook tables' source and where it came from (for errors).
+    runbook: (String, String),
     overridden: Vec<String>,
     fuel: u64,
 }
@@ -110,6 +117,10 @@ impl TemplateSet {
                 .iter()
                 .map(|(n, s)| ((*n).to_owned(), (*s).to_owned()))
                 .collect(),
+            runbook: (
+                BUILTIN_RUNBOOK.to_owned(),
+                format!("report-templates/{RUNBOOK_FILE}"),
+            ),
             overridden: vec![],
             fuel: TEMPLATE_FUEL,
         }
@@ -121,33 +132,29 @@ impl TemplateSet {
         self
     }
 
-    /// Built-ins, each replaced by `dir/<same file name>` when that file exists.
+    /// Built-ins (templates and `runbook.toml`), each replaced by `dir/<same file name>` when
+    /// that file exists.
     pub fn with_overrides(dir: &Path) -> Result<Self, TemplateError> {
         let mut set = Self::builtin();
         for (name, _) in BUILTIN {
-            let p = dir.join(name);
-            let path = p.display().to_string();
-            let md = match std::fs::metadata(&p) {
-                Ok(md) => md,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(TemplateError::Io { path, source: e }),
-            };
-            if md.len() > MAX_TEMPLATE_BYTES {
-                return Err(TemplateError::TooLarge {
-                    path,
-                    size: md.len(),
-                    max: MAX_TEMPLATE_BYTES,
-                });
+            if let Some(text) = read_override(&dir.join(name))? {
+                set.sources.insert((*name).to_owned(), text);
+                set.overridden.push((*name).to_owned());
             }
-            let bytes = std::fs::read(&p).map_err(|e| TemplateError::Io {
-                path: path.clone(),
-                source: e,
-            })?;
-            let text = String::from_utf8(bytes).map_err(|_| TemplateError::NotUtf8 { path })?;
-            set.sources.insert((*name).to_owned(), text);
-            set.overridden.push((*name).to_owned());
+        }
+        let p = dir.join(RUNBOOK_FILE);
+        if let Some(text) = read_override(&p)? {
+            // Checked now, so a broken runbook fails before anything is written.
+            Runbook::parse(&text, &p.display().to_string())?;
+            set.runbook = (text, p.display().to_string());
+            set.overridden.push(RUNBOOK_FILE.to_owned());
         }
         Ok(set)
+    }
+
+    /// The runbook tables in use.
+    pub fn runbook(&self) -> Result<Runbook, TemplateError> {
+        Ok(Runbook::parse(&self.runbook.0, &self.runbook.1)?)
     }
 
     /// Replaces one template's source (tests and embedding callers).
@@ -204,6 +211,31 @@ impl TemplateSet {
         }
         Ok(env)
     }
+}
+
+/// Reads one override file: `None` when it does not exist; a regular file of at most
+/// [`MAX_TEMPLATE_BYTES`] of UTF-8 otherwise.
+fn read_override(p: &Path) -> Result<Option<String>, TemplateError> {
+    let path = p.display().to_string();
+    let bytes = match read_regular_file(p, MAX_TEMPLATE_BYTES) {
+        Ok(b) => b,
+        Err(BoundedReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(None)
+        }
+        Err(BoundedReadError::TooLarge { size, max }) => {
+            return Err(TemplateError::TooLarge { path, size, max })
+        }
+        Err(BoundedReadError::Io(e)) => return Err(TemplateError::Io { path, source: e }),
+        Err(e @ BoundedReadError::NotRegularFile(_)) => {
+            return Err(TemplateError::Io {
+                path,
+                source: std::io::Error::other(e.to_string()),
+            })
+        }
+    };
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| TemplateError::NotUtf8 { path })
 }
 
 fn display(v: &Value) -> String {
