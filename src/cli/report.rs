@@ -26,6 +26,9 @@ pub struct ReportArgs {
     /// (`root-cause-analysis.md.j2`, `_header.md.j2`, …).
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// Replace reports already in DIR (without it, an existing file is an error).
+    #[arg(long)]
+    pub force: bool,
     /// Print a JSON document (bundle, digest, integrity, files) instead of one path a line.
     #[arg(long)]
     pub json: bool,
@@ -120,8 +123,14 @@ pub fn run_with(
         None => TemplateSet::builtin(),
     };
     warn_if_altered(bundle, &args.bundle);
-    let written = report::write_reports(&bundle.input(), &templates, &args.out, &args.format)
-        .with_context(|| format!("reporting on {}", args.bundle.display()))?;
+    let written = report::write_reports(
+        &bundle.input(),
+        &templates,
+        &args.out,
+        &args.format,
+        args.force,
+    )
+    .with_context(|| format!("reporting on {}", args.bundle.display()))?;
     if args.json {
         let (intact, problems) = match &bundle.integrity {
             Integrity::Intact => (true, Vec::new()),

@@ -3,6 +3,7 @@
 
 use super::report::{open_verified, status_of, warn_if_altered, OpenedBundle};
 use super::{GlobalArgs, Status};
+use crate::io::output::write_new_file;
 use crate::report::timeline_table;
 use crate::timeline::{self, TimelineEvent, TimelineFormat};
 use anyhow::Context;
@@ -21,6 +22,9 @@ pub struct TimelineArgs {
     /// Write to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Replace FILE if it exists (without it, an existing FILE is an error).
+    #[arg(long, requires = "output")]
+    pub force: bool,
     /// Keep events at or after T (RFC 3339, or YYYY-MM-DD = 00:00 UTC).
     #[arg(long, value_name = "T", value_parser = parse_time)]
     pub from: Option<DateTime<Utc>>,
@@ -68,10 +72,10 @@ pub fn run_with(
     );
     match &args.output {
         Some(p) => {
-            let f =
-                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
-            write(&events, args.format, std::io::BufWriter::new(f))
-                .with_context(|| format!("writing {}", p.display()))?;
+            write_new_file(p, args.force, |out| {
+                write(&events, args.format, std::io::BufWriter::new(out))
+            })
+            .with_context(|| format!("writing the timeline to {}", p.display()))?;
         }
         None => write(&events, args.format, std::io::BufWriter::new(stdout))
             .context("writing the timeline")?,

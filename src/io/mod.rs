@@ -1,6 +1,8 @@
 //! Streaming I/O primitives every layer shares, each defined once: the bounded whole-file read,
-//! the ordered parallel read pipeline and the bounded-memory external sort.
+//! the ordered parallel read pipeline, the bounded-memory external sort, and output files created
+//! without following links.
 
 pub mod bounded_read;
+pub mod output;
 pub mod pipeline;
 pub mod spill;

@@ -12,6 +12,7 @@ pub mod timeline_table;
 pub use context::{ReportContext, ReportInput};
 pub use templates::{TemplateError, TemplateSet};
 
+use crate::io::output::{OutputDir, OutputError};
 use std::path::{Path, PathBuf};
 
 /// Whether the bundle a report is made from passed verification. An altered bundle still gets
@@ -44,11 +45,8 @@ pub enum ReportFormat {
 pub enum ReportError {
     #[error(transparent)]
     Template(#[from] TemplateError),
-    #[error("{path}: {source}")]
-    Write {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Output(#[from] OutputError),
     #[error("{report}.pdf: {message}")]
     Pdf { report: String, message: String },
 }
@@ -105,17 +103,16 @@ pub fn render_pdf(report: &RenderedReport, frame: &PageFrame) -> Result<Vec<u8>,
 }
 
 /// Renders every report and writes `DIR/<name>.md` and/or `DIR/<name>.pdf`; returns the paths
-/// written, in order.
+/// written, in order. Files are created inside `DIR` without following links; an existing one
+/// is replaced only with `force`.
 pub fn write_reports(
     input: &ReportInput<'_>,
     templates: &TemplateSet,
     out_dir: &Path,
     formats: &[ReportFormat],
+    force: bool,
 ) -> Result<Vec<PathBuf>, ReportError> {
-    std::fs::create_dir_all(out_dir).map_err(|e| ReportError::Write {
-        path: out_dir.display().to_string(),
-        source: e,
-    })?;
+    let dir = OutputDir::create(out_dir)?;
     let reports = render_markdown(input, templates)?;
     let frame = PageFrame {
         bundle_digest: input.bundle_digest.to_hex(),
@@ -124,23 +121,14 @@ pub fn write_reports(
     let mut written = Vec::new();
     for r in &reports {
         if formats.contains(&ReportFormat::Md) {
-            let p = out_dir.join(format!("{}.md", r.name));
-            write_file(&p, r.markdown.as_bytes())?;
-            written.push(p);
+            let name = format!("{}.md", r.name);
+            written.push(dir.write_file(&name, r.markdown.as_bytes(), force)?);
         }
         if formats.contains(&ReportFormat::Pdf) {
             let bytes = render_pdf(r, &frame)?;
-            let p = out_dir.join(format!("{}.pdf", r.name));
-            write_file(&p, &bytes)?;
-            written.push(p);
+            let name = format!("{}.pdf", r.name);
+            written.push(dir.write_file(&name, &bytes, force)?);
         }
     }
     Ok(written)
-}
-
-fn write_file(p: &Path, bytes: &[u8]) -> Result<(), ReportError> {
-    std::fs::write(p, bytes).map_err(|e| ReportError::Write {
-        path: p.display().to_string(),
-        source: e,
-    })
 }
