@@ -511,6 +511,20 @@ pub const CSV_COLUMNS: [&str; 11] = [
     "detail",
 ];
 
+/// First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Appends one CSV cell. A text cell that a spreadsheet would run as a formula is prefixed with
+/// `'` (OWASP), which keeps it readable as text; the tool's own datetime and timestamp columns
+/// are never prefixed, so a pre-1970 timestamp stays a number for Timesketch.
+fn csv_text_field(out: &mut String, s: &str) {
+    if s.starts_with(FORMULA_STARTS) {
+        csv_field(out, &format!("'{s}"));
+    } else {
+        csv_field(out, s);
+    }
+}
+
 fn csv_field(out: &mut String, s: &str) {
     if s.contains([',', '"', '\r', '\n']) {
         out.push('"');
@@ -542,7 +556,8 @@ fn row_values(e: &TimelineEvent) -> [String; 11] {
 }
 
 /// RFC 4180 CSV (CRLF line ends, fields quoted when they hold `,` `"` CR or LF), with a header
-/// row of [`CSV_COLUMNS`]; imports into Timesketch as is.
+/// row of [`CSV_COLUMNS`]; imports into Timesketch as is. Text cells are safe to open in a
+/// spreadsheet (see [`csv_text_field`]).
 pub fn write_csv<W: Write>(events: &[TimelineEvent], mut w: W) -> io::Result<()> {
     let mut line = CSV_COLUMNS.join(",");
     line.push_str("\r\n");
@@ -553,7 +568,11 @@ pub fn write_csv<W: Write>(events: &[TimelineEvent], mut w: W) -> io::Result<()>
             if i > 0 {
                 line.push(',');
             }
-            csv_field(&mut line, v);
+            if i < 2 {
+                csv_field(&mut line, v);
+            } else {
+                csv_text_field(&mut line, v);
+            }
         }
         line.push_str("\r\n");
         w.write_all(line.as_bytes())?;
@@ -589,6 +608,19 @@ mod tests {
         s.push('|');
         csv_field(&mut s, "a,\"b\"\nc");
         assert_eq!(s, "plain|\"a,\"\"b\"\"\nc\"");
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised_and_stay_readable() {
+        for bad in ["=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            let mut s = String::new();
+            csv_text_field(&mut s, bad);
+            let inner = s.trim_start_matches('"');
+            assert!(inner.starts_with('\''), "{bad:?} -> {s:?}");
+        }
+        let mut s = String::new();
+        csv_text_field(&mut s, "key revoked");
+        assert_eq!(s, "key revoked");
     }
 
     #[test]

@@ -69,7 +69,7 @@ pub fn render_markdown_with(
     let value = minijinja::Value::from(minijinja::value::Serde(ctx));
     let mut out = Vec::new();
     for name in templates::report_template_names() {
-        let md = templates::render(&env, name, &value)?;
+        let md = templates::render_bounded(&env, name, &value, templates.max_output())?;
         let stem = name.trim_end_matches(".md.j2").to_owned();
         let title = md
             .lines()

@@ -7,13 +7,18 @@ use super::escape::{escape_block, escape_inline, MAX_VALUE_CHARS};
 use super::runbook::{Runbook, RunbookError, BUILTIN_RUNBOOK, RUNBOOK_FILE};
 use crate::io::bounded_read::{read_regular_file, BoundedReadError};
 use minijinja::value::Value;
-use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
+use minijinja::{Environment, Error, UndefinedBehavior};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Instruction budget of one template render. A 10,000-event timeline needs well under a
 /// million; the limit only stops runaway user templates (`{% for i in range(10**9) %}`).
 pub const TEMPLATE_FUEL: u64 = 50_000_000;
+
+/// Largest output of one template render, in bytes. A 10,000-event timeline report is about
+/// 3 MiB; the bound only stops a template that prints without end (fuel counts steps, and one
+/// step can print 100 MB).
+pub const MAX_OUTPUT_BYTES: usize = 64 << 20;
 
 /// Largest template file read from a `--templates` directory.
 pub const MAX_TEMPLATE_BYTES: u64 = 1 << 20;
@@ -70,6 +75,8 @@ pub enum TemplateError {
     NotUtf8 { path: String },
     #[error(transparent)]
     Runbook(#[from] RunbookError),
+    #[error("template {template}: output passed the {max}-byte limit; rendering stopped")]
+    OutputTooLarge { template: String, max: usize },
     #[error("template {template}{}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
     Template {
         template: String,
@@ -101,6 +108,7 @@ pub struct TemplateSet {
     runbook: (String, String),
     overridden: Vec<String>,
     fuel: u64,
+    max_output: usize,
 }
 
 impl Default for TemplateSet {
@@ -123,6 +131,7 @@ impl TemplateSet {
             ),
             overridden: vec![],
             fuel: TEMPLATE_FUEL,
+            max_output: MAX_OUTPUT_BYTES,
         }
     }
 
@@ -130,6 +139,17 @@ impl TemplateSet {
     pub fn with_fuel(mut self, fuel: u64) -> Self {
         self.fuel = fuel;
         self
+    }
+
+    /// Sets the largest output of one render (default [`MAX_OUTPUT_BYTES`]).
+    pub fn with_max_output(mut self, bytes: usize) -> Self {
+        self.max_output = bytes;
+        self
+    }
+
+    /// The largest output of one render.
+    pub fn max_output(&self) -> usize {
+        self.max_output
     }
 
     /// Built-ins (templates and `runbook.toml`), each replaced by `dir/<same file name>` when
@@ -293,16 +313,63 @@ fn escape_inline_controls(s: &str) -> String {
     out
 }
 
-/// Renders one template with `ctx`; errors name the template and line.
+/// A render's output buffer that refuses to grow past its bound, so a runaway template stops at
+/// the first write over it instead of filling memory.
+struct BoundedOutput {
+    bytes: Vec<u8>,
+    max: usize,
+    over: bool,
+}
+
+impl std::io::Write for BoundedOutput {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len().saturating_add(buf.len()) > self.max {
+            self.over = true;
+            return Err(std::io::Error::other("report output bound reached"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Renders one template with `ctx` (output bounded by [`MAX_OUTPUT_BYTES`]); errors name the
+/// template and line.
 pub fn render(
     env: &Environment<'static>,
     name: &str,
     ctx: &Value,
 ) -> Result<String, TemplateError> {
+    render_bounded(env, name, ctx, MAX_OUTPUT_BYTES)
+}
+
+/// Renders one template with `ctx`, stopping with [`TemplateError::OutputTooLarge`] once the
+/// output would pass `max` bytes.
+pub fn render_bounded(
+    env: &Environment<'static>,
+    name: &str,
+    ctx: &Value,
+    max: usize,
+) -> Result<String, TemplateError> {
     let tmpl = env
         .get_template(name)
         .map_err(|e| TemplateError::from_minijinja(name, &e))?;
-    tmpl.render(ctx).map_err(|e| {
+    let mut out = BoundedOutput {
+        bytes: Vec::new(),
+        max,
+        over: false,
+    };
+    let rendered = tmpl.render_captured_to(ctx, &mut out).map(drop);
+    if out.over {
+        return Err(TemplateError::OutputTooLarge {
+            template: name.to_owned(),
+            max,
+        });
+    }
+    rendered.map_err(|e| {
         // An error inside an included template names the included one.
         let mut inner: &Error = &e;
         while let Some(src) =
@@ -310,12 +377,17 @@ pub fn render(
         {
             inner = src;
         }
-        let _ = ErrorKind::TemplateNotFound;
         if inner.line().is_some() {
             TemplateError::from_minijinja(name, inner)
         } else {
             TemplateError::from_minijinja(name, &e)
         }
+    })?;
+    // minijinja writes whole `str`s, so the bytes are UTF-8.
+    String::from_utf8(out.bytes).map_err(|_| TemplateError::Template {
+        template: name.to_owned(),
+        line: None,
+        message: "output is not UTF-8".into(),
     })
 }
 
@@ -370,5 +442,24 @@ mod tests {
         let env = set.environment().unwrap();
         let e = render(&env, "loop.md.j2", &minijinja::context! {}).unwrap_err();
         assert!(e.to_string().contains("fuel"), "{e}");
+    }
+
+    #[test]
+    fn output_past_the_bound_stops_with_a_clear_error() {
+        let mut set = TemplateSet::builtin();
+        set.set(
+            "big.md.j2",
+            "{% for i in range(n) %}{{ 'x' * 10000 }}{% endfor %}",
+        );
+        let env = set.environment().unwrap();
+        let n = |n: u32| minijinja::context! { n => n };
+        let e = render_bounded(&env, "big.md.j2", &n(1000), 1 << 20).unwrap_err();
+        assert!(matches!(e, TemplateError::OutputTooLarge { .. }), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "template big.md.j2: output passed the 1048576-byte limit; rendering stopped"
+        );
+        let ok = render_bounded(&env, "big.md.j2", &n(50), 1 << 20).unwrap();
+        assert_eq!(ok.len(), 500_000);
     }
 }
