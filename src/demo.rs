@@ -35,6 +35,7 @@ const KEYS_MADE: u64 = 1_791_021_600; // 2026-10-03T10:00:00Z
 const NEW_KEY: u64 = 1_794_921_300; // 2026-11-17T13:15:00Z (new_key_generated)
 const RESIGNED: u64 = 1_794_997_800; // 2026-11-18T10:30:00Z (modules_resigned)
 const KEYLESS: u64 = 1_794_916_800; // 2026-11-17T12:00:00Z
+const AUDIT_LOG: u64 = 1_795_562_100; // 2026-11-24T23:15:00Z (just after its last entry)
 
 const FILES: &[StagedFile] = &[
     StagedFile {
@@ -132,7 +133,7 @@ const FILES: &[StagedFile] = &[
         path: "logs/wsc-audit.jsonl",
         bytes: fixture!("wsc/audit/audit-keyless-verify.jsonl"),
         mode: 0o640,
-        mtime: KEYLESS,
+        mtime: AUDIT_LOG,
     },
 ];
 
@@ -166,8 +167,10 @@ pub struct StagedIncident {
     pub examiner_public_key: PathBuf,
 }
 
-/// Collection time used by the demo, so its bundle and reports are reproducible.
-pub const DEMO_COLLECTED_AT: &str = "2026-11-17T12:30:00Z";
+/// Collection time used by the demo, so its bundle and reports are reproducible: after every
+/// time its story declares and every staged file's time (the last audit entry is
+/// 2026-11-24T23:14Z), so the demo's reports are consistent with their own sanity checks.
+pub const DEMO_COLLECTED_AT: &str = "2026-11-25T09:00:00Z";
 
 /// Writes the sample incident under `root`, creating every directory and file without following
 /// links; files already there are an error unless `force` (then they are replaced, never
@@ -261,5 +264,11 @@ mod tests {
         assert_eq!(at(KEYLESS), "2026-11-17T12:00:00+00:00");
         assert_eq!(at(KEYS_MADE), "2026-10-03T10:00:00+00:00");
         assert_eq!(at(RELEASE_2), "2026-11-09T10:00:00+00:00");
+        assert_eq!(at(AUDIT_LOG), "2026-11-24T23:15:00+00:00");
+        // Every staged time is before the collection.
+        let collected: chrono::DateTime<chrono::Utc> = DEMO_COLLECTED_AT.parse().unwrap();
+        for f in FILES.iter().chain(EXAMINER_FILES) {
+            assert!((f.mtime as i64) < collected.timestamp(), "{}", f.path);
+        }
     }
 }

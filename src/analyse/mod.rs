@@ -2,6 +2,7 @@
 //! push-based: acquisition feeds them the same chunks it copies and hashes, so analysis costs no
 //! second read of the source. Analysis is pure (bytes in, typed outcome out).
 
+pub mod assessment;
 pub mod audit_log;
 
 use crate::keys::{self, PublicKey};

@@ -104,6 +104,7 @@ pub fn run(args: DemoArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
             out: reports.clone(),
             format: vec![ReportFormat::Md, ReportFormat::Pdf],
             templates: None,
+            internal: false,
             force: args.force,
             json: false,
         },

@@ -26,6 +26,10 @@ pub struct ReportArgs {
     /// (`root-cause-analysis.md.j2`, `_header.md.j2`, …).
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// Let the external documents (key-compromise notice, advisory) show local paths, the
+    /// examiner's name and bundle internals (digest, case-file hash); by default they do not.
+    #[arg(long)]
+    pub internal: bool,
     /// Replace reports already in DIR (without it, an existing file is an error).
     #[arg(long)]
     pub force: bool,
@@ -45,12 +49,15 @@ pub struct OpenedBundle {
 }
 
 impl OpenedBundle {
-    pub fn input(&self) -> ReportInput<'_> {
+    /// The report input; `internal`: external documents also show local paths, the examiner
+    /// and bundle internals.
+    pub fn input(&self, internal: bool) -> ReportInput<'_> {
         ReportInput {
             evidence: &self.evidence,
             custody: &self.custody,
             bundle_digest: self.digest,
             integrity: &self.integrity,
+            internal,
         }
     }
 }
@@ -124,7 +131,7 @@ pub fn run_with(
     };
     warn_if_altered(bundle, &args.bundle);
     let written = report::write_reports(
-        &bundle.input(),
+        &bundle.input(args.internal),
         &templates,
         &args.out,
         &args.format,

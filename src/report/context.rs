@@ -5,6 +5,9 @@
 use super::metrics::{self, Metric, MetricVerdict};
 use super::runbook::{RaciTable, Runbook};
 use super::Integrity;
+use crate::analyse::assessment::{
+    self, CompromiseFacts, KeyAssessment, ModuleAssessment, ModuleStatus,
+};
 use crate::model::case::CaseInfo;
 use crate::model::custody::CustodyEvent;
 use crate::model::digest::Sha256Digest;
@@ -12,7 +15,7 @@ use crate::model::evidence::{Evidence, EvidenceItem, Finding, IncidentType, Item
 use crate::timeline::{self, iso_utc, TimelineEvent};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Everything a report is made from: the bundle's evidence and custody record, its digest, and
 /// whether it passed verification.
@@ -22,9 +25,14 @@ pub struct ReportInput<'a> {
     pub custody: &'a [CustodyEvent],
     pub bundle_digest: Sha256Digest,
     pub integrity: &'a Integrity,
+    /// External documents (notice, advisory) also show local paths, the examiner and bundle
+    /// internals (`report --internal`).
+    pub internal: bool,
 }
 
-const UNKNOWN: &str = "unknown";
+/// What an unknown fact is written as: the bundle does not record it.
+const UNKNOWN: &str = "not recorded";
+const NOT_RECORDED: &str = UNKNOWN;
 
 fn when(t: Option<DateTime<Utc>>) -> String {
     t.map(iso_utc).unwrap_or_else(|| UNKNOWN.to_owned())
@@ -84,6 +92,12 @@ pub struct DeclaredTimeView {
 
 #[derive(Serialize, Debug, Clone)]
 pub struct ItemView {
+    /// `E-001`, … in evidence order: what tables cite.
+    pub number: String,
+    /// The first 12 hex digits, for tables (the appendix gives the full hash).
+    pub short: String,
+    /// The file name without its directories (for external documents).
+    pub file_name: String,
     pub sha256: String,
     pub path: String,
     pub kind: String,
@@ -100,29 +114,25 @@ pub struct FindingView {
     pub message: String,
     /// SHA-256 of the item carrying the finding, or "case" for a cross-item finding.
     pub item_sha256: String,
+    /// Evidence number of that item (`E-001`), or "case".
+    pub item: String,
     pub item_path: String,
     pub related: Vec<String>,
 }
 
-/// What the report concludes about one module.
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum ModuleVerdict {
-    /// A High or Critical finding is about the module, or the compromised key signed it.
-    Suspect,
-    /// Only Low or Medium findings.
-    Review,
-    /// No finding is about it.
-    NoFindings,
-}
-
 #[derive(Serialize, Debug, Clone)]
 pub struct ModuleView {
+    /// Evidence number (`E-001`) and short hash.
+    pub item: String,
+    pub short: String,
+    pub file_name: String,
     pub sha256: String,
     pub path: String,
     pub signed_by: Vec<String>,
     pub signed_by_compromised_key: bool,
-    pub verdict: ModuleVerdict,
+    /// The library's assessment ([`ModuleStatus`]), and whether users should stop trusting it.
+    pub verdict: ModuleStatus,
+    pub untrusted: bool,
     pub verdict_text: String,
     pub findings: Vec<String>,
     /// The time used to place the module before or after the compromise, and what it is.
@@ -132,10 +142,65 @@ pub struct ModuleView {
     pub relative_to_compromise: &'static str,
 }
 
+fn module_view(item: &EvidenceItem, a: &ModuleAssessment, n: &Numbers) -> ModuleView {
+    ModuleView {
+        item: n.of(&item.sha256),
+        short: short(&item.sha256),
+        file_name: file_name(&item.source.text),
+        sha256: item.sha256.to_hex(),
+        path: item.source.text.clone(),
+        signed_by: a.signed_by.clone(),
+        signed_by_compromised_key: a.signed_by_compromised_key,
+        verdict: a.status,
+        untrusted: a.status.untrusted(),
+        verdict_text: a.summary.clone(),
+        findings: a.findings.iter().map(|(c, _)| c.clone()).collect(),
+        signing_time: iso_utc(a.signing_time),
+        signing_time_source: a.signing_time_source.clone(),
+        relative_to_compromise: a.placement.as_str(),
+    }
+}
+
+fn key_view(k: &KeyAssessment, n: &Numbers) -> KeyView {
+    KeyView {
+        key_id: k.key_id.clone(),
+        roles: k.roles.iter().map(|r| r.as_str()).collect(),
+        modules: k.modules.iter().map(|d| n.of(d)).collect(),
+        key_files: k.key_files.iter().map(|d| n.of(d)).collect(),
+    }
+}
+
+/// Evidence numbers (`E-001`, …) by SHA-256, in evidence order.
+struct Numbers(BTreeMap<Sha256Digest, String>);
+
+impl Numbers {
+    fn of_evidence(ev: &Evidence) -> Self {
+        let mut m = BTreeMap::new();
+        for (i, item) in ev.items.iter().enumerate() {
+            m.entry(item.sha256)
+                .or_insert_with(|| format!("E-{:03}", i + 1));
+        }
+        Numbers(m)
+    }
+
+    fn of(&self, d: &Sha256Digest) -> String {
+        self.0.get(d).cloned().unwrap_or_else(|| short(d))
+    }
+}
+
+fn short(d: &Sha256Digest) -> String {
+    d.to_hex()[..12].to_owned()
+}
+
+fn file_name(path: &str) -> String {
+    path.rsplit(['/', '\\']).next().unwrap_or(path).to_owned()
+}
+
 #[derive(Serialize, Debug, Clone)]
 pub struct KeyView {
     pub key_id: String,
     pub roles: Vec<&'static str>,
+    /// Evidence numbers of the modules it signed and the key files holding it.
     pub modules: Vec<String>,
     pub key_files: Vec<String>,
 }
@@ -185,6 +250,8 @@ pub struct MetricView {
 
 #[derive(Serialize, Debug, Clone)]
 pub struct NoticeView {
+    /// A key compromise is declared: INC-1, or compromised keys named in the case file.
+    pub key_compromise: bool,
     pub key_id: String,
     pub compromise_date: String,
     pub compromise_date_source: &'static str,
@@ -195,7 +262,73 @@ pub struct NoticeView {
     pub notified: String,
     pub recovered: String,
     pub new_key_id: String,
+    pub new_public_key_file: String,
     pub cutoff: String,
+    /// The declared times the notice cites, in time order; unrecorded ones omitted.
+    pub timeline: Vec<TimeRow>,
+}
+
+/// The executive summary's counts, all from the findings, assessments and metrics.
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct ExecView {
+    pub critical: usize,
+    pub high: usize,
+    pub medium: usize,
+    pub low: usize,
+    pub modules: usize,
+    pub modules_untrusted: usize,
+    pub modules_resigned: usize,
+    pub keys_compromised: usize,
+    pub metrics_met: usize,
+    pub metrics_missed: usize,
+    pub metrics_unknown: usize,
+}
+
+fn exec_view(
+    all: &[(Option<&EvidenceItem>, &Finding)],
+    modules: &[ModuleView],
+    compromise: &CompromiseFacts,
+    metrics: &[MetricView],
+) -> ExecView {
+    let sev = |s: Severity| all.iter().filter(|(_, f)| f.severity == s).count();
+    let verdicts = |v: &str| metrics.iter().filter(|m| m.verdict == v).count();
+    ExecView {
+        critical: sev(Severity::Critical),
+        high: sev(Severity::High),
+        medium: sev(Severity::Medium),
+        low: sev(Severity::Low),
+        modules: modules.len(),
+        modules_untrusted: modules.iter().filter(|m| m.untrusted).count(),
+        modules_resigned: modules
+            .iter()
+            .filter(|m| m.verdict == ModuleStatus::ReSigned)
+            .count(),
+        keys_compromised: compromise.compromised.len(),
+        metrics_met: verdicts("met"),
+        metrics_missed: verdicts("missed"),
+        metrics_unknown: verdicts("unknown"),
+    }
+}
+
+/// One dated line of a document's timeline.
+#[derive(Serialize, Debug, Clone)]
+pub struct TimeRow {
+    pub at: String,
+    pub what: String,
+}
+
+/// The `[disclosure]` facts of the case file, "not recorded" when absent.
+#[derive(Serialize, Debug, Clone)]
+pub struct DisclosureView {
+    pub cve_ids: Vec<String>,
+    pub affected_versions: Vec<String>,
+    pub fixed_versions: Vec<String>,
+    pub contact: String,
+    pub tlp: String,
+    pub distribution: Vec<String>,
+    pub lessons_learned: Option<String>,
+    /// The declared times the advisory cites, in time order; unrecorded ones omitted.
+    pub timeline: Vec<TimeRow>,
 }
 
 /// The whole template context.
@@ -222,87 +355,25 @@ pub struct ReportContext {
     pub raci: Option<RaciView>,
     pub metrics: Vec<MetricView>,
     pub notice: NoticeView,
+    pub disclosure: DisclosureView,
+    /// Whether external documents may show local paths, the examiner and bundle internals.
+    pub internal: bool,
+    /// Evidence number (`E-001`) by SHA-256 (hex).
+    pub item_numbers: BTreeMap<String, String>,
+    pub exec: ExecView,
     pub timeline: Vec<TimelineEvent>,
 }
 
-/// Collects key ids from an analyser's JSON without relying on its exact shape: any string (or
-/// list of strings) under a field named like `key_id` (`key_id` in wasm signature verdicts,
-/// `wsc_key_id` in key-file analyses).
-fn key_ids_in(v: &serde_json::Value, out: &mut BTreeSet<String>) {
-    match v {
-        serde_json::Value::Object(m) => {
-            for (k, val) in m {
-                let kl = k.to_ascii_lowercase();
-                if matches!(
-                    kl.as_str(),
-                    "key_id" | "keyid" | "key_ids" | "keyids" | "wsc_key_id"
-                ) {
-                    match val {
-                        serde_json::Value::String(s) if !s.is_empty() => {
-                            out.insert(s.to_ascii_lowercase());
-                        }
-                        serde_json::Value::Array(a) => {
-                            for s in a.iter().filter_map(|x| x.as_str()) {
-                                out.insert(s.to_ascii_lowercase());
-                            }
-                        }
-                        _ => {}
-                    }
-                } else {
-                    key_ids_in(val, out);
-                }
-            }
-        }
-        serde_json::Value::Array(a) => a.iter().for_each(|x| key_ids_in(x, out)),
-        _ => {}
-    }
-}
-
-/// For a module analysed by the wasm decoder: (key id, verdict word) of every signature that a
-/// known key made (`valid`, `partial` or `invalid`), from `module.signature.verdicts`.
-fn module_signature_verdicts(item: &EvidenceItem) -> Vec<(String, String)> {
-    item.analysis.value()["module"]["signature"]["verdicts"]
-        .as_array()
-        .map(|vs| {
-            vs.iter()
-                .filter_map(|v| {
-                    let key = v["key"].as_str()?;
-                    let verdict = v["verdict"].as_str()?;
-                    matches!(verdict, "valid" | "partial" | "invalid")
-                        .then(|| (key.to_ascii_lowercase(), verdict.to_owned()))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn item_key_ids(item: &EvidenceItem) -> BTreeSet<String> {
-    let mut s = BTreeSet::new();
-    key_ids_in(&item.analysis.value(), &mut s);
-    s
-}
-
-/// Findings about an item: its own, plus case-level findings that name it in `related`.
-fn findings_about<'e>(ev: &'e Evidence, item: &'e EvidenceItem) -> Vec<&'e Finding> {
-    let mut all: Vec<&Finding> = item.findings.iter().collect();
-    for (carrier, f) in ev.all_findings() {
-        let is_own = carrier.is_some_and(|c| std::ptr::eq(c, item));
-        if !is_own && f.related.contains(&item.sha256) {
-            all.push(f);
-        }
-    }
-    all
-}
-
-/// The failed control a finding points to, and what would have prevented or detected it. A code
-/// the runbook's control table does not claim still names a control by its code.
+/// The failed control a finding points to (by its exact code in the runbook's control table),
+/// and what would have prevented or detected it. A code the table does not list still names a
+/// control by its code, and what would have helped is "not recorded".
 fn control_for(runbook: &Runbook, code: &str) -> (String, String, String) {
     match runbook.control_for(code) {
         Some(c) => (c.control.clone(), c.prevent.clone(), c.detect.clone()),
         None => (
             format!("Control covering finding `{code}`"),
-            UNKNOWN.into(),
-            UNKNOWN.into(),
+            NOT_RECORDED.into(),
+            NOT_RECORDED.into(),
         ),
     }
 }
@@ -355,33 +426,6 @@ fn severity_of(ev: &Evidence) -> (Option<Severity>, &'static str) {
     }
 }
 
-/// What the case file says about the compromise: the compromised key ids (lower-case) and when
-/// it began, with what that time is.
-struct Compromise {
-    keys: BTreeSet<String>,
-    start: Option<(DateTime<Utc>, &'static str)>,
-}
-
-impl Compromise {
-    fn of(case: &CaseInfo) -> Self {
-        Compromise {
-            keys: case.keys.compromised.iter().map(|k| key_id(k)).collect(),
-            start: case
-                .window
-                .as_ref()
-                .map(|w| (w.from, "compromise window start"))
-                .or(case
-                    .times
-                    .compromise_estimated
-                    .map(|t| (t, "estimated compromise time"))),
-        }
-    }
-}
-
-fn key_id(k: &str) -> String {
-    k.trim().to_ascii_lowercase()
-}
-
 fn case_view(
     case: &CaseInfo,
     (incident_type, incident_type_source): (Option<IncidentType>, &'static str),
@@ -414,9 +458,12 @@ fn case_view(
     }
 }
 
+/// The declared times in time order; those not recorded follow, in runbook order.
 fn declared_time_views(case: &CaseInfo) -> Vec<DeclaredTimeView> {
-    case.times
-        .entries()
+    let mut entries = case.times.entries();
+    // Stable: equal times and the unrecorded keep the runbook's order.
+    entries.sort_by_key(|(_, _, at)| (at.is_none(), *at));
+    entries
         .into_iter()
         .map(|(name, description, at)| DeclaredTimeView {
             name,
@@ -427,10 +474,32 @@ fn declared_time_views(case: &CaseInfo) -> Vec<DeclaredTimeView> {
         .collect()
 }
 
-fn item_views(ev: &Evidence) -> Vec<ItemView> {
+/// Rows for the declared times named, in time order, unrecorded ones left out.
+fn time_rows(case: &CaseInfo, wanted: &[(&str, &str)]) -> Vec<TimeRow> {
+    let entries = case.times.entries();
+    let mut rows: Vec<(DateTime<Utc>, &str)> = wanted
+        .iter()
+        .filter_map(|(name, what)| {
+            let at = entries.iter().find(|(n, _, _)| n == name)?.2?;
+            Some((at, *what))
+        })
+        .collect();
+    rows.sort_by_key(|(at, _)| *at);
+    rows.into_iter()
+        .map(|(at, what)| TimeRow {
+            at: iso_utc(at),
+            what: what.to_owned(),
+        })
+        .collect()
+}
+
+fn item_views(ev: &Evidence, n: &Numbers) -> Vec<ItemView> {
     ev.items
         .iter()
         .map(|i| ItemView {
+            number: n.of(&i.sha256),
+            short: short(&i.sha256),
+            file_name: file_name(&i.source.text),
             sha256: i.sha256.to_hex(),
             path: i.source.text.clone(),
             kind: kind_name(i.kind),
@@ -441,13 +510,15 @@ fn item_views(ev: &Evidence) -> Vec<ItemView> {
         .collect()
 }
 
-/// Every finding, most severe first (stable: evidence order within a severity).
-fn finding_views(ev: &Evidence) -> Vec<FindingView> {
-    let mut sorted: Vec<_> = ev.all_findings().collect();
+/// Every finding (the bundle's, then the report's sanity checks), most severe first (stable:
+/// evidence order within a severity).
+fn finding_views(all: &[(Option<&EvidenceItem>, &Finding)], n: &Numbers) -> Vec<FindingView> {
+    let mut sorted: Vec<_> = all.to_vec();
     sorted.sort_by_key(|(_, f)| std::cmp::Reverse(f.severity));
     sorted
         .into_iter()
         .map(|(item, f)| FindingView {
+            item: item.map_or("case".into(), |i| n.of(&i.sha256)),
             code: f.code.clone(),
             severity: f.severity.to_string(),
             incident_type: f.incident_type.map_or(String::new(), |t| t.code().into()),
@@ -459,164 +530,10 @@ fn finding_views(ev: &Evidence) -> Vec<FindingView> {
         .collect()
 }
 
-/// The keys of a case, by lower-case key id, as they are found.
-#[derive(Default)]
-struct KeyMap(BTreeMap<String, KeyView>);
-
-impl KeyMap {
-    fn entry(&mut self, id: &str) -> &mut KeyView {
-        self.0.entry(id.to_owned()).or_insert_with(|| KeyView {
-            key_id: id.to_owned(),
-            roles: vec![],
-            modules: vec![],
-            key_files: vec![],
-        })
-    }
-
-    /// The keys the case file names, with their declared roles.
-    fn declared(case: &CaseInfo) -> Self {
-        let mut m = KeyMap::default();
-        for k in &case.keys.compromised {
-            m.entry(&key_id(k)).roles.push("compromised");
-        }
-        for k in &case.keys.revoked {
-            m.entry(&key_id(k)).roles.push("revoked");
-        }
-        if let Some(k) = &case.keys.replacement {
-            m.entry(&key_id(k)).roles.push("replacement");
-        }
-        m
-    }
-
-    fn finish(mut self) -> Vec<KeyView> {
-        for kv in self.0.values_mut() {
-            if kv.roles.is_empty() {
-                kv.roles.push("seen in evidence");
-            }
-        }
-        self.0.into_values().collect()
-    }
-}
-
-/// The time that places a module before or after the compromise, and what it is: the earliest
-/// signing or Rekor time an analyser recorded, else the file's mtime.
-fn signing_time(item: &EvidenceItem) -> (DateTime<Utc>, String) {
-    item.times
-        .iter()
-        .filter(|t| t.event_type.contains("sign") || t.event_type.contains("rekor"))
-        .map(|t| (t.at, t.description.clone()))
-        .min_by_key(|(at, _)| *at)
-        .unwrap_or((
-            item.stat_before.mtime,
-            "file mtime; wsc signatures carry no signing time".into(),
-        ))
-}
-
-/// What the report concludes about one module signed by `ids`.
-fn module_view(
-    ev: &Evidence,
-    item: &EvidenceItem,
-    ids: &BTreeSet<String>,
-    sig_verdicts: &[(String, String)],
-    compromise: &Compromise,
-) -> ModuleView {
-    let about = findings_about(ev, item);
-    let signed_by_compromised = ids.iter().any(|k| compromise.keys.contains(k));
-    let serious = about.iter().any(|f| f.severity >= Severity::High);
-    let sign_time = signing_time(item);
-    let relative = match compromise.start {
-        Some((start, _)) if sign_time.0 >= start => "after",
-        Some(_) => "before",
-        None => "unknown",
-    };
-    // The runbook: modules signed by the key after the compromise are not to be
-    // trusted; those signed before are believed unaffected (but still re-verified).
-    let compromised_after = signed_by_compromised && relative != "before";
-    let verdict = if serious || compromised_after {
-        ModuleVerdict::Suspect
-    } else if !about.is_empty() || signed_by_compromised {
-        ModuleVerdict::Review
-    } else {
-        ModuleVerdict::NoFindings
-    };
-    let mut reasons: Vec<String> = about
-        .iter()
-        .map(|f| format!("{} ({})", f.code, f.severity))
-        .collect();
-    if compromised_after {
-        reasons.insert(
-            0,
-            "signed by a compromised key after the compromise began".into(),
-        );
-    } else if signed_by_compromised {
-        reasons.insert(
-            0,
-            "signed by a compromised key before the compromise began (believed unaffected)".into(),
-        );
-    }
-    let signatures = if sig_verdicts.is_empty() {
-        String::new()
-    } else {
-        let list: Vec<String> = sig_verdicts
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect();
-        format!("signatures: {}. ", list.join(", "))
-    };
-    let verdict_text = match verdict {
-        ModuleVerdict::Suspect => format!("{signatures}suspect: {}", reasons.join("; ")),
-        ModuleVerdict::Review => format!("{signatures}review: {}", reasons.join("; ")),
-        ModuleVerdict::NoFindings => format!("{signatures}no findings"),
-    };
-    ModuleView {
-        sha256: item.sha256.to_hex(),
-        path: item.source.text.clone(),
-        signed_by: ids.iter().cloned().collect(),
-        signed_by_compromised_key: signed_by_compromised,
-        verdict,
-        verdict_text,
-        findings: about.iter().map(|f| f.code.clone()).collect(),
-        signing_time: iso_utc(sign_time.0),
-        signing_time_source: sign_time.1,
-        relative_to_compromise: relative,
-    }
-}
-
-/// Every module with what the report concludes about it, and every key with the modules it
-/// signed and the key files that hold it.
-fn modules_and_keys(ev: &Evidence, compromise: &Compromise) -> (Vec<ModuleView>, Vec<KeyView>) {
-    let mut modules = Vec::new();
-    let mut keys = KeyMap::declared(&ev.case);
-    for item in &ev.items {
-        let mut ids = item_key_ids(item);
-        match item.kind {
-            ItemKind::Module => {
-                // The decoder's verdicts say which known keys really made a signature (a key id
-                // in a signature is only a claim, and signatures may carry none).
-                let sig_verdicts = module_signature_verdicts(item);
-                if !sig_verdicts.is_empty() {
-                    ids = sig_verdicts.iter().map(|(k, _)| k.clone()).collect();
-                }
-                for k in &ids {
-                    keys.entry(k).modules.push(item.sha256.to_hex());
-                }
-                modules.push(module_view(ev, item, &ids, &sig_verdicts, compromise));
-            }
-            ItemKind::PublicKey | ItemKind::SecretKey => {
-                for k in &ids {
-                    keys.entry(k).key_files.push(item.sha256.to_hex());
-                }
-            }
-            _ => {}
-        }
-    }
-    (modules, keys.finish())
-}
-
 /// Failed controls, one per control with every finding code that points to it.
-fn control_views(ev: &Evidence, runbook: &Runbook) -> Vec<ControlView> {
+fn control_views(all: &[(Option<&EvidenceItem>, &Finding)], runbook: &Runbook) -> Vec<ControlView> {
     let mut controls: BTreeMap<String, ControlView> = BTreeMap::new();
-    for (_, f) in ev.all_findings() {
+    for (_, f) in all {
         let (control, prevent, detect) = control_for(runbook, &f.code);
         let c = controls.entry(control.clone()).or_insert(ControlView {
             control,
@@ -656,19 +573,27 @@ fn action_views(
             phase: a.phase.clone(),
             action: a.action.clone(),
             raci_activity: a.raci_activity.clone(),
-            status: match &a.declared_time {
-                Some(name) => match declared(name) {
-                    Some(at) => format!("done {} ({name})", iso_utc(at)),
-                    None => format!("not recorded (no {name} time)"),
-                },
-                None => "not recorded".into(),
+            // A time only when the case file declares this very action's time.
+            status: match a
+                .declared_time
+                .as_deref()
+                .and_then(|name| Some((name, declared(name)?)))
+            {
+                Some((name, at)) => format!("done {} ({name})", iso_utc(at)),
+                None => NOT_RECORDED.into(),
             },
         })
         .collect()
 }
 
-fn notice_view(case: &CaseInfo, compromise: &Compromise) -> NoticeView {
+fn notice_view(
+    case: &CaseInfo,
+    compromise: &CompromiseFacts,
+    incident_type: Option<IncidentType>,
+) -> NoticeView {
     NoticeView {
+        key_compromise: incident_type == Some(IncidentType::KeyCompromise)
+            || !compromise.compromised.is_empty(),
         key_id: if case.keys.compromised.is_empty() {
             UNKNOWN.into()
         } else {
@@ -684,7 +609,7 @@ fn notice_view(case: &CaseInfo, compromise: &Compromise) -> NoticeView {
         } else if case.window.is_some() {
             "window.from"
         } else {
-            "unknown"
+            NOT_RECORDED
         },
         discovery_date: when(case.times.detected),
         key_revoked: when(case.times.key_revoked),
@@ -693,7 +618,41 @@ fn notice_view(case: &CaseInfo, compromise: &Compromise) -> NoticeView {
         notified: when(case.times.notified),
         recovered: when(case.times.recovered),
         new_key_id: or_unknown(&case.keys.replacement),
+        new_public_key_file: or_unknown(&case.disclosure.new_public_key_file),
         cutoff: when(compromise.start.map(|(t, _)| t)),
+        timeline: time_rows(
+            case,
+            &[
+                ("compromise_estimated", "Compromise began (estimated)"),
+                ("detected", "Compromise discovered"),
+                ("key_revoked", "Key revoked"),
+                ("new_key_generated", "New key generated"),
+                ("modules_resigned", "Affected modules re-signed"),
+                ("notified", "Users notified"),
+            ],
+        ),
+    }
+}
+
+fn disclosure_view(case: &CaseInfo) -> DisclosureView {
+    let d = &case.disclosure;
+    DisclosureView {
+        cve_ids: d.cve_ids.clone(),
+        affected_versions: d.affected_versions.clone(),
+        fixed_versions: d.fixed_versions.clone(),
+        contact: or_unknown(&d.contact),
+        tlp: or_unknown(&d.tlp),
+        distribution: d.distribution.clone(),
+        lessons_learned: d.lessons_learned.clone().filter(|s| !s.trim().is_empty()),
+        timeline: time_rows(
+            case,
+            &[
+                ("detected", "Incident detected"),
+                ("key_revoked", "Key revoked"),
+                ("recovered", "Fix deployed (service recovered)"),
+                ("notified", "Users notified"),
+            ],
+        ),
     }
 }
 
@@ -715,10 +674,30 @@ pub fn build(input: &ReportInput<'_>, runbook: &Runbook) -> ReportContext {
     let ev = input.evidence;
     let case = &ev.case;
     let incident = incident_type_of(ev);
-    let compromise = Compromise::of(case);
-    let (modules, keys) = modules_and_keys(ev, &compromise);
+    let assessed = assessment::assess(ev);
+    let numbers = Numbers::of_evidence(ev);
+    let sanity = assessment::sanity_findings(ev, &assessed);
+    let all: Vec<(Option<&EvidenceItem>, &Finding)> = ev
+        .all_findings()
+        .chain(sanity.iter().map(|(i, f)| (*i, f)))
+        .collect();
     let case_file = ev.items.iter().find(|i| i.kind == ItemKind::CaseFile);
+    let modules: Vec<ModuleView> = assessed
+        .modules
+        .iter()
+        .map(|(item, a)| module_view(item, a, &numbers))
+        .collect();
+    let metrics: Vec<MetricView> = metrics::compute_all(&case.times)
+        .iter()
+        .map(metric_view)
+        .collect();
     ReportContext {
+        exec: exec_view(&all, &modules, &assessed.compromise, &metrics),
+        item_numbers: numbers
+            .0
+            .iter()
+            .map(|(d, n)| (d.to_hex(), n.clone()))
+            .collect(),
         tool: format!("{} {}", crate::TOOL_NAME, crate::TOOL_VERSION),
         evidence_tool: format!("{} {}", ev.tool.name, ev.tool.version),
         bundle_digest: input.bundle_digest.to_hex(),
@@ -728,23 +707,26 @@ pub fn build(input: &ReportInput<'_>, runbook: &Runbook) -> ReportContext {
         case_file_path: case_file.map_or(UNKNOWN.into(), |i| i.source.text.clone()),
         case: case_view(case, incident, severity_of(ev)),
         times: declared_time_views(case),
-        items: item_views(ev),
+        items: item_views(ev, &numbers),
         not_collected: ev
             .not_collected
             .iter()
             .map(|n| (n.path.text.clone(), n.reason.clone()))
             .collect(),
-        findings: finding_views(ev),
+        findings: finding_views(&all, &numbers),
         modules,
-        keys,
-        controls: control_views(ev, runbook),
+        keys: assessed
+            .keys
+            .iter()
+            .map(|k| key_view(k, &numbers))
+            .collect(),
+        controls: control_views(&all, runbook),
         actions: action_views(case, incident.0, runbook),
         raci: incident.0.and_then(|t| runbook.raci_for(t)).map(raci_view),
-        metrics: metrics::compute_all(&case.times)
-            .iter()
-            .map(metric_view)
-            .collect(),
-        notice: notice_view(case, &compromise),
+        metrics,
+        notice: notice_view(case, &assessed.compromise, incident.0),
+        disclosure: disclosure_view(case),
+        internal: input.internal,
         timeline: timeline::build(ev, input.custody),
     }
 }
@@ -766,38 +748,5 @@ fn metric_view(m: &Metric) -> MetricView {
         verdict: m.verdict.label(),
         elapsed,
         reason,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_ids_are_read_leniently_from_analyser_json() {
-        let module = serde_json::json!({
-            "signatures": [
-                {"set_index": 0, "key_id": "C858D5EC82D976C190CB33D0", "verdict": "valid", "key": "c858d5ec82d976c190cb33d0"},
-                {"set_index": 0, "key_id": null, "verdict": "other-key"}
-            ],
-            "keyless": {"nested": [{"key_ids": ["465c5341001f3e570f784f71"]}]}
-        });
-        let mut ids = BTreeSet::new();
-        key_ids_in(&module, &mut ids);
-        assert_eq!(
-            ids.into_iter().collect::<Vec<_>>(),
-            ["465c5341001f3e570f784f71", "c858d5ec82d976c190cb33d0"]
-        );
-        let key_file =
-            serde_json::json!({"format": "wsc-raw", "wsc_key_id": "465c5341001f3e570f784f71"});
-        let mut ids = BTreeSet::new();
-        key_ids_in(&key_file, &mut ids);
-        assert_eq!(ids.len(), 1);
-        let mut none = BTreeSet::new();
-        key_ids_in(
-            &serde_json::json!({"analyser": "basic", "size": 3}),
-            &mut none,
-        );
-        assert!(none.is_empty());
     }
 }

@@ -69,6 +69,10 @@ pub fn render_markdown_with(
     let value = minijinja::Value::from(minijinja::value::Serde(ctx));
     let mut out = Vec::new();
     for name in templates::report_template_names() {
+        // The key-compromise notice only when a key compromise is declared.
+        if name == templates::KEY_NOTICE && !ctx.notice.key_compromise {
+            continue;
+        }
         let md = templates::render_bounded(&env, name, &value, templates.max_output())?;
         let stem = name.trim_end_matches(".md.j2").to_owned();
         let title = md
@@ -85,11 +89,41 @@ pub fn render_markdown_with(
     Ok(out)
 }
 
-/// What the PDF prints on every page besides the report itself.
+/// What the PDF prints on every page besides the report itself, and its document metadata.
 #[derive(Clone, Debug)]
 pub struct PageFrame {
+    /// Printed in every page footer; empty for an external document (no bundle internals).
     pub bundle_digest: String,
     pub integrity: Integrity,
+    /// PDF Author: the organisation.
+    pub author: String,
+    /// PDF CreationDate and ModDate: the collection time, never the clock.
+    pub date: chrono::DateTime<chrono::Utc>,
+    /// TLP marking printed on every page ("" for none).
+    pub tlp: String,
+}
+
+/// The documents meant for people outside the response team.
+pub const EXTERNAL_REPORTS: &[&str] = &["key-compromise-notification", "security-advisory"];
+
+impl PageFrame {
+    /// The frame of one report of `input`: external documents carry no bundle digest unless
+    /// `input.internal`.
+    pub fn for_report(input: &ReportInput<'_>, report: &str) -> Self {
+        let case = &input.evidence.case;
+        let external = EXTERNAL_REPORTS.contains(&report) && !input.internal;
+        PageFrame {
+            bundle_digest: if external {
+                String::new()
+            } else {
+                input.bundle_digest.to_hex()
+            },
+            integrity: input.integrity.clone(),
+            author: case.organization.clone().unwrap_or_default(),
+            date: input.evidence.collected_at,
+            tlp: case.disclosure.tlp.clone().unwrap_or_default(),
+        }
+    }
 }
 
 /// Lays out one report as PDF bytes (deterministic: same Markdown and frame, same bytes).
@@ -114,10 +148,6 @@ pub fn write_reports(
 ) -> Result<Vec<PathBuf>, ReportError> {
     let dir = OutputDir::create(out_dir)?;
     let reports = render_markdown(input, templates)?;
-    let frame = PageFrame {
-        bundle_digest: input.bundle_digest.to_hex(),
-        integrity: input.integrity.clone(),
-    };
     let mut written = Vec::new();
     for r in &reports {
         if formats.contains(&ReportFormat::Md) {
@@ -125,7 +155,7 @@ pub fn write_reports(
             written.push(dir.write_file(&name, r.markdown.as_bytes(), force)?);
         }
         if formats.contains(&ReportFormat::Pdf) {
-            let bytes = render_pdf(r, &frame)?;
+            let bytes = render_pdf(r, &PageFrame::for_report(input, &r.name))?;
             let name = format!("{}.pdf", r.name);
             written.push(dir.write_file(&name, &bytes, force)?);
         }

@@ -59,9 +59,9 @@ pub struct ControlSpec {
     pub control: String,
     pub prevent: String,
     pub detect: String,
-    /// Words matched inside a finding code (lower-cased).
+    /// The exact finding codes that point to this control.
     #[serde(default)]
-    pub contains: Vec<String>,
+    pub codes: Vec<String>,
 }
 
 /// All runbook tables.
@@ -78,6 +78,8 @@ pub struct Runbook {
 pub enum RunbookError {
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
+    #[error("{path}: finding code {code:?} is listed under two controls")]
+    DuplicateCode { path: String, code: String },
     #[error("{path}: RACI table {table:?} row {activity:?} has {got} roles for {want} columns")]
     RowWidth {
         path: String,
@@ -112,6 +114,15 @@ impl Runbook {
                 });
             }
         }
+        let mut seen = std::collections::BTreeSet::new();
+        for code in rb.controls.iter().flat_map(|c| &c.codes) {
+            if !seen.insert(code) {
+                return Err(RunbookError::DuplicateCode {
+                    path: path.to_owned(),
+                    code: code.clone(),
+                });
+            }
+        }
         Ok(rb)
     }
 
@@ -128,12 +139,11 @@ impl Runbook {
             .map_or(&[], |a| a.steps.as_slice())
     }
 
-    /// The control a finding code points to, if any.
+    /// The control whose table lists exactly this finding code, if any.
     pub fn control_for(&self, code: &str) -> Option<&ControlSpec> {
-        let c = code.to_ascii_lowercase();
         self.controls
             .iter()
-            .find(|s| s.contains.iter().any(|w| c.contains(w.as_str())))
+            .find(|s| s.codes.iter().any(|c| c == code))
     }
 }
 
@@ -193,6 +203,31 @@ mod tests {
             .find(|r| r.activity == "Switch to offline mode")
             .unwrap();
         assert_eq!(row.roles, ["I", "I", "R/A"]);
+    }
+
+    #[test]
+    fn controls_match_exact_codes_only() {
+        let rb = Runbook::builtin();
+        // #16: a changed module was filed under the key-file baseline because its code
+        // contains "changed".
+        assert_eq!(
+            rb.control_for("signed-content-changed").unwrap().control,
+            "Module signature verification before deployment"
+        );
+        assert_eq!(
+            rb.control_for("secret-key-permissions").unwrap().control,
+            "Secret key file access control"
+        );
+        assert!(rb.control_for("changed").is_none());
+        assert!(rb.control_for("key-file-changed-somehow").is_none());
+        let dup = format!(
+            "{BUILTIN_RUNBOOK}\n[[controls]]\ncontrol = \"x\"\nprevent = \"\"\ndetect = \"\"\ncodes = [\"revoked-key\"]\n"
+        );
+        let e = Runbook::parse(&dup, "r.toml").unwrap_err().to_string();
+        assert!(
+            e.contains("revoked-key") && e.contains("two controls"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../report-templates/_header.md.j2"),
     ),
     (
+        "_external_header.md.j2",
+        include_str!("../../report-templates/_external_header.md.j2"),
+    ),
+    (
         "incident-timeline.md.j2",
         include_str!("../../report-templates/incident-timeline.md.j2"),
     ),
@@ -51,6 +55,9 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../report-templates/metrics.md.j2"),
     ),
 ];
+
+/// The key-compromise notice's template: rendered only when a key compromise is declared.
+pub const KEY_NOTICE: &str = "key-compromise-notification.md.j2";
 
 /// The reports rendered by default, in order (template names).
 pub fn report_template_names() -> Vec<&'static str> {
