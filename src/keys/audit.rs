@@ -35,6 +35,8 @@ pub enum KeyAuditError {
     },
     #[error("{path}: {size} bytes, over the {max}-byte limit")]
     TooLarge { path: String, size: u64, max: u64 },
+    #[error("{path}: cannot read: not a regular file (a {kind}): refused so that reading cannot block or never end")]
+    NotRegularFile { path: String, kind: &'static str },
     #[error("{path}:{line}: not a sha256sum line ({reason})")]
     BaselineLine {
         path: String,
@@ -305,22 +307,23 @@ pub fn load_baseline(path: &Path) -> Result<Vec<BaselineEntry>, KeyAuditError> {
 }
 
 fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, KeyAuditError> {
-    let name = path.display().to_string();
-    let io = |source| KeyAuditError::Io {
-        path: name.clone(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mut bytes = Vec::new();
-    file.take(max + 1).read_to_end(&mut bytes).map_err(io)?;
-    if bytes.len() as u64 > max {
-        return Err(KeyAuditError::TooLarge {
-            path: name,
-            size: bytes.len() as u64,
+    use crate::io::bounded_read::{read_regular_file, BoundedReadError};
+    let path_text = || path.display().to_string();
+    read_regular_file(path, max).map_err(|e| match e {
+        BoundedReadError::Io(source) => KeyAuditError::Io {
+            path: path_text(),
+            source,
+        },
+        BoundedReadError::TooLarge { size, max } => KeyAuditError::TooLarge {
+            path: path_text(),
+            size,
             max,
-        });
-    }
-    Ok(bytes)
+        },
+        BoundedReadError::NotRegularFile(kind) => KeyAuditError::NotRegularFile {
+            path: path_text(),
+            kind,
+        },
+    })
 }
 
 /// What happened to one key file since the baseline was written.
@@ -712,19 +715,20 @@ pub fn audit_keys(walk: KeyFileWalk, revoked: &RevocationList) -> KeyAudit {
 
 fn audit_one(c: &KeyCandidate) -> Result<AuditedKeyFile, SkippedPath> {
     let name = c.path.display().to_string();
-    let bytes = match read_key_bytes(&c.path) {
-        Ok(b) => b,
-        Err(e) => {
-            return Err(SkippedPath {
-                path: c.path.clone(),
-                reason: SkipReason::Unreadable {
-                    error: e.to_string(),
-                },
-            })
-        }
+    // A file too large to be a key is still judged (a malformed key file); one that cannot be
+    // read is skipped, with the reason alone (the skip line names the path).
+    let unreadable = |error: String| SkippedPath {
+        path: c.path.clone(),
+        reason: SkipReason::Unreadable { error },
+    };
+    let parsed = match keys::read_key_file(&c.path) {
+        Ok(bytes) => keys::parse_key_file(&name, &bytes),
+        Err(e @ keys::KeyError::TooLarge { .. }) => Err(e),
+        Err(keys::KeyError::Io { source, .. }) => return Err(unreadable(source.to_string())),
+        Err(e) => return Err(unreadable(e.to_string())),
     };
     let looks_secret = c.kind == ItemKind::SecretKey;
-    match keys::parse_key_file(&name, &bytes) {
+    match parsed {
         Ok(key) => {
             let mut findings: Vec<Finding> = key
                 .findings
@@ -789,17 +793,37 @@ fn audit_one(c: &KeyCandidate) -> Result<AuditedKeyFile, SkippedPath> {
     }
 }
 
-fn read_key_bytes(path: &Path) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(keys::MAX_KEY_FILE_LEN as u64 + 1)
-        .read_to_end(&mut bytes)?;
-    Ok(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn baselines_and_revocation_lists_are_bounded_regular_file_reads() {
+        assert!(matches!(
+            load_baseline(Path::new("/dev/zero")),
+            Err(KeyAuditError::NotRegularFile {
+                kind: "character device",
+                ..
+            })
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            RevocationList::load(dir.path()),
+            Err(KeyAuditError::NotRegularFile {
+                kind: "directory",
+                ..
+            })
+        ));
+        let big = dir.path().join("revoked.txt");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(MAX_REVOCATION_LIST_BYTES + 1)
+            .unwrap();
+        assert!(matches!(
+            RevocationList::load(&big),
+            Err(KeyAuditError::TooLarge { .. })
+        ));
+    }
 
     #[test]
     fn baseline_lines_escape_like_coreutils() {

@@ -14,7 +14,7 @@ use serde::{Serialize, Serializer};
 use std::fmt;
 use std::path::Path;
 
-/// Size of a raw wsc public key file: `01 ‖ pk` (wsc-formats.md §8).
+/// Size of a raw wsc public key file: `01 ‖ pk` (docs/wsc-formats.md §8).
 pub const WSC_PUBLIC_KEY_LEN: usize = 33;
 /// Size of a raw wsc secret key file: `81 ‖ seed ‖ pk`.
 pub const WSC_SECRET_KEY_LEN: usize = 65;
@@ -41,6 +41,8 @@ pub enum KeyError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{file}: cannot read: not a regular file (a {kind}): refused so that reading cannot block or never end")]
+    NotRegularFile { file: String, kind: &'static str },
 }
 
 /// How a key file is encoded.
@@ -116,7 +118,7 @@ impl PublicKey {
         Some(PublicKey(b.try_into().ok()?))
     }
 
-    /// wsc key id: first 12 bytes of HMAC-SHA256(key = pk, msg = "key_id") (wsc-formats.md §8).
+    /// wsc key id: first 12 bytes of HMAC-SHA256(key = pk, msg = "key_id") (docs/wsc-formats.md §8).
     pub fn wsc_key_id(&self) -> [u8; 12] {
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.0)
             .expect("HMAC accepts keys of any length");
@@ -578,31 +580,34 @@ impl<'a> SshReader<'a> {
     }
 }
 
-/// Reads, parses and stats a key file (symlinks are not followed), adding permission findings.
+/// Reads a key file whole (symlinks followed), only when it is a regular file of at most
+/// [`MAX_KEY_FILE_LEN`] bytes: a FIFO would block and a link to `/dev/zero` would never end.
+pub fn read_key_file(path: &Path) -> Result<Vec<u8>, KeyError> {
+    use crate::io::bounded_read::{read_regular_file, BoundedReadError};
+    let file = || path.display().to_string();
+    read_regular_file(path, MAX_KEY_FILE_LEN as u64).map_err(|e| match e {
+        BoundedReadError::TooLarge { size, .. } => KeyError::TooLarge {
+            file: file(),
+            size,
+            max: MAX_KEY_FILE_LEN,
+        },
+        BoundedReadError::Io(source) => KeyError::Io {
+            file: file(),
+            source,
+        },
+        BoundedReadError::NotRegularFile(kind) => KeyError::NotRegularFile { file: file(), kind },
+    })
+}
+
+/// Reads, parses and stats a key file (symlinks are not followed for the stat), adding
+/// permission findings.
 pub fn inspect_key_path(path: &Path) -> Result<KeyFileReport, KeyError> {
     let file = path.display().to_string();
-    let io = |source| KeyError::Io {
+    let md = std::fs::symlink_metadata(path).map_err(|source| KeyError::Io {
         file: file.clone(),
         source,
-    };
-    let md = std::fs::symlink_metadata(path).map_err(io)?;
-    // Read through any symlink, but only a regular file and never past the limit: a FIFO
-    // would block and a link to `/dev/zero` would never end.
-    use crate::io::bounded_read::{read_regular_file, BoundedReadError};
-    let bytes = match read_regular_file(path, MAX_KEY_FILE_LEN as u64) {
-        Ok(b) => b,
-        Err(BoundedReadError::TooLarge { size, .. }) => {
-            return Err(KeyError::TooLarge {
-                file,
-                size,
-                max: MAX_KEY_FILE_LEN,
-            })
-        }
-        Err(BoundedReadError::Io(e)) => return Err(io(e)),
-        Err(e @ BoundedReadError::NotRegularFile(_)) => {
-            return Err(io(std::io::Error::other(e.to_string())))
-        }
-    };
+    })?;
+    let bytes = read_key_file(path)?;
     let key = parse_key_file(&file, &bytes)?;
     let mut stat = FileStat::of_metadata(&md);
     stat.owner = owner_name(stat.uid);
@@ -631,20 +636,48 @@ pub fn permission_findings(key: &KeyFile, stat: &FileStat) -> Vec<Finding> {
     }
 }
 
-/// User name for a uid from /etc/passwd, when the host has one.
+/// User name for a uid, asked of the host's name service (`getpwuid_r`), so users from LDAP or
+/// SSSD are named too, not only those in `/etc/passwd`. `None` when the host knows no such user.
 pub fn owner_name(uid: u32) -> Option<String> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|l| {
-        let mut f = l.split(':');
-        let name = f.next()?;
-        let _pw = f.next()?;
-        (f.next()?.parse::<u32>().ok()? == uid).then(|| name.to_owned())
-    })
+    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map(|u| u.name)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn owner_names_come_from_the_name_service() {
+        assert_eq!(owner_name(0).as_deref(), Some("root"));
+        // The running user, whoever it is, has a name the name service knows, the same one
+        // `id -un` prints.
+        let me = nix::unistd::getuid().as_raw();
+        let id = std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap();
+        let want = String::from_utf8(id.stdout).unwrap();
+        assert_eq!(owner_name(me).as_deref(), Some(want.trim()));
+        assert_eq!(owner_name(u32::MAX - 7), None);
+    }
+
+    #[test]
+    fn key_files_are_read_only_when_regular_and_small() {
+        assert!(matches!(
+            read_key_file(Path::new("/dev/zero")),
+            Err(KeyError::NotRegularFile {
+                kind: "character device",
+                ..
+            })
+        ));
+        assert!(matches!(
+            read_key_file(Path::new("/nonexistent/k.pub")),
+            Err(KeyError::Io { .. })
+        ));
+    }
 
     #[test]
     fn verification_is_the_same_with_a_cold_warm_or_overflowing_key_cache() {

@@ -1,7 +1,8 @@
-//! Scope over directories and module files: the walk feeds reader threads in batches, answers
-//! are handed on in walk order through a bounded reorder window.
+//! Scope over directories and module files: the walk feeds the ordered pipeline of
+//! [`crate::io::pipeline`] in batches, and answers are handed on in walk order.
 
 use super::*;
+use crate::io::pipeline::{run_ordered_fed, Feed, Limits};
 use crate::source::walk::{walk_entries, SkipReason, SkippedPath, WalkEntry};
 use crate::wasm::detached;
 use std::io::Read;
@@ -15,38 +16,9 @@ pub(super) const WALK_AHEAD: usize = 8;
 /// Batches that may wait for a slower earlier one (a large module) before readers pause.
 pub(super) const REORDER_WINDOW: u64 = 16;
 
-/// Lets a reader start batch `seq` only while it lies within [`REORDER_WINDOW`] of the next
-/// batch to hand over, so answers waiting for a slow earlier file stay bounded.
-pub(super) struct Window {
-    state: std::sync::Mutex<WindowState>,
-    moved: std::sync::Condvar,
-}
-
-pub(super) struct WindowState {
-    next: u64,
-    waiting: usize,
-    stopped: bool,
-}
-
-impl Window {
-    fn enter(&self, seq: u64) {
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        while seq >= st.next + REORDER_WINDOW && !st.stopped {
-            st.waiting += 1;
-            st = self.moved.wait(st).unwrap_or_else(|e| e.into_inner());
-            st.waiting -= 1;
-        }
-    }
-
-    fn advance(&self, next: u64, stop: bool) {
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.next = next;
-        st.stopped |= stop;
-        if st.waiting > 0 {
-            self.moved.notify_all();
-        }
-    }
-}
+/// One batch of walked files, and the answers for it (`None`: not a module).
+type Batch = Vec<PathBuf>;
+type Answers = Vec<Option<ModuleScope>>;
 
 /// The directory inputs: one thread walks (in name order), `rayon::current_num_threads()`
 /// readers scan batches of files, and this thread hands the answers to `emit` in walk order
@@ -57,90 +29,48 @@ pub(super) fn scope_dirs(
     bar: &indicatif::ProgressBar,
     emit: &mut dyn FnMut(Option<ModuleScope>),
 ) -> Vec<SkippedPath> {
-    use std::sync::{mpsc, Mutex};
     if inputs.is_empty() {
         return Vec::new();
     }
-    let (path_tx, path_rx) = mpsc::sync_channel::<(u64, Vec<PathBuf>)>(WALK_AHEAD);
-    let path_rx = Mutex::new(Some(path_rx));
-    let (done_tx, done_rx) = mpsc::channel::<(u64, Vec<Option<ModuleScope>>)>();
-    let window = Window {
-        state: Mutex::new(WindowState {
-            next: 0,
-            waiting: 0,
-            stopped: false,
-        }),
-        moved: std::sync::Condvar::new(),
+    let limits = Limits {
+        threads: rayon::current_num_threads(),
+        // Each batch costs 1: at most REORDER_WINDOW batches are read and not yet handed on.
+        budget: REORDER_WINDOW,
+        ahead: WALK_AHEAD,
     };
-    std::thread::scope(|s| {
-        let walker = s.spawn(|| walk_files(inputs, bar, path_tx));
-        for _ in 0..rayon::current_num_threads().max(1) {
-            let done_tx = done_tx.clone();
-            let (path_rx, window) = (&path_rx, &window);
-            s.spawn(move || loop {
-                let next = match &*path_rx.lock().unwrap_or_else(|e| e.into_inner()) {
-                    Some(rx) => rx.recv().ok(),
-                    None => None,
-                };
-                let Some((seq, paths)) = next else { break };
-                window.enter(seq);
-                let answers = paths.iter().map(|p| scope_file(p, query)).collect();
-                if done_tx.send((seq, answers)).is_err() {
-                    break;
-                }
-            });
-        }
-        drop(done_tx);
-        // Batches that arrived before an earlier one, by `seq - next`.
-        let mut early: std::collections::VecDeque<Option<Vec<Option<ModuleScope>>>> =
-            std::collections::VecDeque::new();
-        let mut next = 0u64;
-        for (seq, answers) in done_rx {
-            let i = (seq - next) as usize;
-            if early.len() <= i {
-                early.resize_with(i + 1, || None);
-            }
-            early[i] = Some(answers);
-            let before = next;
-            while early.front().is_some_and(Option::is_some) {
-                let answers = early.pop_front().flatten().expect("checked");
+    let (outcome, skipped) = run_ordered_fed(
+        limits,
+        |feed: &mut Feed<'_, Batch, Answers>| walk_files(inputs, bar, feed),
+        |_| 1,
+        |paths: Batch| paths.iter().map(|p| scope_file(p, query)).collect(),
+        |batches: Vec<Answers>| -> Result<(), std::convert::Infallible> {
+            for answers in batches {
                 bar.inc(answers.len() as u64);
                 answers.into_iter().for_each(&mut *emit);
-                next += 1;
             }
-            if next != before {
-                window.advance(next, false);
-            }
-        }
-        // Only reached early when a reader panicked: release the others and the walker, so the
-        // scope can end and re-raise the panic.
-        window.advance(next, true);
-        *path_rx.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        walker.join().expect("the walk does not panic")
-    })
+            Ok(())
+        },
+    );
+    let Ok(()) = outcome;
+    skipped
 }
 
-/// The walk of [`scope_dirs`]: sends every regular file, in batches with their sequence number,
-/// and returns what was skipped. A path reached twice (overlapping inputs) is sent once; only
-/// paths that a later input could reach again are remembered, so the set stays empty for
-/// disjoint inputs.
+/// The walk of [`scope_dirs`]: feeds every regular file, in batches, and returns what was
+/// skipped. A path reached twice (overlapping inputs) is fed once; only paths that a later
+/// input could reach again are remembered, so the set stays empty for disjoint inputs.
 pub(super) fn walk_files(
     inputs: &[PathBuf],
     bar: &indicatif::ProgressBar,
-    tx: std::sync::mpsc::SyncSender<(u64, Vec<PathBuf>)>,
+    feed: &mut Feed<'_, Batch, Answers>,
 ) -> Vec<SkippedPath> {
     let mut skipped = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    let mut seq = 0u64;
     let mut batch = Vec::with_capacity(BATCH);
     let mut open = true;
     let mut send = |batch: &mut Vec<PathBuf>| {
         if open && !batch.is_empty() {
             bar.inc_length(batch.len() as u64);
-            open = tx
-                .send((seq, std::mem::replace(batch, Vec::with_capacity(BATCH))))
-                .is_ok();
-            seq += 1;
+            open = feed.push(std::mem::replace(batch, Vec::with_capacity(BATCH)));
         }
     };
     for (i, input) in inputs.iter().enumerate() {

@@ -14,34 +14,34 @@ use bundle::*;
 use folder::*;
 use module::*;
 
+use crate::io::bounded_read::{read_regular_file, BoundedReadError};
 use crate::keys::{self, PublicKey};
 use crate::source::walk::{serialize_path, SkipReason, SkippedPath};
 use crate::wasm::verdict::{HashCoverage, InvalidReason, UncoveredSection};
 use crate::wasm::SignatureSource;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use std::io::{self, Read};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+
+/// Largest `--keys` list file accepted (a line per key; real lists are a few lines).
+pub const MAX_KEY_LIST_BYTES: u64 = 16 << 20;
 
 /// Errors in the query itself (keys, key lists, window): usage errors, exit 2.
 #[derive(Debug, thiserror::Error)]
 pub enum ScopeError {
     #[error("{what}: {value:?} is neither a readable key file nor a wsc key id (24 hex) nor a raw public key (64 hex)")]
     BadKey { what: String, value: String },
-    #[error("{path}: {source}")]
-    Key {
-        path: String,
-        #[source]
-        source: keys::KeyError,
-    },
+    /// The key file could not be read or parsed (the error names the file).
+    #[error(transparent)]
+    Key(#[from] keys::KeyError),
     #[error("{path}: key file holds no Ed25519 public key this tool can verify with ({format})")]
     NoPublicKey { path: String, format: String },
     #[error("{path}: cannot read: {source}")]
-    Io {
+    Read {
         path: String,
         #[source]
-        source: io::Error,
+        source: BoundedReadError,
     },
     #[error("window {text:?}: {reason} (expected FROM..TO, RFC 3339 times or YYYY-MM-DD dates; either end may be empty)")]
     BadWindow { text: String, reason: String },
@@ -151,20 +151,7 @@ impl ScopeQuery {
     /// public half; no secret byte is kept).
     pub fn add_key_file(&mut self, path: &Path) -> Result<(), ScopeError> {
         let name = path.display().to_string();
-        let mut bytes = Vec::new();
-        std::fs::File::open(path)
-            .and_then(|f| {
-                f.take(keys::MAX_KEY_FILE_LEN as u64 + 1)
-                    .read_to_end(&mut bytes)
-            })
-            .map_err(|source| ScopeError::Io {
-                path: name.clone(),
-                source,
-            })?;
-        let kf = keys::parse_key_file(&name, &bytes).map_err(|source| ScopeError::Key {
-            path: name.clone(),
-            source,
-        })?;
+        let kf = keys::parse_key_file(&name, &keys::read_key_file(path)?)?;
         let pk = match (kf.algorithm, kf.public_key) {
             (keys::KeyAlgorithm::Ed25519, Some(pk)) => pk,
             _ => {
@@ -186,10 +173,11 @@ impl ScopeQuery {
     /// `#` comments, blank lines ignored.
     pub fn add_key_list(&mut self, path: &Path) -> Result<(), ScopeError> {
         let name = path.display().to_string();
-        let text = std::fs::read(path).map_err(|source| ScopeError::Io {
-            path: name.clone(),
-            source,
-        })?;
+        let text =
+            read_regular_file(path, MAX_KEY_LIST_BYTES).map_err(|source| ScopeError::Read {
+                path: name.clone(),
+                source,
+            })?;
         for (i, line) in String::from_utf8_lossy(&text).lines().enumerate() {
             let item = line.split('#').next().unwrap_or("").trim();
             if !item.is_empty() {
@@ -624,6 +612,38 @@ mod tests {
         let detached = std::fs::read(dir.join("modules/detached-a.sig")).unwrap();
         assert!(needs_covered_hash(&detached, &a));
         assert!(!needs_covered_hash(&detached, &b));
+    }
+
+    #[test]
+    fn key_files_and_key_lists_are_bounded_regular_file_reads() {
+        let mut q = ScopeQuery::default();
+        // A device never ends: refused before reading, not read until memory runs out.
+        assert!(matches!(
+            q.add_key_list(Path::new("/dev/zero")),
+            Err(ScopeError::Read {
+                source: BoundedReadError::NotRegularFile("character device"),
+                ..
+            })
+        ));
+        let e = q.add_key_arg("/dev/zero", "--key").unwrap_err();
+        assert!(
+            matches!(e, ScopeError::Key(keys::KeyError::NotRegularFile { .. })),
+            "{e}"
+        );
+        // The message names the file once.
+        assert_eq!(e.to_string().matches("/dev/zero").count(), 1, "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("keys.txt");
+        let f = std::fs::File::create(&big).unwrap();
+        f.set_len(MAX_KEY_LIST_BYTES + 1).unwrap();
+        assert!(matches!(
+            q.add_key_list(&big),
+            Err(ScopeError::Read {
+                source: BoundedReadError::TooLarge { .. },
+                ..
+            })
+        ));
+        assert!(q.keys.is_empty());
     }
 
     const A_ID_FOR_TESTS: &str = "c858d5ec82d976c190cb33d0";

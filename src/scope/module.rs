@@ -83,30 +83,105 @@ impl<R: Read> ModuleBytes for Stream<'_, R> {
 /// much of a module that turns out to need no hashing.
 pub(super) const JUMPING_READ: usize = 64 << 10;
 
+/// The embedded-coverage scanner and, with a detached signature, the detached-coverage one.
+struct Scanners {
+    embedded: Option<Scanner>,
+    detached: Option<Scanner>,
+}
+
+impl Scanners {
+    /// Hashing is most of scope's work: each scanner hashes the covered bytes only when its
+    /// signature could be by a queried key (the detached one is known now, the embedded one once
+    /// the first section has been walked, in [`Scanners::first_chunk`]).
+    fn new(detached: Option<&[u8]>, query: &ScopeQuery) -> Self {
+        let scanner = |coverage| {
+            Scanner::new(ScanOptions {
+                coverage,
+                file_sha256: false,
+            })
+        };
+        let detached = detached.map(|bytes| {
+            let mut d = scanner(Coverage::Detached);
+            if !needs_covered_hash(bytes, query) {
+                d.skip_covered_hash();
+            }
+            d
+        });
+        Scanners {
+            embedded: Some(scanner(Coverage::Embedded)),
+            detached,
+        }
+    }
+
+    fn each(&mut self) -> impl Iterator<Item = &mut Scanner> {
+        [self.embedded.as_mut(), self.detached.as_mut()]
+            .into_iter()
+            .flatten()
+    }
+
+    fn feed(&mut self, chunk: &[u8]) {
+        for s in self.each() {
+            let _ = s.feed(chunk);
+        }
+    }
+
+    /// The first chunk of the file: decides which scanners run and whether the embedded one
+    /// hashes. Returns how much of `chunk` was fed already.
+    fn first_chunk(&mut self, chunk: &[u8], query: &ScopeQuery) -> usize {
+        // With a detached signature and no embedded `signature` section, both coverages are
+        // "every section": one scanner suffices, so the module is hashed once.
+        if self.detached.is_some() && first_section_is_not_signature(chunk) {
+            self.embedded = None;
+        }
+        // Walk the first section alone, then ask the scanner what it was (its reading, not
+        // ours, decides); a first section not wholly in this chunk keeps the hashing.
+        let (Some(e), Some(end)) = (self.embedded.as_mut(), first_section_end(chunk)) else {
+            return 0;
+        };
+        let _ = e.feed(&chunk[..end]);
+        match e.first_section() {
+            Some(Some(p)) if needs_covered_hash(p, query) => {}
+            Some(_) => e.skip_covered_hash(),
+            None => {}
+        }
+        if let Some(d) = self.detached.as_mut() {
+            let _ = d.feed(&chunk[..end]);
+        }
+        end
+    }
+
+    /// Payload bytes no scanner needs next (0: every scanner needs the next byte).
+    fn skippable(&self) -> u64 {
+        [self.embedded.as_ref(), self.detached.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(Scanner::skippable)
+            .min()
+            .unwrap_or(0)
+    }
+}
+
 pub(super) fn scope_stream_with(
     reader: &mut dyn ModuleBytes,
     detached: Option<(String, Vec<u8>)>,
     query: &ScopeQuery,
     buf: &mut [u8],
 ) -> io::Result<Option<ModuleScope>> {
-    let mut embedded = Some(Scanner::new(ScanOptions {
-        coverage: Coverage::Embedded,
-        file_sha256: false,
-    }));
-    let mut detached_scanner = detached.as_ref().map(|_| {
-        Scanner::new(ScanOptions {
-            coverage: Coverage::Detached,
-            file_sha256: false,
-        })
-    });
-    // Hashing is most of scope's work: each scanner hashes the covered bytes only when its
-    // signature could be by a queried key (the detached one is known now, the embedded one once
-    // the first section has been walked).
-    if let (Some(d), Some((_, bytes))) = (detached_scanner.as_mut(), detached.as_ref()) {
-        if !needs_covered_hash(bytes, query) {
-            d.skip_covered_hash();
-        }
+    let mut scanners = Scanners::new(detached.as_ref().map(|(_, b)| b.as_slice()), query);
+    if !read_module(reader, &mut scanners, query, buf)? {
+        return Ok(None);
     }
+    Ok(Some(judge(scanners, detached, query)))
+}
+
+/// Reads the module once into the scanners, jumping over payload none of them needs (never
+/// past the file's end). Returns false when the bytes do not start like a WebAssembly module.
+fn read_module(
+    reader: &mut dyn ModuleBytes,
+    scanners: &mut Scanners,
+    query: &ScopeQuery,
+    buf: &mut [u8],
+) -> io::Result<bool> {
     let mut head = Vec::with_capacity(4);
     let mut first_chunk = true;
     // Bytes consumed (read or jumped), and how far jumps may go (asked at the first chance).
@@ -126,47 +201,16 @@ pub(super) fn scope_stream_with(
         if head.len() < 4 {
             head.extend_from_slice(&buf[..n.min(4 - head.len())]);
             if !WASM_MAGIC.starts_with(&head) {
-                return Ok(None);
+                return Ok(false);
             }
         }
         let mut chunk = &buf[..n];
         if first_chunk {
             first_chunk = false;
-            // With a detached signature and no embedded `signature` section, both coverages
-            // are "every section": one scanner suffices, so the module is hashed once.
-            if detached_scanner.is_some() && first_section_is_not_signature(chunk) {
-                embedded = None;
-            }
-            // Walk the first section alone, then ask the scanner what it was (its reading,
-            // not ours, decides); a first section not wholly in this chunk keeps the hashing.
-            if let Some(e) = embedded.as_mut() {
-                if let Some(end) = first_section_end(chunk) {
-                    let _ = e.feed(&chunk[..end]);
-                    match e.first_section() {
-                        Some(Some(p)) if needs_covered_hash(p, query) => {}
-                        Some(_) => e.skip_covered_hash(),
-                        None => {}
-                    }
-                    if let Some(d) = detached_scanner.as_mut() {
-                        let _ = d.feed(&chunk[..end]);
-                    }
-                    chunk = &chunk[end..];
-                }
-            }
+            chunk = &chunk[scanners.first_chunk(chunk, query)..];
         }
-        if let Some(e) = embedded.as_mut() {
-            let _ = e.feed(chunk);
-        }
-        if let Some(d) = detached_scanner.as_mut() {
-            let _ = d.feed(chunk);
-        }
-        // Jump over payload that no scanner needs, never past the file's end.
-        let skippable = [embedded.as_ref(), detached_scanner.as_ref()]
-            .into_iter()
-            .flatten()
-            .map(Scanner::skippable)
-            .min()
-            .unwrap_or(0);
+        scanners.feed(chunk);
+        let skippable = scanners.skippable();
         if skippable > 0 && head.len() == 4 {
             let limit = match limit {
                 Some(l) => l,
@@ -177,33 +221,34 @@ pub(super) fn scope_stream_with(
                 reader.jump(n)?;
                 pos += n;
                 jumped = true;
-                for s in [embedded.as_mut(), detached_scanner.as_mut()]
-                    .into_iter()
-                    .flatten()
-                {
-                    s.skip(n);
-                }
+                scanners.each().for_each(|s| s.skip(n));
             }
         }
         // Small reads only while jumping: a module being hashed is read in full chunks.
         jumping = jumped;
     }
-    if head.len() < 4 {
-        return Ok(None);
-    }
+    Ok(head.len() == 4)
+}
+
+/// The module's answer from what the scanners saw: the signatures by queried keys, the other
+/// signers, the keyless signer, and one status.
+fn judge(
+    scanners: Scanners,
+    detached: Option<(String, Vec<u8>)>,
+    query: &ScopeQuery,
+) -> ModuleScope {
     let keys = query.public_keys();
-    let emb_scan = embedded.map(Scanner::finish);
-    let det_scan = detached_scanner.map(Scanner::finish);
+    let emb_scan = scanners.embedded.map(Scanner::finish);
+    let det_scan = scanners.detached.map(Scanner::finish);
     let main_scan = emb_scan
         .as_ref()
         .or(det_scan.as_ref())
         .expect("at least one scanner");
-    let size = main_scan.file_len;
     let scan_error = main_scan.error.as_ref().map(|e| e.to_string());
     let mut m = ModuleScope {
         path: PathBuf::new(),
         origin: ModuleOrigin::File,
-        size,
+        size: main_scan.file_len,
         status: ModuleStatus::Unsigned,
         signatures: Vec::new(),
         other_signers: Vec::new(),
@@ -220,21 +265,21 @@ pub(super) fn scope_stream_with(
         let report = wasm::analyse_module(scan, Some((path, bytes)), &keys);
         collect(&report, query, &mut m, &mut undecodable);
     }
-    m.status = if m
-        .signatures
-        .iter()
-        .any(|s| matches!(s.check, KeyCheck::Valid { .. }))
-    {
+    m.status = module_status(&m, scan_error.is_some(), undecodable);
+    m
+}
+
+/// One status per module, the strongest statement first: a queried key's signature decides;
+/// then a scan error, other signers, a keyless signer, an undecodable signature.
+fn module_status(m: &ModuleScope, scan_error: bool, undecodable: bool) -> ModuleStatus {
+    let any = |f: fn(&KeyCheck) -> bool| m.signatures.iter().any(|s| f(&s.check));
+    if any(|c| matches!(c, KeyCheck::Valid { .. })) {
         ModuleStatus::Valid
-    } else if m
-        .signatures
-        .iter()
-        .any(|s| matches!(s.check, KeyCheck::Partial { .. } | KeyCheck::Invalid { .. }))
-    {
+    } else if any(|c| matches!(c, KeyCheck::Partial { .. } | KeyCheck::Invalid { .. })) {
         ModuleStatus::Suspicious
     } else if !m.signatures.is_empty() {
         ModuleStatus::KeyIdMatchNotVerified
-    } else if scan_error.is_some() {
+    } else if scan_error {
         ModuleStatus::Error
     } else if !m.other_signers.is_empty() {
         ModuleStatus::OtherSigners
@@ -244,8 +289,7 @@ pub(super) fn scope_stream_with(
         ModuleStatus::Undecodable
     } else {
         ModuleStatus::Unsigned
-    };
-    Ok(Some(m))
+    }
 }
 
 /// End offset of the first section when the chunk (the start of the file) holds all of it.

@@ -309,6 +309,14 @@ pub fn findings(
     data: &SignatureData,
     verdicts: &[SignatureVerdict],
 ) -> Vec<Finding> {
+    let mut out = coverage_findings(scan, data);
+    out.extend(verdict_findings(verdicts));
+    out.extend(structure_findings(data));
+    out
+}
+
+/// What each hash set's coverage of the current bytes says: changed, cut or appended to.
+fn coverage_findings(scan: &ModuleScan, data: &SignatureData) -> Vec<Finding> {
     let mut out = Vec::new();
     let coverages: Vec<HashCoverage> = data.sets.iter().map(|s| set_coverage(scan, s)).collect();
     let some_full = coverages
@@ -392,6 +400,12 @@ pub fn findings(
             }
         }
     }
+    out
+}
+
+/// Signatures that do not verify or cannot be checked.
+fn verdict_findings(verdicts: &[SignatureVerdict]) -> Vec<Finding> {
+    let mut out = Vec::new();
     for v in verdicts {
         match &v.verdict {
             Verdict::Invalid {
@@ -428,6 +442,12 @@ pub fn findings(
             _ => {}
         }
     }
+    out
+}
+
+/// Parts of the signature data wsc ignores: dropped elements and trailing bytes.
+fn structure_findings(data: &SignatureData) -> Vec<Finding> {
+    let mut out = Vec::new();
     for set in &data.sets {
         for d in &set.dropped {
             out.push(Finding::new(
