@@ -1,16 +1,11 @@
 //! A report template cannot exhaust memory: a one-line template that prints 25 strings of
 //! 100 MB each (2.5 GB, which fuel alone let through) stops with a clear error at the output
-//! bound, and the most heap held while it runs stays far below what it asked for. Own test
-//! binary, because the counting allocator is process-wide.
+//! bound, and the most heap held while it runs stays far below what it asked for.
 
 use wsc_forensics::report::templates::{self, TemplateError, MAX_OUTPUT_BYTES};
 use wsc_forensics::report::TemplateSet;
 
-#[path = "common/counting_alloc.rs"]
-mod counting_alloc;
-
-#[global_allocator]
-static ALLOCATOR: counting_alloc::Counting = counting_alloc::Counting;
+use crate::counting_alloc;
 
 const MIB: u64 = 1 << 20;
 
