@@ -52,7 +52,7 @@ fn every_dated_fact_becomes_one_event_in_time_order() {
     assert_eq!(audit.timestamp % 1_000_000, 67_441);
     let finding = evs
         .iter()
-        .find(|e| e.event_type == "finding.secret-key-readable-by-others")
+        .find(|e| e.event_type == "finding.secret-key-permissions")
         .unwrap();
     assert_eq!(finding.severity, Some(Severity::Critical));
     assert_eq!(finding.datetime, "2026-11-25T08:00:00+00:00");
