@@ -551,7 +551,7 @@ fn every_table_of_times_is_in_time_order() {
     ev.case.times.recovered = Some(t("2026-11-25T05:00:00Z"));
     let reports = render(&ev, &Integrity::Intact);
     let iso = |line: &str| -> Option<String> {
-        line.split(|c| c == '|' || c == ' ')
+        line.split(['|', ' '])
             .find(|w| w.len() >= 25 && w.starts_with("2026-") && w.contains('T'))
             .map(|w| w.trim_end_matches(':').to_owned())
     };
