@@ -71,11 +71,9 @@ fn main() {
         custody: &[],
         bundle_digest: digest,
         integrity: &Integrity::Intact,
+        internal: false,
     };
-    let frame = PageFrame {
-        bundle_digest: digest.to_hex(),
-        integrity: Integrity::Intact,
-    };
+    let frame = PageFrame::for_report(&input, "incident-timeline");
     for round in 1..=3 {
         let t0 = Instant::now();
         let reports = report::render_markdown(&input, &TemplateSet::builtin()).unwrap();

@@ -3,8 +3,10 @@
 //! INC-1 (key compromise) host, with realistic modification times and key-file modes set on the
 //! staged copies. The fixtures themselves are never touched.
 
+use crate::io::output::{OutputDir, OutputError};
 use std::fs;
-use std::io;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -33,6 +35,7 @@ const KEYS_MADE: u64 = 1_791_021_600; // 2026-10-03T10:00:00Z
 const NEW_KEY: u64 = 1_794_921_300; // 2026-11-17T13:15:00Z (new_key_generated)
 const RESIGNED: u64 = 1_794_997_800; // 2026-11-18T10:30:00Z (modules_resigned)
 const KEYLESS: u64 = 1_794_916_800; // 2026-11-17T12:00:00Z
+const AUDIT_LOG: u64 = 1_795_562_100; // 2026-11-24T23:15:00Z (just after its last entry)
 
 const FILES: &[StagedFile] = &[
     StagedFile {
@@ -130,7 +133,7 @@ const FILES: &[StagedFile] = &[
         path: "logs/wsc-audit.jsonl",
         bytes: fixture!("wsc/audit/audit-keyless-verify.jsonl"),
         mode: 0o640,
-        mtime: KEYLESS,
+        mtime: AUDIT_LOG,
     },
 ];
 
@@ -164,26 +167,39 @@ pub struct StagedIncident {
     pub examiner_public_key: PathBuf,
 }
 
-/// Collection time used by the demo, so its bundle and reports are reproducible.
-pub const DEMO_COLLECTED_AT: &str = "2026-11-17T12:30:00Z";
+/// Collection time used by the demo, so its bundle and reports are reproducible: after every
+/// time its story declares and every staged file's time (the last audit entry is
+/// 2026-11-24T23:14Z), so the demo's reports are consistent with their own sanity checks.
+pub const DEMO_COLLECTED_AT: &str = "2026-11-25T09:00:00Z";
 
-/// Writes the sample incident under `root` (which must not exist yet or be empty).
-pub fn stage_sample_incident(root: &Path) -> io::Result<StagedIncident> {
-    use std::os::unix::fs::PermissionsExt;
+/// Writes the sample incident under `root`, creating every directory and file without following
+/// links; files already there are an error unless `force` (then they are replaced, never
+/// written through).
+pub fn stage_sample_incident(root: &Path, force: bool) -> Result<StagedIncident, OutputError> {
+    let top = OutputDir::create(root)?;
     for f in FILES.iter().chain(EXAMINER_FILES) {
-        let dest = root.join(f.path);
-        if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent)?;
+        let mut parts: Vec<&str> = f.path.split('/').collect();
+        let name = parts.pop().unwrap_or_default();
+        let mut dir = None;
+        for p in parts {
+            let next = dir.as_ref().unwrap_or(&top).subdir(p)?;
+            dir = Some(next);
         }
-        // A read-only file left by an earlier run must be replaceable.
-        if dest.exists() {
-            fs::set_permissions(&dest, fs::Permissions::from_mode(0o644))?;
-        }
-        fs::write(&dest, f.bytes)?;
-        let file = fs::File::options().write(true).open(&dest)?;
-        file.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(f.mtime))?;
-        drop(file);
-        fs::set_permissions(&dest, fs::Permissions::from_mode(f.mode))?;
+        let dir = dir.as_ref().unwrap_or(&top);
+        let mut out = dir.create_file(name, force)?;
+        let path = dir.path().join(name);
+        let io = |e| OutputError::Io {
+            path: path.clone(),
+            source: e,
+        };
+        out.write_all(f.bytes).map_err(io)?;
+        out.file()
+            .set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(f.mtime))
+            .map_err(io)?;
+        out.file()
+            .set_permissions(fs::Permissions::from_mode(f.mode))
+            .map_err(io)?;
+        out.commit()?;
     }
     let inputs = [
         "releases",
@@ -210,12 +226,12 @@ pub fn stage_sample_incident(root: &Path) -> io::Result<StagedIncident> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::fs::MetadataExt;
 
     #[test]
     fn staging_writes_fixture_bytes_with_modes_and_times() {
         let dir = tempfile::tempdir().unwrap();
-        let staged = stage_sample_incident(&dir.path().join("incident")).unwrap();
+        let staged = stage_sample_incident(&dir.path().join("incident"), false).unwrap();
         let sec = fs::metadata(staged.root.join("keys/release-a.sec")).unwrap();
         assert_eq!(sec.permissions().mode() & 0o777, 0o644);
         assert_eq!(sec.mtime() as u64, KEYS_MADE);
@@ -226,8 +242,11 @@ mod tests {
         .unwrap();
         assert_eq!(app, original);
         assert!(staged.inputs.iter().all(|p| p.is_dir()));
-        // Staging twice over read-only files works (the demo can be re-run).
-        stage_sample_incident(&staged.root).unwrap();
+        // Staging twice needs force, and then works over read-only files (the demo can be
+        // re-run).
+        let e = stage_sample_incident(&staged.root, false).unwrap_err();
+        assert!(e.to_string().contains("already exists"), "{e}");
+        stage_sample_incident(&staged.root, true).unwrap();
     }
 
     #[test]
@@ -245,5 +264,11 @@ mod tests {
         assert_eq!(at(KEYLESS), "2026-11-17T12:00:00+00:00");
         assert_eq!(at(KEYS_MADE), "2026-10-03T10:00:00+00:00");
         assert_eq!(at(RELEASE_2), "2026-11-09T10:00:00+00:00");
+        assert_eq!(at(AUDIT_LOG), "2026-11-24T23:15:00+00:00");
+        // Every staged time is before the collection.
+        let collected: chrono::DateTime<chrono::Utc> = DEMO_COLLECTED_AT.parse().unwrap();
+        for f in FILES.iter().chain(EXAMINER_FILES) {
+            assert!((f.mtime as i64) < collected.timestamp(), "{}", f.path);
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The incident timeline: every dated fact in the evidence model (custody steps, file stat times,
 //! analyser-recorded item times, findings, the case file's declared events) as one UTC-sorted list
-//! of [`TimelineEvent`]s, and its writers (Timesketch CSV, JSON Lines, Markdown table).
+//! of [`TimelineEvent`]s, and its data writers (Timesketch CSV, JSON Lines). The Markdown table
+//! is a rendering and lives with the other renderers in `report::timeline_table`.
 
 use crate::model::case::CaseInfo;
 use crate::model::custody::{CustodyAction, CustodyEvent};
@@ -510,6 +511,20 @@ pub const CSV_COLUMNS: [&str; 11] = [
     "detail",
 ];
 
+/// First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Appends one CSV cell. A text cell that a spreadsheet would run as a formula is prefixed with
+/// `'` (OWASP), which keeps it readable as text; the tool's own datetime and timestamp columns
+/// are never prefixed, so a pre-1970 timestamp stays a number for Timesketch.
+fn csv_text_field(out: &mut String, s: &str) {
+    if s.starts_with(FORMULA_STARTS) {
+        csv_field(out, &format!("'{s}"));
+    } else {
+        csv_field(out, s);
+    }
+}
+
 fn csv_field(out: &mut String, s: &str) {
     if s.contains([',', '"', '\r', '\n']) {
         out.push('"');
@@ -541,7 +556,8 @@ fn row_values(e: &TimelineEvent) -> [String; 11] {
 }
 
 /// RFC 4180 CSV (CRLF line ends, fields quoted when they hold `,` `"` CR or LF), with a header
-/// row of [`CSV_COLUMNS`]; imports into Timesketch as is.
+/// row of [`CSV_COLUMNS`]; imports into Timesketch as is. Text cells are safe to open in a
+/// spreadsheet (see [`csv_text_field`]).
 pub fn write_csv<W: Write>(events: &[TimelineEvent], mut w: W) -> io::Result<()> {
     let mut line = CSV_COLUMNS.join(",");
     line.push_str("\r\n");
@@ -552,7 +568,11 @@ pub fn write_csv<W: Write>(events: &[TimelineEvent], mut w: W) -> io::Result<()>
             if i > 0 {
                 line.push(',');
             }
-            csv_field(&mut line, v);
+            if i < 2 {
+                csv_field(&mut line, v);
+            } else {
+                csv_text_field(&mut line, v);
+            }
         }
         line.push_str("\r\n");
         w.write_all(line.as_bytes())?;
@@ -569,58 +589,12 @@ pub fn write_jsonl<W: Write>(events: &[TimelineEvent], mut w: W) -> io::Result<(
     w.flush()
 }
 
-/// Escapes text for one Markdown table cell: Markdown and HTML syntax is backslash-escaped, `|`
-/// cannot end the cell, line breaks and control characters cannot end the row.
-pub fn md_cell(s: &str) -> String {
-    crate::report::escape::escape_inline(s)
-}
-
-/// A Markdown table: datetime, what, message, source, severity, evidence (SHA-256 and path).
-pub fn write_markdown<W: Write>(events: &[TimelineEvent], mut w: W) -> io::Result<()> {
-    w.write_all(markdown_table(events).as_bytes())?;
-    w.flush()
-}
-
-/// The Markdown table [`write_markdown`] writes, as a string (reports embed it).
-pub fn markdown_table(events: &[TimelineEvent]) -> String {
-    let mut s = String::with_capacity(events.len() * 200 + 200);
-    s.push_str("| time (UTC) | event | message | source | severity | evidence |\n");
-    s.push_str("| --- | --- | --- | --- | --- | --- |\n");
-    for e in events {
-        let evidence = match (&e.evidence_sha256, &e.evidence_path) {
-            (Some(d), Some(p)) => format!("`{}` {}", d.to_hex(), md_cell(p)),
-            (Some(d), None) => format!("`{}`", d.to_hex()),
-            (None, Some(p)) => md_cell(p),
-            (None, None) => String::new(),
-        };
-        s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} |\n",
-            md_cell(&e.datetime),
-            md_cell(&e.timestamp_desc),
-            md_cell(&e.message),
-            e.source.as_str(),
-            e.severity.map(|x| x.to_string()).unwrap_or_default(),
-            evidence
-        ));
-    }
-    s
-}
-
 /// Output format of the `timeline` command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum TimelineFormat {
     Csv,
     Jsonl,
     Md,
-}
-
-/// Writes `events` in `format`.
-pub fn write<W: Write>(events: &[TimelineEvent], format: TimelineFormat, w: W) -> io::Result<()> {
-    match format {
-        TimelineFormat::Csv => write_csv(events, w),
-        TimelineFormat::Jsonl => write_jsonl(events, w),
-        TimelineFormat::Md => write_markdown(events, w),
-    }
 }
 
 #[cfg(test)]
@@ -634,6 +608,19 @@ mod tests {
         s.push('|');
         csv_field(&mut s, "a,\"b\"\nc");
         assert_eq!(s, "plain|\"a,\"\"b\"\"\nc\"");
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised_and_stay_readable() {
+        for bad in ["=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            let mut s = String::new();
+            csv_text_field(&mut s, bad);
+            let inner = s.trim_start_matches('"');
+            assert!(inner.starts_with('\''), "{bad:?} -> {s:?}");
+        }
+        let mut s = String::new();
+        csv_text_field(&mut s, "key revoked");
+        assert_eq!(s, "key revoked");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! Analysers never write; the module analyser reads one more file, the detached signature beside
 //! the module ([`crate::source::detached::next_to`]), the others see only the bytes fed.
 
+pub mod assessment;
 pub mod audit_log;
 pub mod basic;
 pub mod case_file;

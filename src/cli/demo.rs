@@ -9,6 +9,7 @@ use super::verify::VerifyArgs;
 use super::{GlobalArgs, Status};
 use crate::acquire::DEFAULT_MAX_FILE_SIZE;
 use crate::demo::{stage_sample_incident, DEMO_COLLECTED_AT};
+use crate::io::output::OutputDir;
 use crate::report::ReportFormat;
 use crate::timeline::TimelineFormat;
 use anyhow::Context;
@@ -20,14 +21,17 @@ pub struct DemoArgs {
     /// Where to write the staged incident, the bundle and the reports.
     #[arg(long, value_name = "DIR", default_value = "demo-out")]
     pub out: PathBuf,
+    /// Replace the files of an earlier run in DIR (without it, an existing file is an error).
+    #[arg(long)]
+    pub force: bool,
 }
 
 const CASE_ID: &str = "IR-2026-0042";
 
 pub fn run(args: DemoArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
     let out = &args.out;
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let staged = stage_sample_incident(&out.join("incident"))
+    OutputDir::create(out)?;
+    let staged = stage_sample_incident(&out.join("incident"), args.force)
         .with_context(|| format!("staging the sample incident under {}", out.display()))?;
     let bundle = out.join(format!("{CASE_ID}.zip"));
     let reports = out.join("reports");
@@ -52,7 +56,7 @@ pub fn run(args: DemoArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
             keys: Vec::new(),
             trusted_root: Some(staged.trusted_root.clone()),
             max_file_size: DEFAULT_MAX_FILE_SIZE,
-            force: true,
+            force: args.force,
             compress: false,
             json: false,
             inputs: staged.inputs.clone(),
@@ -82,13 +86,14 @@ pub fn run(args: DemoArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
     }
 
     say("timeline: Timesketch CSV");
-    std::fs::create_dir_all(&reports)?;
+    OutputDir::create(&reports)?;
     let timeline = reports.join("timeline.csv");
     super::timeline::run(
         TimelineArgs {
             bundle: bundle.clone(),
             format: TimelineFormat::Csv,
             output: Some(timeline.clone()),
+            force: args.force,
             from: None,
             to: None,
             check: examiner.clone(),
@@ -103,6 +108,8 @@ pub fn run(args: DemoArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
             out: reports.clone(),
             format: vec![ReportFormat::Md, ReportFormat::Pdf],
             templates: None,
+            internal: false,
+            force: args.force,
             json: false,
             check: examiner,
         },

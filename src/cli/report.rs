@@ -27,6 +27,13 @@ pub struct ReportArgs {
     /// (`root-cause-analysis.md.j2`, `_header.md.j2`, …).
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// Let the external documents (key-compromise notice, advisory) show local paths, the
+    /// examiner's name and bundle internals (digest, case-file hash); by default they do not.
+    #[arg(long)]
+    pub internal: bool,
+    /// Replace reports already in DIR (without it, an existing file is an error).
+    #[arg(long)]
+    pub force: bool,
     /// Print a JSON document (bundle, digest, integrity, files) instead of one path a line.
     #[arg(long)]
     pub json: bool,
@@ -45,12 +52,15 @@ pub struct OpenedBundle {
 }
 
 impl OpenedBundle {
-    pub fn input(&self) -> ReportInput<'_> {
+    /// The report input; `internal`: external documents also show local paths, the examiner
+    /// and bundle internals.
+    pub fn input(&self, internal: bool) -> ReportInput<'_> {
         ReportInput {
             evidence: &self.evidence,
             custody: &self.custody,
             bundle_digest: self.digest,
             integrity: &self.integrity,
+            internal,
         }
     }
 }
@@ -124,8 +134,14 @@ pub fn run_with(
         None => TemplateSet::builtin(),
     };
     warn_if_altered(bundle, &args.bundle);
-    let written = report::write_reports(&bundle.input(), &templates, &args.out, &args.format)
-        .with_context(|| format!("reporting on {}", args.bundle.display()))?;
+    let written = report::write_reports(
+        &bundle.input(args.internal),
+        &templates,
+        &args.out,
+        &args.format,
+        args.force,
+    )
+    .with_context(|| format!("reporting on {}", args.bundle.display()))?;
     if args.json {
         let (intact, problems) = match &bundle.integrity {
             Integrity::Intact | Integrity::Proven { .. } => (true, Vec::new()),

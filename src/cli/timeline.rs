@@ -3,7 +3,9 @@
 
 use super::report::{open_verified, status_of, warn_if_altered, OpenedBundle};
 use super::{GlobalArgs, Status};
-use crate::timeline::{self, TimelineFormat};
+use crate::io::output::write_new_file;
+use crate::report::timeline_table;
+use crate::timeline::{self, TimelineEvent, TimelineFormat};
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use clap::Args;
@@ -20,6 +22,9 @@ pub struct TimelineArgs {
     /// Write to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Replace FILE if it exists (without it, an existing FILE is an error).
+    #[arg(long, requires = "output")]
+    pub force: bool,
     /// Keep events at or after T (RFC 3339, or YYYY-MM-DD = 00:00 UTC).
     #[arg(long, value_name = "T", value_parser = parse_time)]
     pub from: Option<DateTime<Utc>>,
@@ -69,15 +74,28 @@ pub fn run_with(
     );
     match &args.output {
         Some(p) => {
-            let f =
-                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
-            timeline::write(&events, args.format, std::io::BufWriter::new(f))
-                .with_context(|| format!("writing {}", p.display()))?;
+            write_new_file(p, args.force, |out| {
+                write(&events, args.format, std::io::BufWriter::new(out))
+            })
+            .with_context(|| format!("writing the timeline to {}", p.display()))?;
         }
-        None => timeline::write(&events, args.format, std::io::BufWriter::new(stdout))
+        None => write(&events, args.format, std::io::BufWriter::new(stdout))
             .context("writing the timeline")?,
     }
     Ok(status_of(bundle))
+}
+
+/// Writes `events` in `format`.
+pub fn write<W: Write>(
+    events: &[TimelineEvent],
+    format: TimelineFormat,
+    w: W,
+) -> std::io::Result<()> {
+    match format {
+        TimelineFormat::Csv => timeline::write_csv(events, w),
+        TimelineFormat::Jsonl => timeline::write_jsonl(events, w),
+        TimelineFormat::Md => timeline_table::write_markdown(events, w),
+    }
 }
 
 #[cfg(test)]

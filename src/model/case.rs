@@ -128,6 +128,44 @@ pub struct CaseInfo {
     pub keys: CaseKeys,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<DeclaredEvent>,
+    /// What the external documents (notice, advisory) need and only the examiner can say.
+    #[serde(default, skip_serializing_if = "Disclosure::is_empty")]
+    pub disclosure: Disclosure,
+}
+
+/// Facts for the external documents (`[disclosure]` in case.toml). Every field is optional; a
+/// document writes "not recorded" for a missing one.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Disclosure {
+    /// CVE identifiers assigned to the incident.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cve_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub affected_versions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fixed_versions: Vec<String>,
+    /// Where recipients report problems or ask questions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// Traffic Light Protocol marking (`TLP:CLEAR`, `TLP:GREEN`, `TLP:AMBER`, `TLP:RED`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tlp: Option<String>,
+    /// Who the external documents go to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub distribution: Vec<String>,
+    /// File name of the new public key sent with the key-compromise notice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_public_key_file: Option<String>,
+    /// Lessons learned, as the review recorded them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lessons_learned: Option<String>,
+}
+
+impl Disclosure {
+    pub fn is_empty(&self) -> bool {
+        *self == Disclosure::default()
+    }
 }
 
 /// A case file that could not be used.

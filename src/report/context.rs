@@ -3,14 +3,19 @@
 //! Values stay raw here; escaping happens when a template prints them.
 
 use super::metrics::{self, Metric, MetricVerdict};
+use super::runbook::{RaciTable, Runbook};
 use super::Integrity;
+use crate::analyse::assessment::{
+    self, CompromiseFacts, KeyAssessment, ModuleAssessment, ModuleStatus,
+};
+use crate::model::case::CaseInfo;
 use crate::model::custody::CustodyEvent;
 use crate::model::digest::Sha256Digest;
 use crate::model::evidence::{Evidence, EvidenceItem, Finding, IncidentType, ItemKind, Severity};
 use crate::timeline::{self, iso_utc, TimelineEvent};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Everything a report is made from: the bundle's evidence and custody record, its digest, and
 /// whether it passed verification.
@@ -20,9 +25,14 @@ pub struct ReportInput<'a> {
     pub custody: &'a [CustodyEvent],
     pub bundle_digest: Sha256Digest,
     pub integrity: &'a Integrity,
+    /// External documents (notice, advisory) also show local paths, the examiner and bundle
+    /// internals (`report --internal`).
+    pub internal: bool,
 }
 
-const UNKNOWN: &str = "unknown";
+/// What an unknown fact is written as: the bundle does not record it.
+const UNKNOWN: &str = "not recorded";
+const NOT_RECORDED: &str = UNKNOWN;
 
 fn when(t: Option<DateTime<Utc>>) -> String {
     t.map(iso_utc).unwrap_or_else(|| UNKNOWN.to_owned())
@@ -84,6 +94,12 @@ pub struct DeclaredTimeView {
 
 #[derive(Serialize, Debug, Clone)]
 pub struct ItemView {
+    /// `E-001`, … in evidence order: what tables cite.
+    pub number: String,
+    /// The first 12 hex digits, for tables (the appendix gives the full hash).
+    pub short: String,
+    /// The file name without its directories (for external documents).
+    pub file_name: String,
     pub sha256: String,
     pub path: String,
     pub kind: String,
@@ -100,29 +116,25 @@ pub struct FindingView {
     pub message: String,
     /// SHA-256 of the item carrying the finding, or "case" for a cross-item finding.
     pub item_sha256: String,
+    /// Evidence number of that item (`E-001`), or "case".
+    pub item: String,
     pub item_path: String,
     pub related: Vec<String>,
 }
 
-/// What the report concludes about one module.
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum ModuleVerdict {
-    /// A High or Critical finding is about the module, or the compromised key signed it.
-    Suspect,
-    /// Only Low or Medium findings.
-    Review,
-    /// No finding is about it.
-    NoFindings,
-}
-
 #[derive(Serialize, Debug, Clone)]
 pub struct ModuleView {
+    /// Evidence number (`E-001`) and short hash.
+    pub item: String,
+    pub short: String,
+    pub file_name: String,
     pub sha256: String,
     pub path: String,
     pub signed_by: Vec<String>,
     pub signed_by_compromised_key: bool,
-    pub verdict: ModuleVerdict,
+    /// The library's assessment ([`ModuleStatus`]), and whether users should stop trusting it.
+    pub verdict: ModuleStatus,
+    pub untrusted: bool,
     pub verdict_text: String,
     pub findings: Vec<String>,
     /// The time used to place the module before or after the compromise, and what it is.
@@ -132,10 +144,65 @@ pub struct ModuleView {
     pub relative_to_compromise: &'static str,
 }
 
+fn module_view(item: &EvidenceItem, a: &ModuleAssessment, n: &Numbers) -> ModuleView {
+    ModuleView {
+        item: n.of(&item.sha256),
+        short: short(&item.sha256),
+        file_name: file_name(&item.source.text),
+        sha256: item.sha256.to_hex(),
+        path: item.source.text.clone(),
+        signed_by: a.signed_by.clone(),
+        signed_by_compromised_key: a.signed_by_compromised_key,
+        verdict: a.status,
+        untrusted: a.status.untrusted(),
+        verdict_text: a.summary.clone(),
+        findings: a.findings.iter().map(|(c, _)| c.clone()).collect(),
+        signing_time: iso_utc(a.signing_time),
+        signing_time_source: a.signing_time_source.clone(),
+        relative_to_compromise: a.placement.as_str(),
+    }
+}
+
+fn key_view(k: &KeyAssessment, n: &Numbers) -> KeyView {
+    KeyView {
+        key_id: k.key_id.clone(),
+        roles: k.roles.iter().map(|r| r.as_str()).collect(),
+        modules: k.modules.iter().map(|d| n.of(d)).collect(),
+        key_files: k.key_files.iter().map(|d| n.of(d)).collect(),
+    }
+}
+
+/// Evidence numbers (`E-001`, …) by SHA-256, in evidence order.
+struct Numbers(BTreeMap<Sha256Digest, String>);
+
+impl Numbers {
+    fn of_evidence(ev: &Evidence) -> Self {
+        let mut m = BTreeMap::new();
+        for (i, item) in ev.items.iter().enumerate() {
+            m.entry(item.sha256)
+                .or_insert_with(|| format!("E-{:03}", i + 1));
+        }
+        Numbers(m)
+    }
+
+    fn of(&self, d: &Sha256Digest) -> String {
+        self.0.get(d).cloned().unwrap_or_else(|| short(d))
+    }
+}
+
+fn short(d: &Sha256Digest) -> String {
+    d.to_hex()[..12].to_owned()
+}
+
+fn file_name(path: &str) -> String {
+    path.rsplit(['/', '\\']).next().unwrap_or(path).to_owned()
+}
+
 #[derive(Serialize, Debug, Clone)]
 pub struct KeyView {
     pub key_id: String,
     pub roles: Vec<&'static str>,
+    /// Evidence numbers of the modules it signed and the key files holding it.
     pub modules: Vec<String>,
     pub key_files: Vec<String>,
 }
@@ -151,23 +218,23 @@ pub struct ControlView {
 #[derive(Serialize, Debug, Clone)]
 pub struct ActionView {
     pub step: u32,
-    pub phase: &'static str,
-    pub action: &'static str,
-    pub raci_activity: &'static str,
+    pub phase: String,
+    pub action: String,
+    pub raci_activity: String,
     pub status: String,
 }
 
 #[derive(Serialize, Debug, Clone)]
 pub struct RaciView {
-    pub table: &'static str,
-    pub columns: Vec<&'static str>,
+    pub table: String,
+    pub columns: Vec<String>,
     pub rows: Vec<RaciRow>,
 }
 
 #[derive(Serialize, Debug, Clone)]
 pub struct RaciRow {
-    pub activity: &'static str,
-    pub roles: Vec<&'static str>,
+    pub activity: String,
+    pub roles: Vec<String>,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -185,6 +252,8 @@ pub struct MetricView {
 
 #[derive(Serialize, Debug, Clone)]
 pub struct NoticeView {
+    /// A key compromise is declared: INC-1, or compromised keys named in the case file.
+    pub key_compromise: bool,
     pub key_id: String,
     pub compromise_date: String,
     pub compromise_date_source: &'static str,
@@ -195,7 +264,73 @@ pub struct NoticeView {
     pub notified: String,
     pub recovered: String,
     pub new_key_id: String,
+    pub new_public_key_file: String,
     pub cutoff: String,
+    /// The declared times the notice cites, in time order; unrecorded ones omitted.
+    pub timeline: Vec<TimeRow>,
+}
+
+/// The executive summary's counts, all from the findings, assessments and metrics.
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct ExecView {
+    pub critical: usize,
+    pub high: usize,
+    pub medium: usize,
+    pub low: usize,
+    pub modules: usize,
+    pub modules_untrusted: usize,
+    pub modules_resigned: usize,
+    pub keys_compromised: usize,
+    pub metrics_met: usize,
+    pub metrics_missed: usize,
+    pub metrics_unknown: usize,
+}
+
+fn exec_view(
+    all: &[(Option<&EvidenceItem>, &Finding)],
+    modules: &[ModuleView],
+    compromise: &CompromiseFacts,
+    metrics: &[MetricView],
+) -> ExecView {
+    let sev = |s: Severity| all.iter().filter(|(_, f)| f.severity == s).count();
+    let verdicts = |v: &str| metrics.iter().filter(|m| m.verdict == v).count();
+    ExecView {
+        critical: sev(Severity::Critical),
+        high: sev(Severity::High),
+        medium: sev(Severity::Medium),
+        low: sev(Severity::Low),
+        modules: modules.len(),
+        modules_untrusted: modules.iter().filter(|m| m.untrusted).count(),
+        modules_resigned: modules
+            .iter()
+            .filter(|m| m.verdict == ModuleStatus::ReSigned)
+            .count(),
+        keys_compromised: compromise.compromised.len(),
+        metrics_met: verdicts("met"),
+        metrics_missed: verdicts("missed"),
+        metrics_unknown: verdicts("unknown"),
+    }
+}
+
+/// One dated line of a document's timeline.
+#[derive(Serialize, Debug, Clone)]
+pub struct TimeRow {
+    pub at: String,
+    pub what: String,
+}
+
+/// The `[disclosure]` facts of the case file, "not recorded" when absent.
+#[derive(Serialize, Debug, Clone)]
+pub struct DisclosureView {
+    pub cve_ids: Vec<String>,
+    pub affected_versions: Vec<String>,
+    pub fixed_versions: Vec<String>,
+    pub contact: String,
+    pub tlp: String,
+    pub distribution: Vec<String>,
+    pub lessons_learned: Option<String>,
+    /// The declared times the advisory cites, in time order; unrecorded ones omitted.
+    pub timeline: Vec<TimeRow>,
 }
 
 /// The whole template context.
@@ -222,368 +357,83 @@ pub struct ReportContext {
     pub raci: Option<RaciView>,
     pub metrics: Vec<MetricView>,
     pub notice: NoticeView,
+    pub disclosure: DisclosureView,
+    /// Whether external documents may show local paths, the examiner and bundle internals.
+    pub internal: bool,
+    /// Evidence number (`E-001`) by SHA-256 (hex).
+    pub item_numbers: BTreeMap<String, String>,
+    pub exec: ExecView,
     pub timeline: Vec<TimelineEvent>,
 }
 
-/// Collects key ids from an analyser's JSON without relying on its exact shape: any string (or
-/// list of strings) under a field named like `key_id` (`key_id` in wasm signature verdicts,
-/// `wsc_key_id` in key-file analyses).
-fn key_ids_in(v: &serde_json::Value, out: &mut BTreeSet<String>) {
-    match v {
-        serde_json::Value::Object(m) => {
-            for (k, val) in m {
-                let kl = k.to_ascii_lowercase();
-                if matches!(
-                    kl.as_str(),
-                    "key_id" | "keyid" | "key_ids" | "keyids" | "wsc_key_id"
-                ) {
-                    match val {
-                        serde_json::Value::String(s) if !s.is_empty() => {
-                            out.insert(s.to_ascii_lowercase());
-                        }
-                        serde_json::Value::Array(a) => {
-                            for s in a.iter().filter_map(|x| x.as_str()) {
-                                out.insert(s.to_ascii_lowercase());
-                            }
-                        }
-                        _ => {}
-                    }
-                } else {
-                    key_ids_in(val, out);
-                }
-            }
-        }
-        serde_json::Value::Array(a) => a.iter().for_each(|x| key_ids_in(x, out)),
-        _ => {}
-    }
-}
-
-/// For a module analysed by the wasm decoder: (key id, verdict word) of every signature that a
-/// known key made (`valid`, `partial` or `invalid`), from `module.signature.verdicts`.
-fn module_signature_verdicts(item: &EvidenceItem) -> Vec<(String, String)> {
-    item.analysis
-        .signature_verdicts()
-        .iter()
-        .filter(|v| v.verdict.names_a_key())
-        .filter_map(|v| {
-            let key = v.key.as_ref()?;
-            Some((key.to_ascii_lowercase(), v.verdict.as_str().to_owned()))
-        })
-        .collect()
-}
-
-fn item_key_ids(item: &EvidenceItem) -> BTreeSet<String> {
-    let mut s = BTreeSet::new();
-    key_ids_in(&item.analysis.to_json(), &mut s);
-    s
-}
-
-/// Findings about an item: its own, plus case-level findings that name it in `related`.
-fn findings_about<'e>(ev: &'e Evidence, item: &'e EvidenceItem) -> Vec<&'e Finding> {
-    let mut all: Vec<&Finding> = item.findings.iter().collect();
-    for (carrier, f) in ev.all_findings() {
-        let is_own = carrier.is_some_and(|c| std::ptr::eq(c, item));
-        if !is_own && f.related.contains(&item.sha256) {
-            all.push(f);
-        }
-    }
-    all
-}
-
-/// The failed control a finding points to, and what would have prevented or detected it.
-/// Codes come from the analysers; unknown codes still name a control by their code.
-fn control_for(code: &str) -> (String, &'static str, &'static str) {
-    let c = code.to_ascii_lowercase();
-    let has = |w: &str| c.contains(w);
-    if has("permission") || has("readable") || has("world") || has("mode") {
-        (
-            "Secret key file access control".into(),
-            "Secret keys kept 0600 (or in an HSM/offline store) and checked by policy",
-            "A periodic stat audit of key directories alerting on group/other access",
-        )
-    } else if has("baseline") || has("changed") || has("differs") || has("key-file") {
-        (
-            "Key file integrity baseline".into(),
-            "Key files write-protected after generation",
-            "Comparing key files against a stored SHA-256 baseline on every run",
-        )
-    } else if has("secret-key") {
-        (
-            "Secret key storage".into(),
-            "Signing keys kept in an HSM or an offline store, never as files on build hosts",
-            "Regular sweeps for secret key files outside the key store",
-        )
-    } else if has("window") || has("compromis") || has("blocklist") || has("revoked") {
-        (
-            "Signing key custody and revocation".into(),
-            "Signing keys held offline or in an HSM, with signing limited to the release pipeline",
-            "Monitoring signatures made with each key and blocking revoked keys at verification",
-        )
-    } else if has("rekor")
-        || has("transparency")
-        || has("inclusion")
-        || has("checkpoint")
-        || has("set")
-    {
-        (
-            "Transparency-log verification".into(),
-            "Verifiers that require a matching, verified Rekor entry",
-            "Monitoring the transparency log for entries made with the project's identities",
-        )
-    } else if has("cert") || has("fulcio") || has("identity") || has("keyless") {
-        (
-            "Keyless identity and certificate checks".into(),
-            "Pinning the expected signer identity and issuer at verification",
-            "Alerting on certificates issued to unexpected identities",
-        )
-    } else if has("tamper")
-        || has("cover")
-        || has("signature")
-        || has("hash")
-        || has("unsigned")
-        || has("appended")
-    {
-        (
-            "Module signature verification before deployment".into(),
-            "Full-module signature verification enforced at every deployment point",
-            "Re-verifying deployed modules against their signatures on a schedule",
-        )
-    } else {
-        (
+/// The failed control a finding points to (by its exact code in the runbook's control table),
+/// and what would have prevented or detected it. A code the table does not list still names a
+/// control by its code, and what would have helped is "not recorded".
+fn control_for(runbook: &Runbook, code: &str) -> (String, String, String) {
+    match runbook.control_for(code) {
+        Some(c) => (c.control.clone(), c.prevent.clone(), c.detect.clone()),
+        None => (
             format!("Control covering finding `{code}`"),
-            "unknown",
-            "unknown",
-        )
+            NOT_RECORDED.into(),
+            NOT_RECORDED.into(),
+        ),
     }
 }
 
-fn raci_for(t: IncidentType) -> RaciView {
-    let r = |activity, roles: [&'static str; 3]| RaciRow {
-        activity,
-        roles: roles.to_vec(),
-    };
-    match t {
-        IncidentType::KeyCompromise | IncidentType::MaliciousModule => RaciView {
-            table: "Deployment Incidents",
-            columns: vec!["WSC Maintainers", "System Integrator", "End User"],
-            rows: vec![
-                r("Detect signing key compromise", ["C", "R/A", "I"]),
-                r("Revoke compromised key", ["C", "R/A", "I"]),
-                r("Generate new key", ["I", "R/A", "I"]),
-                r("Re-sign affected modules", ["I", "R/A", "I"]),
-                r("Update trust bundles", ["I", "R/A", "I"]),
-                r("Notify downstream users", ["I", "R/A", "I"]),
-            ],
-        },
-        IncidentType::SigstoreCompromise => RaciView {
-            table: "Sigstore Incidents",
-            columns: vec!["WSC Maintainers", "Sigstore Team", "System Integrator"],
-            rows: vec![
-                r("Detect Sigstore compromise", ["I", "R/A", "C"]),
-                r("Publish advisory", ["I", "R/A", "I"]),
-                r("Switch to offline mode", ["I", "I", "R/A"]),
-                r("Audit affected signatures", ["C", "C", "R/A"]),
-            ],
-        },
-        IncidentType::DependencyVulnerability => RaciView {
-            table: "WSC Project Incidents",
-            columns: vec!["WSC Maintainers", "System Integrator", "End User"],
-            rows: vec![
-                r("Detect WSC vulnerability", ["R/A", "C", "I"]),
-                r("Patch WSC code", ["R/A", "I", "I"]),
-                r("Release security advisory", ["R/A", "I", "I"]),
-                r("Update WSC dependency", ["I", "R/A", "I"]),
-                r("Regression test", ["I", "R/A", "I"]),
-            ],
-        },
+fn raci_view(t: &RaciTable) -> RaciView {
+    RaciView {
+        table: t.table.clone(),
+        columns: t.columns.clone(),
+        rows: t
+            .rows
+            .iter()
+            .map(|r| RaciRow {
+                activity: r.activity.clone(),
+                roles: r.roles.clone(),
+            })
+            .collect(),
     }
 }
 
-/// The runbook's numbered actions for an incident type: (phase, action, RACI activity, the
-/// declared time that records it being done).
-fn runbook_actions(
-    t: IncidentType,
-) -> Vec<(
-    &'static str,
-    &'static str,
-    &'static str,
-    Option<&'static str>,
-)> {
-    match t {
-        IncidentType::KeyCompromise => vec![
-            (
-                "Immediate",
-                "Isolate the key",
-                "Revoke compromised key",
-                Some("contained"),
-            ),
-            (
-                "Immediate",
-                "Identify scope (every module signed with the key)",
-                "Detect signing key compromise",
-                Some("detected"),
-            ),
-            (
-                "Immediate",
-                "Notify stakeholders",
-                "Notify downstream users",
-                Some("notified"),
-            ),
-            (
-                "Recovery",
-                "Generate replacement key",
-                "Generate new key",
-                Some("new_key_generated"),
-            ),
-            (
-                "Recovery",
-                "Re-sign affected modules",
-                "Re-sign affected modules",
-                Some("modules_resigned"),
-            ),
-            (
-                "Recovery",
-                "Update trust bundles (add new key, remove compromised key)",
-                "Update trust bundles",
-                Some("key_revoked"),
-            ),
-            (
-                "Recovery",
-                "Forensic analysis (access, what was signed, timeline)",
-                "",
-                None,
-            ),
-        ],
-        IncidentType::MaliciousModule => vec![
-            ("Immediate", "Quarantine the module", "", Some("contained")),
-            ("Immediate", "Extract signature information", "", None),
-            ("Immediate", "Check Rekor for the signing record", "", None),
-            (
-                "Immediate",
-                "Block the signing identity",
-                "Revoke compromised key",
-                Some("key_revoked"),
-            ),
-            (
-                "Recovery",
-                "Notify affected parties",
-                "Notify downstream users",
-                Some("notified"),
-            ),
-            ("Recovery", "Publish advisory", "", None),
-        ],
-        IncidentType::SigstoreCompromise => vec![
-            (
-                "Immediate",
-                "Switch to offline verification",
-                "Switch to offline mode",
-                Some("contained"),
-            ),
-            (
-                "Immediate",
-                "Audit recent signatures",
-                "Audit affected signatures",
-                None,
-            ),
-            ("Immediate", "Monitor Sigstore advisories", "", None),
-            (
-                "Recovery",
-                "Wait for Sigstore all-clear",
-                "",
-                Some("recovered"),
-            ),
-            (
-                "Recovery",
-                "Re-verify affected modules if needed",
-                "Audit affected signatures",
-                None,
-            ),
-            (
-                "Recovery",
-                "Update certificate pins if root rotated",
-                "",
-                None,
-            ),
-        ],
-        IncidentType::DependencyVulnerability => vec![
-            (
-                "Assessment",
-                "Check if WSC is affected",
-                "Detect WSC vulnerability",
-                Some("detected"),
-            ),
-            ("Assessment", "Severity assessment", "", None),
-            (
-                "Mitigation",
-                "Update dependency",
-                "Update WSC dependency",
-                Some("contained"),
-            ),
-            (
-                "Mitigation",
-                "Release patch version",
-                "Patch WSC code",
-                Some("recovered"),
-            ),
-            (
-                "Mitigation",
-                "Notify users",
-                "Release security advisory",
-                Some("notified"),
-            ),
-        ],
+/// The incident type and where it came from: the case file, else the type most findings point
+/// to (ties → the lower INC number).
+fn incident_type_of(ev: &Evidence) -> (Option<IncidentType>, &'static str) {
+    if let Some(t) = ev.case.incident_type {
+        return (Some(t), "case file");
     }
-}
-
-/// Builds the template context from the report input.
-pub fn build(input: &ReportInput<'_>) -> ReportContext {
-    let ev = input.evidence;
-    let case = &ev.case;
-
-    let (incident_type, incident_type_source) = match case.incident_type {
-        Some(t) => (Some(t), "case file"),
-        None => {
-            // The incident type most findings point to (ties → the lower INC number).
-            let mut counts: BTreeMap<IncidentType, usize> = BTreeMap::new();
-            for (_, f) in ev.all_findings() {
-                if let Some(t) = f.incident_type {
-                    *counts.entry(t).or_default() += 1;
-                }
-            }
-            let best = counts
-                .iter()
-                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-                .map(|(t, _)| *t);
-            match best {
-                Some(t) => (Some(t), "findings"),
-                None => (None, "unknown"),
-            }
+    let mut counts: BTreeMap<IncidentType, usize> = BTreeMap::new();
+    for (_, f) in ev.all_findings() {
+        if let Some(t) = f.incident_type {
+            *counts.entry(t).or_default() += 1;
         }
-    };
-    let (severity, severity_source): (Option<Severity>, &'static str) = match case.severity {
+    }
+    let best = counts
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .map(|(t, _)| *t);
+    match best {
+        Some(t) => (Some(t), "findings"),
+        None => (None, "unknown"),
+    }
+}
+
+/// The severity and where it came from: the case file, else the highest finding.
+fn severity_of(ev: &Evidence) -> (Option<Severity>, &'static str) {
+    match ev.case.severity {
         Some(s) => (Some(s), "case file"),
         None => match ev.max_severity() {
             Some(s) => (Some(s), "highest finding"),
             None => (None, "unknown"),
         },
-    };
+    }
+}
 
-    let compromised: BTreeSet<String> = case
-        .keys
-        .compromised
-        .iter()
-        .map(|k| k.trim().to_ascii_lowercase())
-        .collect();
-    let compromise_start = case
-        .window
-        .as_ref()
-        .map(|w| (w.from, "compromise window start"))
-        .or(case
-            .times
-            .compromise_estimated
-            .map(|t| (t, "estimated compromise time")));
-
-    let case_view = CaseView {
+fn case_view(
+    case: &CaseInfo,
+    (incident_type, incident_type_source): (Option<IncidentType>, &'static str),
+    (severity, severity_source): (Option<Severity>, &'static str),
+) -> CaseView {
+    CaseView {
         case_id: if case.case_id.trim().is_empty() {
             UNKNOWN.into()
         } else {
@@ -607,11 +457,15 @@ pub fn build(input: &ReportInput<'_>) -> ReportContext {
         compromised_keys: case.keys.compromised.clone(),
         revoked_keys: case.keys.revoked.clone(),
         replacement_key: or_unknown(&case.keys.replacement),
-    };
+    }
+}
 
-    let times = case
-        .times
-        .entries()
+/// The declared times in time order; those not recorded follow, in runbook order.
+fn declared_time_views(case: &CaseInfo) -> Vec<DeclaredTimeView> {
+    let mut entries = case.times.entries();
+    // Stable: equal times and the unrecorded keep the runbook's order.
+    entries.sort_by_key(|(_, _, at)| (at.is_none(), *at));
+    entries
         .into_iter()
         .map(|(name, description, at)| DeclaredTimeView {
             name,
@@ -619,12 +473,35 @@ pub fn build(input: &ReportInput<'_>) -> ReportContext {
             at: when(at),
             known: at.is_some(),
         })
-        .collect();
+        .collect()
+}
 
-    let items = ev
-        .items
+/// Rows for the declared times named, in time order, unrecorded ones left out.
+fn time_rows(case: &CaseInfo, wanted: &[(&str, &str)]) -> Vec<TimeRow> {
+    let entries = case.times.entries();
+    let mut rows: Vec<(DateTime<Utc>, &str)> = wanted
+        .iter()
+        .filter_map(|(name, what)| {
+            let at = entries.iter().find(|(n, _, _)| n == name)?.2?;
+            Some((at, *what))
+        })
+        .collect();
+    rows.sort_by_key(|(at, _)| *at);
+    rows.into_iter()
+        .map(|(at, what)| TimeRow {
+            at: iso_utc(at),
+            what: what.to_owned(),
+        })
+        .collect()
+}
+
+fn item_views(ev: &Evidence, n: &Numbers) -> Vec<ItemView> {
+    ev.items
         .iter()
         .map(|i| ItemView {
+            number: n.of(&i.sha256),
+            short: short(&i.sha256),
+            file_name: file_name(&i.source.text),
             sha256: i.sha256.to_hex(),
             path: i.source.text.clone(),
             kind: kind_name(i.kind),
@@ -632,13 +509,18 @@ pub fn build(input: &ReportInput<'_>) -> ReportContext {
             bag_path: i.bag_path.clone().unwrap_or_else(|| "not copied".into()),
             finding_count: i.findings.len(),
         })
-        .collect();
+        .collect()
+}
 
-    let mut sorted: Vec<_> = ev.all_findings().collect();
+/// Every finding (the bundle's, then the report's sanity checks), most severe first (stable:
+/// evidence order within a severity).
+fn finding_views(all: &[(Option<&EvidenceItem>, &Finding)], n: &Numbers) -> Vec<FindingView> {
+    let mut sorted: Vec<_> = all.to_vec();
     sorted.sort_by_key(|(_, f)| std::cmp::Reverse(f.severity));
-    let findings: Vec<FindingView> = sorted
+    sorted
         .into_iter()
         .map(|(item, f)| FindingView {
+            item: item.map_or("case".into(), |i| n.of(&i.sha256)),
             code: f.code.clone(),
             severity: f.severity.to_string(),
             incident_type: f.incident_type.map_or(String::new(), |t| t.code().into()),
@@ -647,178 +529,33 @@ pub fn build(input: &ReportInput<'_>) -> ReportContext {
             item_path: item.map_or(String::new(), |i| i.source.text.clone()),
             related: f.related.iter().map(|d| d.to_hex()).collect(),
         })
-        .collect();
+        .collect()
+}
 
-    // Modules and the keys that signed them.
-    let mut modules = Vec::new();
-    let mut key_map: BTreeMap<String, KeyView> = BTreeMap::new();
-    let key_entry = |id: &str| -> String { id.trim().to_ascii_lowercase() };
-    for k in &case.keys.compromised {
-        let id = key_entry(k);
-        key_map
-            .entry(id.clone())
-            .or_insert_with(|| KeyView {
-                key_id: id,
-                roles: vec![],
-                modules: vec![],
-                key_files: vec![],
-            })
-            .roles
-            .push("compromised");
-    }
-    for k in &case.keys.revoked {
-        let id = key_entry(k);
-        key_map
-            .entry(id.clone())
-            .or_insert_with(|| KeyView {
-                key_id: id,
-                roles: vec![],
-                modules: vec![],
-                key_files: vec![],
-            })
-            .roles
-            .push("revoked");
-    }
-    if let Some(k) = &case.keys.replacement {
-        let id = key_entry(k);
-        key_map
-            .entry(id.clone())
-            .or_insert_with(|| KeyView {
-                key_id: id,
-                roles: vec![],
-                modules: vec![],
-                key_files: vec![],
-            })
-            .roles
-            .push("replacement");
-    }
-    for item in &ev.items {
-        let mut ids = item_key_ids(item);
-        match item.kind {
-            ItemKind::Module => {
-                // The decoder's verdicts say which known keys really made a signature (a key id
-                // in a signature is only a claim, and signatures may carry none).
-                let sig_verdicts = module_signature_verdicts(item);
-                if !sig_verdicts.is_empty() {
-                    ids = sig_verdicts.iter().map(|(k, _)| k.clone()).collect();
-                }
-                let about = findings_about(ev, item);
-                let signed_by_compromised = ids.iter().any(|k| compromised.contains(k));
-                let serious = about.iter().any(|f| f.severity >= Severity::High);
-                let sign_time = item
-                    .times
-                    .iter()
-                    .filter(|t| t.event_type.contains("sign") || t.event_type.contains("rekor"))
-                    .map(|t| (t.at, t.description.clone()))
-                    .min_by_key(|(at, _)| *at)
-                    .unwrap_or((
-                        item.stat_before.mtime,
-                        "file mtime; wsc signatures carry no signing time".into(),
-                    ));
-                let relative = match compromise_start {
-                    Some((start, _)) if sign_time.0 >= start => "after",
-                    Some(_) => "before",
-                    None => "unknown",
-                };
-                // The runbook: modules signed by the key after the compromise are not to be
-                // trusted; those signed before are believed unaffected (but still re-verified).
-                let compromised_after = signed_by_compromised && relative != "before";
-                let verdict = if serious || compromised_after {
-                    ModuleVerdict::Suspect
-                } else if !about.is_empty() || signed_by_compromised {
-                    ModuleVerdict::Review
-                } else {
-                    ModuleVerdict::NoFindings
-                };
-                let mut reasons: Vec<String> = about
-                    .iter()
-                    .map(|f| format!("{} ({})", f.code, f.severity))
-                    .collect();
-                if compromised_after {
-                    reasons.insert(
-                        0,
-                        "signed by a compromised key after the compromise began".into(),
-                    );
-                } else if signed_by_compromised {
-                    reasons.insert(0, "signed by a compromised key before the compromise began (believed unaffected)".into());
-                }
-                let signatures = if sig_verdicts.is_empty() {
-                    String::new()
-                } else {
-                    let list: Vec<String> = sig_verdicts
-                        .iter()
-                        .map(|(k, v)| format!("{k} {v}"))
-                        .collect();
-                    format!("signatures: {}. ", list.join(", "))
-                };
-                let verdict_text = match verdict {
-                    ModuleVerdict::Suspect => {
-                        format!("{signatures}suspect: {}", reasons.join("; "))
-                    }
-                    ModuleVerdict::Review => format!("{signatures}review: {}", reasons.join("; ")),
-                    ModuleVerdict::NoFindings => format!("{signatures}no findings"),
-                };
-                for k in &ids {
-                    key_map
-                        .entry(k.clone())
-                        .or_insert_with(|| KeyView {
-                            key_id: k.clone(),
-                            roles: vec![],
-                            modules: vec![],
-                            key_files: vec![],
-                        })
-                        .modules
-                        .push(item.sha256.to_hex());
-                }
-                modules.push(ModuleView {
-                    sha256: item.sha256.to_hex(),
-                    path: item.source.text.clone(),
-                    signed_by: ids.iter().cloned().collect(),
-                    signed_by_compromised_key: signed_by_compromised,
-                    verdict,
-                    verdict_text,
-                    findings: about.iter().map(|f| f.code.clone()).collect(),
-                    signing_time: iso_utc(sign_time.0),
-                    signing_time_source: sign_time.1,
-                    relative_to_compromise: relative,
-                });
-            }
-            ItemKind::PublicKey | ItemKind::SecretKey => {
-                for k in &ids {
-                    let kv = key_map.entry(k.clone()).or_insert_with(|| KeyView {
-                        key_id: k.clone(),
-                        roles: vec![],
-                        modules: vec![],
-                        key_files: vec![],
-                    });
-                    kv.key_files.push(item.sha256.to_hex());
-                }
-            }
-            _ => {}
-        }
-    }
-    for kv in key_map.values_mut() {
-        if kv.roles.is_empty() {
-            kv.roles.push("seen in evidence");
-        }
-    }
-    let keys: Vec<KeyView> = key_map.into_values().collect();
-
-    // Failed controls, one per control with every finding that points to it.
+/// Failed controls, one per control with every finding code that points to it.
+fn control_views(all: &[(Option<&EvidenceItem>, &Finding)], runbook: &Runbook) -> Vec<ControlView> {
     let mut controls: BTreeMap<String, ControlView> = BTreeMap::new();
-    for (_, f) in ev.all_findings() {
-        let (control, prevent, detect) = control_for(&f.code);
+    for (_, f) in all {
+        let (control, prevent, detect) = control_for(runbook, &f.code);
         let c = controls.entry(control.clone()).or_insert(ControlView {
             control,
             findings: vec![],
-            prevent: prevent.into(),
-            detect: detect.into(),
+            prevent,
+            detect,
         });
         if !c.findings.contains(&f.code) {
             c.findings.push(f.code.clone());
         }
     }
+    controls.into_values().collect()
+}
 
+/// The runbook's actions for the incident type, each with what the case file records of it.
+fn action_views(
+    case: &CaseInfo,
+    incident_type: Option<IncidentType>,
+    runbook: &Runbook,
+) -> Vec<ActionView> {
     let declared = |name: &str| {
         case.times
             .entries()
@@ -826,34 +563,39 @@ pub fn build(input: &ReportInput<'_>) -> ReportContext {
             .find(|(n, _, _)| *n == name)
             .and_then(|(_, _, t)| t)
     };
-    let actions = incident_type
-        .map(|t| {
-            runbook_actions(t)
-                .into_iter()
-                .enumerate()
-                .map(|(i, (phase, action, raci_activity, time))| ActionView {
-                    step: i as u32 + 1,
-                    phase,
-                    action,
-                    raci_activity,
-                    status: match time {
-                        Some(name) => match declared(name) {
-                            Some(at) => format!("done {} ({name})", iso_utc(at)),
-                            None => format!("not recorded (no {name} time)"),
-                        },
-                        None => "not recorded".into(),
-                    },
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-
-    let metrics = metrics::compute_all(&case.times)
+    let Some(t) = incident_type else {
+        return Vec::new();
+    };
+    runbook
+        .actions_for(t)
         .iter()
-        .map(metric_view)
-        .collect();
+        .enumerate()
+        .map(|(i, a)| ActionView {
+            step: i as u32 + 1,
+            phase: a.phase.clone(),
+            action: a.action.clone(),
+            raci_activity: a.raci_activity.clone(),
+            // A time only when the case file declares this very action's time.
+            status: match a
+                .declared_time
+                .as_deref()
+                .and_then(|name| Some((name, declared(name)?)))
+            {
+                Some((name, at)) => format!("done {} ({name})", iso_utc(at)),
+                None => NOT_RECORDED.into(),
+            },
+        })
+        .collect()
+}
 
-    let notice = NoticeView {
+fn notice_view(
+    case: &CaseInfo,
+    compromise: &CompromiseFacts,
+    incident_type: Option<IncidentType>,
+) -> NoticeView {
+    NoticeView {
+        key_compromise: incident_type == Some(IncidentType::KeyCompromise)
+            || !compromise.compromised.is_empty(),
         key_id: if case.keys.compromised.is_empty() {
             UNKNOWN.into()
         } else {
@@ -869,7 +611,7 @@ pub fn build(input: &ReportInput<'_>) -> ReportContext {
         } else if case.window.is_some() {
             "window.from"
         } else {
-            "unknown"
+            NOT_RECORDED
         },
         discovery_date: when(case.times.detected),
         key_revoked: when(case.times.key_revoked),
@@ -878,53 +620,122 @@ pub fn build(input: &ReportInput<'_>) -> ReportContext {
         notified: when(case.times.notified),
         recovered: when(case.times.recovered),
         new_key_id: or_unknown(&case.keys.replacement),
-        cutoff: when(compromise_start.map(|(t, _)| t)),
-    };
+        new_public_key_file: or_unknown(&case.disclosure.new_public_key_file),
+        cutoff: when(compromise.start.map(|(t, _)| t)),
+        timeline: time_rows(
+            case,
+            &[
+                ("compromise_estimated", "Compromise began (estimated)"),
+                ("detected", "Compromise discovered"),
+                ("key_revoked", "Key revoked"),
+                ("new_key_generated", "New key generated"),
+                ("modules_resigned", "Affected modules re-signed"),
+                ("notified", "Users notified"),
+            ],
+        ),
+    }
+}
 
-    let case_file = ev.items.iter().find(|i| i.kind == ItemKind::CaseFile);
+fn disclosure_view(case: &CaseInfo) -> DisclosureView {
+    let d = &case.disclosure;
+    DisclosureView {
+        cve_ids: d.cve_ids.clone(),
+        affected_versions: d.affected_versions.clone(),
+        fixed_versions: d.fixed_versions.clone(),
+        contact: or_unknown(&d.contact),
+        tlp: or_unknown(&d.tlp),
+        distribution: d.distribution.clone(),
+        lessons_learned: d.lessons_learned.clone().filter(|s| !s.trim().is_empty()),
+        timeline: time_rows(
+            case,
+            &[
+                ("detected", "Incident detected"),
+                ("key_revoked", "Key revoked"),
+                ("recovered", "Fix deployed (service recovered)"),
+                ("notified", "Users notified"),
+            ],
+        ),
+    }
+}
 
-    let not_collected = ev
-        .not_collected
-        .iter()
-        .map(|n| (n.path.text.clone(), n.reason.clone()))
+fn integrity_view(i: &Integrity) -> IntegrityView {
+    match i {
+        Integrity::Intact => IntegrityView {
+            intact: true,
+            problems: vec![],
+            statement: "verified intact".into(),
+        },
+        Integrity::Proven { statement } => IntegrityView {
+            intact: true,
+            problems: vec![],
+            statement: statement.clone(),
+        },
+        Integrity::Altered { problems } => IntegrityView {
+            intact: false,
+            problems: problems.clone(),
+            statement: "FAILED verification".into(),
+        },
+    }
+}
+
+/// Builds the template context from the report input and the runbook's tables.
+pub fn build(input: &ReportInput<'_>, runbook: &Runbook) -> ReportContext {
+    let ev = input.evidence;
+    let case = &ev.case;
+    let incident = incident_type_of(ev);
+    let assessed = assessment::assess(ev);
+    let numbers = Numbers::of_evidence(ev);
+    let sanity = assessment::sanity_findings(ev, &assessed);
+    let all: Vec<(Option<&EvidenceItem>, &Finding)> = ev
+        .all_findings()
+        .chain(sanity.iter().map(|(i, f)| (*i, f)))
         .collect();
-
+    let case_file = ev.items.iter().find(|i| i.kind == ItemKind::CaseFile);
+    let modules: Vec<ModuleView> = assessed
+        .modules
+        .iter()
+        .map(|(item, a)| module_view(item, a, &numbers))
+        .collect();
+    let metrics: Vec<MetricView> = metrics::compute_all(&case.times)
+        .iter()
+        .map(metric_view)
+        .collect();
     ReportContext {
+        exec: exec_view(&all, &modules, &assessed.compromise, &metrics),
+        item_numbers: numbers
+            .0
+            .iter()
+            .map(|(d, n)| (d.to_hex(), n.clone()))
+            .collect(),
         tool: format!("{} {}", crate::TOOL_NAME, crate::TOOL_VERSION),
         evidence_tool: format!("{} {}", ev.tool.name, ev.tool.version),
         bundle_digest: input.bundle_digest.to_hex(),
-        integrity: match input.integrity {
-            Integrity::Intact => IntegrityView {
-                intact: true,
-                problems: vec![],
-                statement: "verified intact".into(),
-            },
-            Integrity::Proven { statement } => IntegrityView {
-                intact: true,
-                problems: vec![],
-                statement: statement.clone(),
-            },
-            Integrity::Altered { problems } => IntegrityView {
-                intact: false,
-                problems: problems.clone(),
-                statement: "FAILED verification".into(),
-            },
-        },
+        integrity: integrity_view(input.integrity),
         collected_at: iso_utc(ev.collected_at),
         case_file_sha256: case_file.map_or(UNKNOWN.into(), |i| i.sha256.to_hex()),
         case_file_path: case_file.map_or(UNKNOWN.into(), |i| i.source.text.clone()),
-        case: case_view,
-        times,
-        items,
-        not_collected,
-        findings,
+        case: case_view(case, incident, severity_of(ev)),
+        times: declared_time_views(case),
+        items: item_views(ev, &numbers),
+        not_collected: ev
+            .not_collected
+            .iter()
+            .map(|n| (n.path.text.clone(), n.reason.clone()))
+            .collect(),
+        findings: finding_views(&all, &numbers),
         modules,
-        keys,
-        controls: controls.into_values().collect(),
-        actions,
-        raci: incident_type.map(raci_for),
+        keys: assessed
+            .keys
+            .iter()
+            .map(|k| key_view(k, &numbers))
+            .collect(),
+        controls: control_views(&all, runbook),
+        actions: action_views(case, incident.0, runbook),
+        raci: incident.0.and_then(|t| runbook.raci_for(t)).map(raci_view),
         metrics,
-        notice,
+        notice: notice_view(case, &assessed.compromise, incident.0),
+        disclosure: disclosure_view(case),
+        internal: input.internal,
         timeline: timeline::build(ev, input.custody),
     }
 }
@@ -946,87 +757,5 @@ fn metric_view(m: &Metric) -> MetricView {
         verdict: m.verdict.label(),
         elapsed,
         reason,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_incident_type_gets_its_runbook_raci_table_and_actions() {
-        let cases = [
-            (
-                IncidentType::KeyCompromise,
-                "Deployment Incidents",
-                7,
-                "Isolate the key",
-            ),
-            (
-                IncidentType::MaliciousModule,
-                "Deployment Incidents",
-                6,
-                "Quarantine the module",
-            ),
-            (
-                IncidentType::SigstoreCompromise,
-                "Sigstore Incidents",
-                6,
-                "Switch to offline verification",
-            ),
-            (
-                IncidentType::DependencyVulnerability,
-                "WSC Project Incidents",
-                5,
-                "Check if WSC is affected",
-            ),
-        ];
-        for (t, table, n, first) in cases {
-            let raci = raci_for(t);
-            assert_eq!(raci.table, table);
-            assert!(raci
-                .rows
-                .iter()
-                .all(|r| r.roles.len() == raci.columns.len()));
-            let actions = runbook_actions(t);
-            assert_eq!(actions.len(), n, "{t}");
-            assert_eq!(actions[0].1, first);
-        }
-        // Sigstore: the integrator is R/A for switching to offline mode.
-        let s = raci_for(IncidentType::SigstoreCompromise);
-        let row = s
-            .rows
-            .iter()
-            .find(|r| r.activity == "Switch to offline mode")
-            .unwrap();
-        assert_eq!(row.roles, ["I", "I", "R/A"]);
-    }
-
-    #[test]
-    fn key_ids_are_read_leniently_from_analyser_json() {
-        let module = serde_json::json!({
-            "signatures": [
-                {"set_index": 0, "key_id": "C858D5EC82D976C190CB33D0", "verdict": "valid", "key": "c858d5ec82d976c190cb33d0"},
-                {"set_index": 0, "key_id": null, "verdict": "other-key"}
-            ],
-            "keyless": {"nested": [{"key_ids": ["465c5341001f3e570f784f71"]}]}
-        });
-        let mut ids = BTreeSet::new();
-        key_ids_in(&module, &mut ids);
-        assert_eq!(
-            ids.into_iter().collect::<Vec<_>>(),
-            ["465c5341001f3e570f784f71", "c858d5ec82d976c190cb33d0"]
-        );
-        let key_file =
-            serde_json::json!({"format": "wsc-raw", "wsc_key_id": "465c5341001f3e570f784f71"});
-        let mut ids = BTreeSet::new();
-        key_ids_in(&key_file, &mut ids);
-        assert_eq!(ids.len(), 1);
-        let mut none = BTreeSet::new();
-        key_ids_in(
-            &serde_json::json!({"analyser": "basic", "size": 3}),
-            &mut none,
-        );
-        assert!(none.is_empty());
     }
 }

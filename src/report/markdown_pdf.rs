@@ -851,8 +851,22 @@ fn frame_pages(l: &mut Layout, title: &str, frame: &PageFrame) {
             grey.clone(),
         );
         l.line(MARGIN_X, 40.0, PAGE_W - MARGIN_X, 40.0, 0.4, grey.clone());
-        let digest = format!("Bundle SHA-256 {}", frame.bundle_digest);
-        l.text_at(MARGIN_X, 28.0, Face::Mono, 7.0, &digest, grey.clone());
+        if !frame.bundle_digest.is_empty() {
+            let digest = format!("Bundle SHA-256 {}", frame.bundle_digest);
+            l.text_at(MARGIN_X, 28.0, Face::Mono, 7.0, &digest, grey.clone());
+        }
+        if !frame.tlp.is_empty() {
+            let tlp: String = frame.tlp.chars().take(40).collect();
+            let w = text_width(Face::Bold, 8.0, &tlp);
+            l.text_at(
+                PAGE_W - MARGIN_X - w,
+                head_y,
+                Face::Bold,
+                8.0,
+                &tlp,
+                grey.clone(),
+            );
+        }
         let pn = format!("Page {} of {}", i + 1, total);
         let w = text_width(Face::Sans, 8.0, &pn);
         l.text_at(PAGE_W - MARGIN_X - w, 28.0, Face::Sans, 8.0, &pn, grey);
@@ -942,11 +956,48 @@ pub fn render(markdown: &str, title: &str, frame: &PageFrame) -> Result<Vec<u8>,
             lopdf::Object::String(id_bytes, lopdf::StringFormat::Hexadecimal),
         ]),
     );
+    set_document_info(&mut lo, frame);
     lo.compress();
     let mut out = Vec::new();
     lo.save_to(&mut out)
         .map_err(|e| format!("writing PDF: {e}"))?;
     Ok(out)
+}
+
+/// Document information that is true: dates are the collection time, the author is the
+/// organisation, and no PDF/X (or other) conformance is claimed, since none is checked: the
+/// file is plain PDF.
+fn set_document_info(lo: &mut lopdf::Document, frame: &PageFrame) {
+    let Ok(info_ref) = lo.trailer.get(b"Info").and_then(|o| o.as_reference()) else {
+        return;
+    };
+    let Ok(info) = lo.get_object_mut(info_ref).and_then(|o| o.as_dict_mut()) else {
+        return;
+    };
+    let date = frame.date.format("D:%Y%m%d%H%M%S+00'00'").to_string();
+    for key in ["CreationDate", "ModDate"] {
+        info.set(
+            key,
+            lopdf::Object::String(date.clone().into_bytes(), lopdf::StringFormat::Literal),
+        );
+    }
+    let mut author = vec![0xfe, 0xff];
+    for u in frame.author.encode_utf16() {
+        author.extend_from_slice(&u.to_be_bytes());
+    }
+    info.set(
+        "Author",
+        lopdf::Object::String(author, lopdf::StringFormat::Literal),
+    );
+    for key in [
+        "GTS_PDFXVersion",
+        "Trapped",
+        "Identifier",
+        "Keywords",
+        "Subject",
+    ] {
+        info.remove(key.as_bytes());
+    }
 }
 
 #[cfg(test)]

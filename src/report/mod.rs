@@ -5,11 +5,14 @@ pub mod context;
 pub mod escape;
 pub mod markdown_pdf;
 pub mod metrics;
+pub mod runbook;
 pub mod templates;
+pub mod timeline_table;
 
 pub use context::{ReportContext, ReportInput};
 pub use templates::{TemplateError, TemplateSet};
 
+use crate::io::output::{OutputDir, OutputError};
 use std::path::{Path, PathBuf};
 
 /// Whether the bundle a report is made from passed verification. An altered bundle still gets
@@ -49,11 +52,8 @@ pub enum ReportFormat {
 pub enum ReportError {
     #[error(transparent)]
     Template(#[from] TemplateError),
-    #[error("{path}: {source}")]
-    Write {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Output(#[from] OutputError),
     #[error("{report}.pdf: {message}")]
     Pdf { report: String, message: String },
 }
@@ -63,7 +63,7 @@ pub fn render_markdown(
     input: &ReportInput<'_>,
     templates: &TemplateSet,
 ) -> Result<Vec<RenderedReport>, ReportError> {
-    let ctx = context::build(input);
+    let ctx = context::build(input, &templates.runbook()?);
     render_markdown_with(&ctx, templates)
 }
 
@@ -76,7 +76,11 @@ pub fn render_markdown_with(
     let value = minijinja::Value::from(minijinja::value::Serde(ctx));
     let mut out = Vec::new();
     for name in templates::report_template_names() {
-        let md = templates::render(&env, name, &value)?;
+        // The key-compromise notice only when a key compromise is declared.
+        if name == templates::KEY_NOTICE && !ctx.notice.key_compromise {
+            continue;
+        }
+        let md = templates::render_bounded(&env, name, &value, templates.max_output())?;
         let stem = name.trim_end_matches(".md.j2").to_owned();
         let title = md
             .lines()
@@ -92,11 +96,41 @@ pub fn render_markdown_with(
     Ok(out)
 }
 
-/// What the PDF prints on every page besides the report itself.
+/// What the PDF prints on every page besides the report itself, and its document metadata.
 #[derive(Clone, Debug)]
 pub struct PageFrame {
+    /// Printed in every page footer; empty for an external document (no bundle internals).
     pub bundle_digest: String,
     pub integrity: Integrity,
+    /// PDF Author: the organisation.
+    pub author: String,
+    /// PDF CreationDate and ModDate: the collection time, never the clock.
+    pub date: chrono::DateTime<chrono::Utc>,
+    /// TLP marking printed on every page ("" for none).
+    pub tlp: String,
+}
+
+/// The documents meant for people outside the response team.
+pub const EXTERNAL_REPORTS: &[&str] = &["key-compromise-notification", "security-advisory"];
+
+impl PageFrame {
+    /// The frame of one report of `input`: external documents carry no bundle digest unless
+    /// `input.internal`.
+    pub fn for_report(input: &ReportInput<'_>, report: &str) -> Self {
+        let case = &input.evidence.case;
+        let external = EXTERNAL_REPORTS.contains(&report) && !input.internal;
+        PageFrame {
+            bundle_digest: if external {
+                String::new()
+            } else {
+                input.bundle_digest.to_hex()
+            },
+            integrity: input.integrity.clone(),
+            author: case.organization.clone().unwrap_or_default(),
+            date: input.evidence.collected_at,
+            tlp: case.disclosure.tlp.clone().unwrap_or_default(),
+        }
+    }
 }
 
 /// Lays out one report as PDF bytes (deterministic: same Markdown and frame, same bytes).
@@ -110,42 +144,28 @@ pub fn render_pdf(report: &RenderedReport, frame: &PageFrame) -> Result<Vec<u8>,
 }
 
 /// Renders every report and writes `DIR/<name>.md` and/or `DIR/<name>.pdf`; returns the paths
-/// written, in order.
+/// written, in order. Files are created inside `DIR` without following links; an existing one
+/// is replaced only with `force`.
 pub fn write_reports(
     input: &ReportInput<'_>,
     templates: &TemplateSet,
     out_dir: &Path,
     formats: &[ReportFormat],
+    force: bool,
 ) -> Result<Vec<PathBuf>, ReportError> {
-    std::fs::create_dir_all(out_dir).map_err(|e| ReportError::Write {
-        path: out_dir.display().to_string(),
-        source: e,
-    })?;
+    let dir = OutputDir::create(out_dir)?;
     let reports = render_markdown(input, templates)?;
-    let frame = PageFrame {
-        bundle_digest: input.bundle_digest.to_hex(),
-        integrity: input.integrity.clone(),
-    };
     let mut written = Vec::new();
     for r in &reports {
         if formats.contains(&ReportFormat::Md) {
-            let p = out_dir.join(format!("{}.md", r.name));
-            write_file(&p, r.markdown.as_bytes())?;
-            written.push(p);
+            let name = format!("{}.md", r.name);
+            written.push(dir.write_file(&name, r.markdown.as_bytes(), force)?);
         }
         if formats.contains(&ReportFormat::Pdf) {
-            let bytes = render_pdf(r, &frame)?;
-            let p = out_dir.join(format!("{}.pdf", r.name));
-            write_file(&p, &bytes)?;
-            written.push(p);
+            let bytes = render_pdf(r, &PageFrame::for_report(input, &r.name))?;
+            let name = format!("{}.pdf", r.name);
+            written.push(dir.write_file(&name, &bytes, force)?);
         }
     }
     Ok(written)
-}
-
-fn write_file(p: &Path, bytes: &[u8]) -> Result<(), ReportError> {
-    std::fs::write(p, bytes).map_err(|e| ReportError::Write {
-        path: p.display().to_string(),
-        source: e,
-    })
 }

@@ -1,16 +1,24 @@
-//! The minijinja environment that renders report templates: built-in templates from
-//! `report-templates/`, overridable by file name from a `--templates DIR`, a fuel limit so a
-//! user template cannot run forever, and an output formatter that Markdown-escapes every value.
+//! The minijinja environment that renders report templates: built-in templates and runbook
+//! tables from `report-templates/`, overridable by file name from a `--templates DIR`, a fuel
+//! limit so a user template cannot run forever, and an output formatter that Markdown-escapes
+//! every value.
 
 use super::escape::{escape_block, escape_inline, MAX_VALUE_CHARS};
+use super::runbook::{Runbook, RunbookError, BUILTIN_RUNBOOK, RUNBOOK_FILE};
+use crate::io::bounded_read::{read_regular_file, BoundedReadError};
 use minijinja::value::Value;
-use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
+use minijinja::{Environment, Error, UndefinedBehavior};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Instruction budget of one template render. A 10,000-event timeline needs well under a
 /// million; the limit only stops runaway user templates (`{% for i in range(10**9) %}`).
 pub const TEMPLATE_FUEL: u64 = 50_000_000;
+
+/// Largest output of one template render, in bytes. A 10,000-event timeline report is about
+/// 3 MiB; the bound only stops a template that prints without end (fuel counts steps, and one
+/// step can print 100 MB).
+pub const MAX_OUTPUT_BYTES: usize = 64 << 20;
 
 /// Largest template file read from a `--templates` directory.
 pub const MAX_TEMPLATE_BYTES: u64 = 1 << 20;
@@ -21,6 +29,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     (
         "_header.md.j2",
         include_str!("../../report-templates/_header.md.j2"),
+    ),
+    (
+        "_external_header.md.j2",
+        include_str!("../../report-templates/_external_header.md.j2"),
     ),
     (
         "incident-timeline.md.j2",
@@ -44,6 +56,9 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
 ];
 
+/// The key-compromise notice's template: rendered only when a key compromise is declared.
+pub const KEY_NOTICE: &str = "key-compromise-notification.md.j2";
+
 /// The reports rendered by default, in order (template names).
 pub fn report_template_names() -> Vec<&'static str> {
     BUILTIN
@@ -65,6 +80,10 @@ pub enum TemplateError {
     },
     #[error("{path}: template is not valid UTF-8")]
     NotUtf8 { path: String },
+    #[error(transparent)]
+    Runbook(#[from] RunbookError),
+    #[error("template {template}: output passed the {max}-byte limit; rendering stopped")]
+    OutputTooLarge { template: String, max: usize },
     #[error("template {template}{}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
     Template {
         template: String,
@@ -92,8 +111,11 @@ impl TemplateError {
 #[derive(Clone, Debug)]
 pub struct TemplateSet {
     sources: BTreeMap<String, String>,
+    /// The runbook tables' source and where it came from (for errors).
+    runbook: (String, String),
     overridden: Vec<String>,
     fuel: u64,
+    max_output: usize,
 }
 
 impl Default for TemplateSet {
@@ -110,8 +132,13 @@ impl TemplateSet {
                 .iter()
                 .map(|(n, s)| ((*n).to_owned(), (*s).to_owned()))
                 .collect(),
+            runbook: (
+                BUILTIN_RUNBOOK.to_owned(),
+                format!("report-templates/{RUNBOOK_FILE}"),
+            ),
             overridden: vec![],
             fuel: TEMPLATE_FUEL,
+            max_output: MAX_OUTPUT_BYTES,
         }
     }
 
@@ -121,33 +148,40 @@ impl TemplateSet {
         self
     }
 
-    /// Built-ins, each replaced by `dir/<same file name>` when that file exists.
+    /// Sets the largest output of one render (default [`MAX_OUTPUT_BYTES`]).
+    pub fn with_max_output(mut self, bytes: usize) -> Self {
+        self.max_output = bytes;
+        self
+    }
+
+    /// The largest output of one render.
+    pub fn max_output(&self) -> usize {
+        self.max_output
+    }
+
+    /// Built-ins (templates and `runbook.toml`), each replaced by `dir/<same file name>` when
+    /// that file exists.
     pub fn with_overrides(dir: &Path) -> Result<Self, TemplateError> {
         let mut set = Self::builtin();
         for (name, _) in BUILTIN {
-            let p = dir.join(name);
-            let path = p.display().to_string();
-            let md = match std::fs::metadata(&p) {
-                Ok(md) => md,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(TemplateError::Io { path, source: e }),
-            };
-            if md.len() > MAX_TEMPLATE_BYTES {
-                return Err(TemplateError::TooLarge {
-                    path,
-                    size: md.len(),
-                    max: MAX_TEMPLATE_BYTES,
-                });
+            if let Some(text) = read_override(&dir.join(name))? {
+                set.sources.insert((*name).to_owned(), text);
+                set.overridden.push((*name).to_owned());
             }
-            let bytes = std::fs::read(&p).map_err(|e| TemplateError::Io {
-                path: path.clone(),
-                source: e,
-            })?;
-            let text = String::from_utf8(bytes).map_err(|_| TemplateError::NotUtf8 { path })?;
-            set.sources.insert((*name).to_owned(), text);
-            set.overridden.push((*name).to_owned());
+        }
+        let p = dir.join(RUNBOOK_FILE);
+        if let Some(text) = read_override(&p)? {
+            // Checked now, so a broken runbook fails before anything is written.
+            Runbook::parse(&text, &p.display().to_string())?;
+            set.runbook = (text, p.display().to_string());
+            set.overridden.push(RUNBOOK_FILE.to_owned());
         }
         Ok(set)
+    }
+
+    /// The runbook tables in use.
+    pub fn runbook(&self) -> Result<Runbook, TemplateError> {
+        Ok(Runbook::parse(&self.runbook.0, &self.runbook.1)?)
     }
 
     /// Replaces one template's source (tests and embedding callers).
@@ -206,6 +240,31 @@ impl TemplateSet {
     }
 }
 
+/// Reads one override file: `None` when it does not exist; a regular file of at most
+/// [`MAX_TEMPLATE_BYTES`] of UTF-8 otherwise.
+fn read_override(p: &Path) -> Result<Option<String>, TemplateError> {
+    let path = p.display().to_string();
+    let bytes = match read_regular_file(p, MAX_TEMPLATE_BYTES) {
+        Ok(b) => b,
+        Err(BoundedReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(None)
+        }
+        Err(BoundedReadError::TooLarge { size, max }) => {
+            return Err(TemplateError::TooLarge { path, size, max })
+        }
+        Err(BoundedReadError::Io(e)) => return Err(TemplateError::Io { path, source: e }),
+        Err(e @ BoundedReadError::NotRegularFile(_)) => {
+            return Err(TemplateError::Io {
+                path,
+                source: std::io::Error::other(e.to_string()),
+            })
+        }
+    };
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| TemplateError::NotUtf8 { path })
+}
+
 fn display(v: &Value) -> String {
     if v.is_none() || v.is_undefined() {
         "unknown".to_owned()
@@ -261,16 +320,63 @@ fn escape_inline_controls(s: &str) -> String {
     out
 }
 
-/// Renders one template with `ctx`; errors name the template and line.
+/// A render's output buffer that refuses to grow past its bound, so a runaway template stops at
+/// the first write over it instead of filling memory.
+struct BoundedOutput {
+    bytes: Vec<u8>,
+    max: usize,
+    over: bool,
+}
+
+impl std::io::Write for BoundedOutput {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len().saturating_add(buf.len()) > self.max {
+            self.over = true;
+            return Err(std::io::Error::other("report output bound reached"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Renders one template with `ctx` (output bounded by [`MAX_OUTPUT_BYTES`]); errors name the
+/// template and line.
 pub fn render(
     env: &Environment<'static>,
     name: &str,
     ctx: &Value,
 ) -> Result<String, TemplateError> {
+    render_bounded(env, name, ctx, MAX_OUTPUT_BYTES)
+}
+
+/// Renders one template with `ctx`, stopping with [`TemplateError::OutputTooLarge`] once the
+/// output would pass `max` bytes.
+pub fn render_bounded(
+    env: &Environment<'static>,
+    name: &str,
+    ctx: &Value,
+    max: usize,
+) -> Result<String, TemplateError> {
     let tmpl = env
         .get_template(name)
         .map_err(|e| TemplateError::from_minijinja(name, &e))?;
-    tmpl.render(ctx).map_err(|e| {
+    let mut out = BoundedOutput {
+        bytes: Vec::new(),
+        max,
+        over: false,
+    };
+    let rendered = tmpl.render_captured_to(ctx, &mut out).map(drop);
+    if out.over {
+        return Err(TemplateError::OutputTooLarge {
+            template: name.to_owned(),
+            max,
+        });
+    }
+    rendered.map_err(|e| {
         // An error inside an included template names the included one.
         let mut inner: &Error = &e;
         while let Some(src) =
@@ -278,12 +384,17 @@ pub fn render(
         {
             inner = src;
         }
-        let _ = ErrorKind::TemplateNotFound;
         if inner.line().is_some() {
             TemplateError::from_minijinja(name, inner)
         } else {
             TemplateError::from_minijinja(name, &e)
         }
+    })?;
+    // minijinja writes whole `str`s, so the bytes are UTF-8.
+    String::from_utf8(out.bytes).map_err(|_| TemplateError::Template {
+        template: name.to_owned(),
+        line: None,
+        message: "output is not UTF-8".into(),
     })
 }
 
@@ -338,5 +449,24 @@ mod tests {
         let env = set.environment().unwrap();
         let e = render(&env, "loop.md.j2", &minijinja::context! {}).unwrap_err();
         assert!(e.to_string().contains("fuel"), "{e}");
+    }
+
+    #[test]
+    fn output_past_the_bound_stops_with_a_clear_error() {
+        let mut set = TemplateSet::builtin();
+        set.set(
+            "big.md.j2",
+            "{% for i in range(n) %}{{ 'x' * 10000 }}{% endfor %}",
+        );
+        let env = set.environment().unwrap();
+        let n = |n: u32| minijinja::context! { n => n };
+        let e = render_bounded(&env, "big.md.j2", &n(1000), 1 << 20).unwrap_err();
+        assert!(matches!(e, TemplateError::OutputTooLarge { .. }), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "template big.md.j2: output passed the 1048576-byte limit; rendering stopped"
+        );
+        let ok = render_bounded(&env, "big.md.j2", &n(50), 1 << 20).unwrap();
+        assert_eq!(ok.len(), 500_000);
     }
 }

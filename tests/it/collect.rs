@@ -749,7 +749,8 @@ fn settle_access_times(dir: &Path) {
 #[test]
 fn spilled_records_give_the_same_bundle_and_the_readers_serialisation() {
     let dir = tempfile::tempdir().unwrap();
-    let staged = wsc_forensics::demo::stage_sample_incident(&dir.path().join("incident")).unwrap();
+    let staged =
+        wsc_forensics::demo::stage_sample_incident(&dir.path().join("incident"), false).unwrap();
     // A duplicate of a module (one hash-named entry, two items) and a link (not collected).
     let extra = dir.path().join("extra");
     std::fs::create_dir(&extra).unwrap();

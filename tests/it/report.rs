@@ -14,6 +14,7 @@ fn render(
         custody: &custody,
         bundle_digest: bundle_digest(),
         integrity,
+        internal: false,
     };
     report::render_markdown(&input, &TemplateSet::builtin()).unwrap()
 }
@@ -22,6 +23,9 @@ fn frame(integrity: Integrity) -> PageFrame {
     PageFrame {
         bundle_digest: BUNDLE_HEX.into(),
         integrity,
+        author: "Example Corp PSIRT".into(),
+        date: t("2026-11-25T08:00:00Z"),
+        tlp: "TLP:AMBER".into(),
     }
 }
 
@@ -41,12 +45,22 @@ fn markdown_reports_match_snapshots() {
         ]
     );
     for r in &reports {
-        assert!(
+        // Internal reports cite the bundle digest; external documents (notice, advisory) carry
+        // no bundle internals unless --internal.
+        let external = report::EXTERNAL_REPORTS.contains(&r.name.as_str());
+        assert_eq!(
             r.markdown.contains(BUNDLE_HEX),
-            "{} lacks the digest",
-            r.name
+            !external,
+            "{}: digest shown {}",
+            r.name,
+            !external
         );
-        insta::assert_snapshot!(format!("report_{}", r.name), r.markdown);
+        // The crate version is filtered, so a release does not rewrite every snapshot.
+        insta::with_settings!({filters => vec![
+            (r"wsc-forensics \d+\.\d+\.\d+[-+.0-9A-Za-z]*", "wsc-forensics [VERSION]"),
+        ]}, {
+            insta::assert_snapshot!(format!("report_{}", r.name), r.markdown);
+        });
     }
 }
 
@@ -131,7 +145,14 @@ fn a_bundle_that_failed_verification_says_so_on_every_report_and_page() {
             "{}",
             r.name
         );
-        assert!(r.markdown.contains("data/evidence.json: SHA-256 differs"));
+        // The problems are bundle internals: external documents only carry the warning.
+        let external = report::EXTERNAL_REPORTS.contains(&r.name.as_str());
+        assert_eq!(
+            r.markdown.contains("data/evidence.json: SHA-256 differs"),
+            !external,
+            "{}",
+            r.name
+        );
     }
     if !crate::common::pdftotext_available() {
         return;
@@ -226,15 +247,21 @@ fn missing_case_fields_read_unknown_and_metrics_are_not_guessed() {
         .iter()
         .find(|r| r.name == "key-compromise-notification")
         .unwrap();
-    assert!(notice.markdown.contains("- Affected Key ID: `unknown`"));
-    assert!(notice.markdown.contains("- Discovery Date: unknown"));
+    assert!(
+        notice
+            .markdown
+            .contains("- Affected key ID: `not recorded`"),
+        "{}",
+        notice.markdown
+    );
+    assert!(notice.markdown.contains("- Discovered: not recorded"));
     let rca = reports
         .iter()
         .find(|r| r.name == "root-cause-analysis")
         .unwrap();
     assert!(rca
         .markdown
-        .contains("Unknown: the case file does not state a root cause."));
+        .contains("Not recorded: the case file does not state a root cause."));
     // Incident type and severity fall back to the findings, and say so.
     assert!(rca.markdown.contains("(from the findings)"));
     assert!(rca
@@ -259,6 +286,7 @@ fn templates_dir_overrides_by_file_name_and_errors_name_template_and_line() {
         custody: &c,
         bundle_digest: bundle_digest(),
         integrity: &Integrity::Intact,
+        internal: false,
     };
     let reports = report::render_markdown(&input, &set).unwrap();
     let m = reports.iter().find(|r| r.name == "metrics").unwrap();
@@ -310,7 +338,8 @@ fn a_ten_thousand_event_timeline_renders_to_markdown_and_pdf() {
         .find(|r| r.name == "incident-timeline")
         .unwrap();
     assert!(tl.markdown.contains("10000 events."));
-    assert_eq!(tl.markdown.matches("/srv/release/module-").count(), 10_000);
+    // 10,000 timeline rows plus one assessment row per module.
+    assert_eq!(tl.markdown.matches("/srv/release/module-").count(), 15_000);
     let pdf = report::render_pdf(tl, &frame(Integrity::Intact)).unwrap();
     if crate::common::pdftotext_available() {
         let text = pdftotext(&pdf);
@@ -328,6 +357,7 @@ fn render_no_custody(ev: &wsc_forensics::model::evidence::Evidence) -> Vec<Rende
         custody: &[],
         bundle_digest: bundle_digest(),
         integrity: &Integrity::Intact,
+        internal: false,
     };
     report::render_markdown(&input, &TemplateSet::builtin()).unwrap()
 }
@@ -392,5 +422,291 @@ fn assert_tables_are_well_formed_and_html_free(name: &str, md: &str) {
         if let Event::Html(h) | Event::InlineHtml(h) = ev {
             panic!("{name}: raw HTML {h:?}");
         }
+    }
+}
+
+fn report_named<'r>(reports: &'r [RenderedReport], name: &str) -> &'r str {
+    &reports
+        .iter()
+        .find(|r| r.name == name)
+        .unwrap_or_else(|| panic!("no {name}"))
+        .markdown
+}
+
+/// The Markdown table row that mentions `needle`.
+fn row_with<'m>(md: &'m str, needle: &str) -> &'m str {
+    md.lines()
+        .find(|l| l.starts_with('|') && l.contains(needle))
+        .unwrap_or_else(|| panic!("no row with {needle} in\n{md}"))
+}
+
+// #16: an INC-2 case announced "A signing key used for WSC modules has been compromised".
+#[test]
+fn an_inc2_case_without_a_compromised_key_gets_no_key_notice() {
+    let mut ev = evidence();
+    ev.case.incident_type = Some(wsc_forensics::model::evidence::IncidentType::MaliciousModule);
+    ev.case.keys.compromised.clear();
+    ev.case.keys.revoked.clear();
+    let names: Vec<String> = render(&ev, &Integrity::Intact)
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert!(
+        !names.iter().any(|n| n == "key-compromise-notification"),
+        "{names:?}"
+    );
+    assert!(names.iter().any(|n| n == "security-advisory"));
+    // A declared compromised key brings the notice back whatever the type.
+    ev.case.keys.compromised = vec![KEY_A.into()];
+    let names: Vec<String> = render(&ev, &Integrity::Intact)
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert!(names.iter().any(|n| n == "key-compromise-notification"));
+}
+
+// #16: the re-signed release was "suspect" in the RCA, notice and advisory, and the advisory
+// told users to replace it with a module signed by key B, which it already was.
+#[test]
+fn the_re_signed_module_has_one_assessment_everywhere() {
+    let ev = evidence();
+    let resigned = ev.items[2].sha256;
+    let assessed = wsc_forensics::analyse::assessment::assess(&ev);
+    assert_eq!(
+        assessed.module(&resigned).unwrap().status,
+        wsc_forensics::analyse::assessment::ModuleStatus::ReSigned
+    );
+    let reports = render(&ev, &Integrity::Intact);
+    let short = &resigned.to_hex()[..12];
+    for name in [
+        "root-cause-analysis",
+        "key-compromise-notification",
+        "security-advisory",
+    ] {
+        let row = row_with(report_named(&reports, name), short);
+        assert!(
+            row.contains(&format!(
+                "re-signed: valid signature by the replacement key {KEY_B}"
+            )),
+            "{name}: {row}"
+        );
+        assert!(
+            !row.contains("suspect") && !row.contains("not trusted"),
+            "{name}: {row}"
+        );
+    }
+    // The tampered module stays suspect everywhere.
+    let tampered = &ev.items[1].sha256.to_hex()[..12];
+    for name in ["root-cause-analysis", "security-advisory"] {
+        assert!(row_with(report_named(&reports, name), tampered).contains("suspect: "));
+    }
+}
+
+// #16: "Update trust bundles (add new key) done 12:00" and "Isolate the key done 12:10" copied
+// unrelated declared times.
+#[test]
+fn actions_carry_only_their_own_declared_time() {
+    let reports = render(&evidence(), &Integrity::Intact);
+    let rca = report_named(&reports, "root-cause-analysis");
+    for action in [
+        "Isolate the key",
+        "Identify scope",
+        "Update trust bundles",
+        "Forensic analysis",
+    ] {
+        let row = row_with(rca, action);
+        assert!(row.ends_with("| not recorded |"), "{row}");
+    }
+    let row = row_with(rca, "Generate replacement key");
+    assert!(
+        row.ends_with("| done 2026-11-25T01:00:00+00:00 (new\\_key\\_generated) |"),
+        "{row}"
+    );
+}
+
+// #16: "Which controls failed" matched codes by substring, so a changed module was filed under
+// the key-file baseline.
+#[test]
+fn controls_are_found_by_exact_finding_code() {
+    let mut ev = evidence();
+    ev.items[1].findings[0].code = "signed-content-changed".into();
+    let reports = render(&ev, &Integrity::Intact);
+    let rca = report_named(&reports, "root-cause-analysis");
+    let row = row_with(rca, "signed-content-changed");
+    assert!(
+        row.starts_with("| Module signature verification before deployment |"),
+        "{row}"
+    );
+    assert!(!rca.contains("Key file integrity baseline"));
+    // A code the control table does not list is named, with nothing invented for it.
+    let row = row_with(rca, "signed-inside-compromise-window |");
+    assert!(row.contains("| not recorded | not recorded |"), "{row}");
+}
+
+// #16: tables of declared times followed field order ("Fix deployed" on the 18th before
+// "Coordinated disclosure" on the 17th).
+#[test]
+fn every_table_of_times_is_in_time_order() {
+    let mut ev = evidence();
+    ev.case.times.recovered = Some(t("2026-11-25T05:00:00Z"));
+    let reports = render(&ev, &Integrity::Intact);
+    let iso = |line: &str| -> Option<String> {
+        line.split(['|', ' '])
+            .find(|w| w.len() >= 25 && w.starts_with("2026-") && w.contains('T'))
+            .map(|w| w.trim_end_matches(':').to_owned())
+    };
+    let rca = report_named(&reports, "root-cause-analysis");
+    let section = rca
+        .split("## Timeline")
+        .nth(1)
+        .unwrap()
+        .split("## ")
+        .next()
+        .unwrap();
+    let times: Vec<String> = section.lines().filter_map(iso).collect();
+    assert!(times.len() >= 7, "{section}");
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    // key_revoked (00:15) is declared after contained (00:30) in field order.
+    assert!(section.find("Compromised key revoked") < section.find("Incident contained"));
+    for name in ["key-compromise-notification", "security-advisory"] {
+        let md = report_named(&reports, name);
+        let tl = md.split("## Timeline").nth(1).unwrap();
+        let times: Vec<String> = tl.lines().filter_map(iso).collect();
+        assert!(times.len() >= 3, "{name}: {tl}");
+        assert!(times.windows(2).all(|w| w[0] <= w[1]), "{name}: {times:?}");
+    }
+}
+
+// #16: nothing noticed a module modified after the collection, nor audit entries from later.
+#[test]
+fn a_time_after_collection_and_declared_times_out_of_order_are_findings() {
+    let mut ev = evidence();
+    ev.items[0].stat_before.mtime = t("2026-11-26T10:00:00Z");
+    ev.case.times.contained = Some(t("2026-11-24T21:00:00Z")); // before detected (22:00)
+    let reports = render(&ev, &Integrity::Intact);
+    let rca = report_named(&reports, "root-cause-analysis");
+    let row = row_with(rca, "| time-after-collection |");
+    assert!(row.contains("2026-11-26T10:00:00+00:00"), "{row}");
+    assert!(row.contains("| E-001 |"), "{row}");
+    let row = row_with(rca, "| declared-times-out-of-order |");
+    assert!(row.contains("contained"), "{row}");
+    // The unaltered record has neither.
+    let clean = render(&evidence(), &Integrity::Intact);
+    let rca = report_named(&clean, "root-cause-analysis");
+    assert!(!rca.contains("time-after-collection") && !rca.contains("out-of-order"));
+}
+
+// #16: wsc "verified successfully" a module carrying two Critical findings, unnoticed.
+#[test]
+fn a_wsc_audit_verification_of_a_flagged_module_is_a_finding() {
+    let mut ev = evidence();
+    let keyless = ev.items[3].sha256;
+    ev.items[7]
+        .times
+        .push(wsc_forensics::model::evidence::ItemTime {
+            at: t("2026-11-24T23:14:02Z"),
+            event_type: "audit.verification.success".into(),
+            description: "Verification successful".into(),
+            detail: format!("artifact_hash=sha256:{}", keyless.to_hex()),
+        });
+    let reports = render(&ev, &Integrity::Intact);
+    let rca = report_named(&reports, "root-cause-analysis");
+    let row = row_with(rca, "| **HIGH** | audit-verified-flagged-module |");
+    assert!(row.starts_with("| **HIGH** |"), "{row}");
+    assert!(row.contains("rekor-entry-not-bound"), "{row}");
+}
+
+// #16: the notice and advisory printed local paths, the examiner's name and bundle hashes.
+#[test]
+fn external_documents_hold_no_local_path_examiner_or_bundle_internals() {
+    let ev = evidence();
+    let custody = custody(&ev);
+    let mut input = ReportInput {
+        evidence: &ev,
+        custody: &custody,
+        bundle_digest: bundle_digest(),
+        integrity: &Integrity::Intact,
+        internal: false,
+    };
+    let reports = report::render_markdown(&input, &TemplateSet::builtin()).unwrap();
+    for name in report::EXTERNAL_REPORTS {
+        let md = report_named(&reports, name);
+        for secret in [
+            "/srv/release",
+            "A. Examiner",
+            BUNDLE_HEX,
+            "believed",
+            "apologize",
+        ] {
+            assert!(!md.contains(secret), "{name} shows {secret:?}:\n{md}");
+        }
+        assert!(md.contains("| TLP | TLP:AMBER |"), "{name}");
+        assert!(md.contains("psirt@example.com"), "{name}");
+        let frame = PageFrame::for_report(&input, name);
+        assert!(
+            frame.bundle_digest.is_empty(),
+            "{name}: digest in the footer"
+        );
+    }
+    let notice = report_named(&reports, "key-compromise-notification");
+    assert!(notice.contains("its public key is attached as `test-key-b.pub`"));
+    // Asked for, they show them.
+    input.internal = true;
+    let reports = report::render_markdown(&input, &TemplateSet::builtin()).unwrap();
+    for name in report::EXTERNAL_REPORTS {
+        let md = report_named(&reports, name);
+        assert!(
+            md.contains("/srv/release") && md.contains(BUNDLE_HEX),
+            "{name}"
+        );
+        assert!(!PageFrame::for_report(&input, name).bundle_digest.is_empty());
+    }
+}
+
+// #16: in PDF tables hashes broke mid-value; no module hash could be found with
+// `pdftotext | grep <full hash>`.
+#[test]
+fn every_full_hash_of_the_evidence_is_intact_in_the_pdf_text() {
+    if !crate::common::pdftotext_available() {
+        return;
+    }
+    let ev = evidence();
+    let custody = custody(&ev);
+    let input = ReportInput {
+        evidence: &ev,
+        custody: &custody,
+        bundle_digest: bundle_digest(),
+        integrity: &Integrity::Intact,
+        internal: false,
+    };
+    let reports = report::render_markdown(&input, &TemplateSet::builtin()).unwrap();
+    let rca = reports
+        .iter()
+        .find(|r| r.name == "root-cause-analysis")
+        .unwrap();
+    let pdf = report::render_pdf(rca, &PageFrame::for_report(&input, &rca.name)).unwrap();
+    let text = pdftotext(&pdf);
+    for (i, item) in ev.items.iter().enumerate() {
+        let line = format!("E-{:03} {}", i + 1, item.sha256.to_hex());
+        assert!(text.contains(&line), "{line} not intact in\n{text}");
+    }
+    // PDF metadata: dated by the collection, authored by the organisation, no PDF/X claim.
+    let raw = String::from_utf8_lossy(&pdf);
+    assert!(!raw.contains("GTS_PDFX"));
+    let info = std::process::Command::new("pdfinfo")
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(&pdf)?;
+            c.wait_with_output()
+        });
+    if let Ok(o) = info {
+        let info = String::from_utf8_lossy(&o.stdout);
+        assert!(info.contains("Example Corp PSIRT"), "{info}");
+        assert!(info.contains("2026"), "{info}");
+        assert!(!info.contains("1970"), "{info}");
     }
 }

@@ -159,7 +159,8 @@ fn report_of_a_collected_bundle_is_deterministic_and_cites_the_digest() {
             .output()
             .unwrap();
         let text = String::from_utf8(o.stdout).unwrap();
-        assert!(text.contains(&digest));
+        // An external document: no bundle digest unless --internal.
+        assert!(!text.contains(&digest));
         assert!(text.contains("c858d5ec82d976c190cb33d0"));
         assert!(text.contains("465c5341001f3e570f784f71"));
     }
@@ -224,4 +225,64 @@ fn an_altered_bundle_still_reports_says_so_and_exits_1() {
     let files = doc["files"].as_array().unwrap();
     assert_eq!(files.len(), 5);
     assert!(files.iter().all(|f| f.as_str().unwrap().ends_with(".pdf")));
+}
+
+// #13: `report` wrote through symlinks planted in --out, and replaced reports silently.
+#[test]
+fn report_outputs_are_created_never_followed_or_silently_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let (zip, _) = collect(dir.path());
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, b"precious").unwrap();
+    std::os::unix::fs::symlink(&victim, out.join("root-cause-analysis.md")).unwrap();
+    let nowhere = dir.path().join("created-through-a-dangling-link");
+    std::os::unix::fs::symlink(&nowhere, out.join("metrics.md")).unwrap();
+    let run = |extra: &[&str]| {
+        cmd()
+            .arg("report")
+            .arg(&zip)
+            .arg("--out")
+            .arg(&out)
+            .args(["--format", "md"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("already exists") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert!(!nowhere.exists());
+    // With --force the links themselves are replaced; what they pointed to is untouched.
+    assert_eq!(run(&["--force"]).status.code(), Some(0));
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert!(!nowhere.exists());
+    let md = std::fs::symlink_metadata(out.join("root-cause-analysis.md")).unwrap();
+    assert!(md.file_type().is_file());
+    // An existing report without --force is a clear error naming the file.
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("incident-timeline.md: already exists"),
+        "{err}"
+    );
+    // `timeline -o` follows the same rule.
+    let csv = dir.path().join("t.csv");
+    std::os::unix::fs::symlink(&victim, &csv).unwrap();
+    let o = cmd()
+        .arg("timeline")
+        .arg(&zip)
+        .arg("-o")
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
 }

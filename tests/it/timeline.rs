@@ -52,7 +52,7 @@ fn every_dated_fact_becomes_one_event_in_time_order() {
     assert_eq!(audit.timestamp % 1_000_000, 67_441);
     let finding = evs
         .iter()
-        .find(|e| e.event_type == "finding.secret-key-readable-by-others")
+        .find(|e| e.event_type == "finding.secret-key-permissions")
         .unwrap();
     assert_eq!(finding.severity, Some(Severity::Critical));
     assert_eq!(finding.datetime, "2026-11-25T08:00:00+00:00");
@@ -158,7 +158,7 @@ fn jsonl_lines_are_flat_objects_with_the_same_fields() {
 fn markdown_table_cells_cannot_break_the_table() {
     use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
     let evs = hostile_events();
-    let md = timeline::markdown_table(&evs);
+    let md = wsc_forensics::report::timeline_table::markdown_table(&evs);
     let mut rows = 0;
     let mut cells = 0;
     let mut html = 0;
@@ -216,4 +216,67 @@ fn a_collected_case_file_is_cited_not_listed_twice() {
         .all(|e| e.source != EventSource::Evidence || e.evidence_sha256 != Some(case_sha)));
     // Demo case: 9 + 2 + 2 declared instead of the fixture's 10; +2 stat times, +1 custody.
     assert_eq!(evs.len(), before - 10 + 13 + 2 + 1);
+}
+
+// #13: audit-log text became CSV cells starting with `=HYPERLINK(` or `@SUM(`.
+#[test]
+fn csv_formula_cells_are_neutralised_and_timesketch_still_reads_the_file() {
+    let mut evs = events();
+    let formulas = [
+        "=HYPERLINK(\"http://x\",\"y\")",
+        "@SUM(A1:A9)",
+        "+1+2",
+        "-3",
+        "\tx",
+        "\rcr",
+    ];
+    for (e, f) in evs.iter_mut().zip(formulas) {
+        e.message = f.to_owned();
+        e.timestamp_desc = f.to_owned();
+    }
+    let mut out = Vec::new();
+    timeline::write_csv(&evs, &mut out).unwrap();
+    if !crate::common::oracle_available("python3", &["-V"], "apt-get install python3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("t.csv");
+    std::fs::write(&p, &out).unwrap();
+    // Timesketch's CSV import: the header must hold message, datetime and timestamp_desc, each
+    // datetime must parse as ISO 8601 and timestamp as an integer. Then every text cell is
+    // checked the way a spreadsheet decides it is a formula.
+    let script = r#"
+import csv, sys, json, datetime
+rows = list(csv.DictReader(open(sys.argv[1], newline='')))
+need = {'message', 'datetime', 'timestamp_desc'}
+assert need <= set(rows[0].keys()), rows[0].keys()
+bad = []
+for r in rows:
+    datetime.datetime.fromisoformat(r['datetime'])
+    int(r['timestamp'])
+    for k, v in r.items():
+        if k not in ('datetime', 'timestamp') and v[:1] in ('=', '+', '-', '@', '\t', '\r'):
+            bad.append((k, v))
+print(json.dumps({"bad": bad, "messages": [r['message'] for r in rows]}))
+"#;
+    let o = std::process::Command::new("python3")
+        .args(["-c", script, p.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["bad"], serde_json::json!([]), "formula cells left");
+    // The message stays readable: the original text after one quote.
+    let messages: Vec<&str> = doc["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    for f in formulas {
+        assert!(
+            messages.contains(&format!("'{f}").as_str()),
+            "{f:?} in {messages:?}"
+        );
+    }
 }

@@ -12,5 +12,6 @@ static ALLOCATOR: counting_alloc::Counting = counting_alloc::Counting;
 
 mod collect;
 mod hostile_alloc;
+mod report;
 mod scope;
 mod verify;

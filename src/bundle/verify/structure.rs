@@ -722,7 +722,7 @@ mod tests {
             zw.write_all(body).unwrap();
         }
         // An archive comment: other tools write one, our writer never does.
-        zw.set_comment("made elsewhere");
+        zw.set_comment("made elsewhere").unwrap();
         let mut bytes = prefix.to_vec();
         bytes.extend(zw.finish().unwrap().into_inner());
         let p = dir.join("z.zip");

@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, FixedOffset, Utc};
 use serde_json::json;
-use wsc_forensics::model::case::{CaseInfo, CaseKeys, DeclaredEvent, DeclaredTimes, Window};
+use wsc_forensics::model::case::{
+    CaseInfo, CaseKeys, DeclaredEvent, DeclaredTimes, Disclosure, Window,
+};
 use wsc_forensics::model::custody::{Actor, CustodyAction, CustodyEvent};
 use wsc_forensics::model::digest::Sha256Digest;
 use wsc_forensics::model::evidence::{
@@ -113,7 +115,28 @@ pub fn case_info() -> CaseInfo {
             at: t("2026-11-23T21:12:00Z"),
             description: "Secret key A pushed to a public repository".into(),
         }],
+        disclosure: Disclosure {
+            contact: Some("psirt@example.com".into()),
+            tlp: Some("TLP:AMBER".into()),
+            new_public_key_file: Some("test-key-b.pub".into()),
+            ..Default::default()
+        },
     }
+}
+
+/// A module analysis as the wasm decoder records it: the verdict of each known key's signature.
+fn verdicts(sigs: &[(&str, &str)]) -> wsc_forensics::model::evidence::Analysis {
+    let vs: Vec<_> = sigs
+        .iter()
+        .map(|(k, v)| json!({"key_id": k, "key": k, "verdict": v}))
+        .collect();
+    wsc_forensics::model::evidence::Analysis::from_json(json!({
+        "analyser": "module",
+        "judged_with_key_ids": [],
+        "keyless_checks": null,
+        "trust_root": null,
+        "module": {"signature": {"kind": "key-based", "verdicts": vs}},
+    }))
 }
 
 pub fn evidence() -> Evidence {
@@ -123,7 +146,7 @@ pub fn evidence() -> Evidence {
         0o644,
         "2026-11-23T10:00:00Z",
     );
-    signed_a.analysis = json!({"signatures": [{"key_id": KEY_A, "verdict": "valid"}]}).into();
+    signed_a.analysis = verdicts(&[(KEY_A, "valid")]);
 
     let mut tampered = item(
         "wsc/modules/signed-a-tampered-code.wasm",
@@ -131,10 +154,9 @@ pub fn evidence() -> Evidence {
         0o644,
         "2026-11-24T02:00:00Z",
     );
-    tampered.analysis =
-        json!({"signatures": [{"key_id": KEY_A, "verdict": "does-not-cover-module"}]}).into();
+    tampered.analysis = verdicts(&[(KEY_A, "invalid")]);
     let mut f = Finding::new(
-        "signature-does-not-cover-module",
+        "signature-does-not-verify",
         Severity::High,
         Some(IncidentType::MaliciousModule),
         "Signature by key c858d5ec82d976c190cb33d0 does not cover the module's current bytes",
@@ -142,13 +164,14 @@ pub fn evidence() -> Evidence {
     f.related = vec![];
     tampered.findings.push(f);
 
+    // The release re-signed with replacement key B (it still carries key A's signature).
     let mut b_signed = item(
         "wsc/modules/signed-a-b.wasm",
         ItemKind::Module,
         0o644,
-        "2026-11-22T09:00:00Z",
+        "2026-11-25T03:00:00Z",
     );
-    b_signed.analysis = json!({"signatures": [{"key_id": KEY_A}, {"key_id": KEY_B}]}).into();
+    b_signed.analysis = verdicts(&[(KEY_A, "valid"), (KEY_B, "valid")]);
 
     let mut keyless = item(
         "wsc/modules/keyless-replayed-rekor-entry.wasm",
@@ -163,7 +186,7 @@ pub fn evidence() -> Evidence {
         detail: "logIndex 538771042".into(),
     });
     keyless.findings.push(Finding::new(
-        "rekor-entry-does-not-match-module",
+        "rekor-entry-not-bound",
         Severity::High,
         Some(IncidentType::MaliciousModule),
         "Embedded Rekor entry 538771042 is for another artifact",
@@ -184,7 +207,7 @@ pub fn evidence() -> Evidence {
     );
     sec_a.analysis = json!({"format": "wsc-raw", "key_id": KEY_A}).into();
     sec_a.findings.push(Finding::new(
-        "secret-key-readable-by-others",
+        "secret-key-permissions",
         Severity::Critical,
         Some(IncidentType::KeyCompromise),
         "Secret key file mode 0644: readable by group and others",
