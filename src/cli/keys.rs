@@ -306,18 +306,17 @@ fn run_audit(global: &GlobalArgs, args: KeysArgs) -> anyhow::Result<Status> {
 fn print_key(k: &AuditedKeyFile) {
     println!("{}", k.path.display());
     let kind = if k.secret { "secret" } else { "public" };
-    match (&k.format, &k.algorithm) {
-        (Some(format), Some(alg)) => println!(
-            "  {kind}  {format}  {alg}  key id {}  fingerprint {}",
-            k.wsc_key_id.as_deref().unwrap_or("-"),
-            k.fingerprint_sha256
+    match &k.key {
+        Ok(key) => println!(
+            "  {kind}  {}  {}  key id {}  fingerprint {}",
+            key.format,
+            key.algorithm,
+            key.wsc_key_id.as_deref().unwrap_or("-"),
+            key.fingerprint_sha256
                 .map(|f| f.to_hex())
                 .unwrap_or_else(|| "-".into())
         ),
-        _ => println!(
-            "  {kind}?  unparsed: {}",
-            k.error.as_deref().unwrap_or("unknown format")
-        ),
+        Err(error) => println!("  {kind}?  unparsed: {error}"),
     }
     println!(
         "  owner {}  mode {:04o}  {} bytes  modified {}  changed {}",
