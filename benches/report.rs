@@ -3,9 +3,11 @@
 
 use chrono::{DateTime, Duration, Utc};
 use std::time::Instant;
-use wsc_forensics::case::CaseInfo;
-use wsc_forensics::digest::Sha256Digest;
-use wsc_forensics::evidence::{Evidence, EvidenceItem, FileStat, ItemKind, RecordedPath, ToolInfo};
+use wsc_forensics::model::case::CaseInfo;
+use wsc_forensics::model::digest::Sha256Digest;
+use wsc_forensics::model::evidence::{
+    Evidence, EvidenceItem, FileStat, ItemKind, RecordedPath, ToolInfo,
+};
 use wsc_forensics::report::{self, Integrity, PageFrame, ReportInput, TemplateSet};
 
 fn synthetic_evidence(events: usize) -> Evidence {

@@ -1,5 +1,5 @@
 //! Deterministic benchmark corpus: N valid wasm modules of spread sizes in nested folders, signed
-//! the way the real `wsc sign` signs (wsc-formats.md §2–§3) by several keys, some multi-signed,
+//! the way the real `wsc sign` signs (docs/wsc-formats.md §2–§3) by several keys, some multi-signed,
 //! some tampered after signing, some unsigned, some with detached `.sig` files, plus the raw wsc
 //! key files and the exact list of modules each key validly signed (the oracle for `scope`).
 //! Detached signatures use both names found beside modules (`m.wasm.sig`, `m.sig`). The one

@@ -1,9 +1,10 @@
 //! wsc-forensics: evidence collection, verification and reporting for incidents involving signed
 //! WebAssembly modules (wsc / wasmsign2 signatures, ed25519 keys, Sigstore keyless signing).
 //!
-//! Data flows one way: inputs → acquire → analyse → [`evidence::Evidence`] → bundle →
-//! (verify | timeline → reports). Analysers are pure (bytes in, typed findings out); only
-//! `acquire` and `bundle` touch the filesystem.
+//! Data flows one way: sources → [`source`] → [`acquire`] → [`analyse`] → [`model::evidence`] →
+//! [`bundle`] → ([`bundle::verify`] | [`timeline`] → [`report`]). Analysers never write; renderers
+//! read a bundle, never the sources; verification never depends on rendering. ARCHITECTURE.md
+//! maps every concept to its module.
 #![forbid(unsafe_code)]
 
 pub mod acquire;

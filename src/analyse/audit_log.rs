@@ -1,4 +1,4 @@
-//! The wsc audit log (tracing-subscriber JSON Lines, wsc-formats.md §14): parses each line into
+//! The wsc audit log (tracing-subscriber JSON Lines, docs/wsc-formats.md §14): parses each line into
 //! an [`AuditEvent`] with its time, event type, correlation id and (already redacted) identity.
 //! Malformed lines are counted and reported, never fatal: a damaged log still yields the events
 //! it does contain.

@@ -1,4 +1,4 @@
-//! The evidence bundle: a BagIt 1.0 bag inside a zip (layout in design.md), its writer, a
+//! The evidence bundle: a BagIt 1.0 bag inside a zip (layout in docs/bundle-format.md), its writer, a
 //! reader for other commands, and the verifier.
 
 pub mod bagit;

@@ -35,7 +35,7 @@ pub fn signed_message(digest: &Sha256Digest) -> Vec<u8> {
     format!("{SIGNED_MESSAGE_PREFIX}{}", digest.to_hex()).into_bytes()
 }
 
-/// The wsc key id of a raw Ed25519 public key (wsc-formats.md §8).
+/// The wsc key id of a raw Ed25519 public key (docs/wsc-formats.md §8).
 pub fn wsc_key_id(public_key: &[u8; 32]) -> String {
     hex::encode(crate::keys::PublicKey(*public_key).wsc_key_id())
 }

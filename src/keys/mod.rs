@@ -14,7 +14,7 @@ use serde::{Serialize, Serializer};
 use std::fmt;
 use std::path::Path;
 
-/// Size of a raw wsc public key file: `01 ‖ pk` (wsc-formats.md §8).
+/// Size of a raw wsc public key file: `01 ‖ pk` (docs/wsc-formats.md §8).
 pub const WSC_PUBLIC_KEY_LEN: usize = 33;
 /// Size of a raw wsc secret key file: `81 ‖ seed ‖ pk`.
 pub const WSC_SECRET_KEY_LEN: usize = 65;
@@ -118,7 +118,7 @@ impl PublicKey {
         Some(PublicKey(b.try_into().ok()?))
     }
 
-    /// wsc key id: first 12 bytes of HMAC-SHA256(key = pk, msg = "key_id") (wsc-formats.md §8).
+    /// wsc key id: first 12 bytes of HMAC-SHA256(key = pk, msg = "key_id") (docs/wsc-formats.md §8).
     pub fn wsc_key_id(&self) -> [u8; 12] {
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.0)
             .expect("HMAC accepts keys of any length");

@@ -2,7 +2,7 @@
 //! declare (detected, contained, …). Collect stores it in the bundle; reports read it back from
 //! the evidence model, never from disk.
 
-use crate::model::evidence::{IncidentType, Severity};
+use crate::model::finding::{IncidentType, Severity};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

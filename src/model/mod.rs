@@ -5,3 +5,4 @@ pub mod case;
 pub mod custody;
 pub mod digest;
 pub mod evidence;
+pub mod finding;

@@ -17,7 +17,7 @@ pub fn classify(path: &Path, head: &[u8]) -> ItemKind {
     if head.starts_with(b"\0asm") {
         return ItemKind::Module;
     }
-    // Raw wsc keys have exact sizes and a type byte (wsc-formats.md §8).
+    // Raw wsc keys have exact sizes and a type byte (docs/wsc-formats.md §8).
     if head.len() == 33 && head[0] == 0x01 {
         return ItemKind::PublicKey;
     }

@@ -1,4 +1,4 @@
-//! Detached signatures (wsc-formats.md §6): a file holding exactly the `signature` section
+//! Detached signatures (docs/wsc-formats.md §6): a file holding exactly the `signature` section
 //! payload. Found next to a module (`MODULE.sig`, `<stem>.sig`) or given with `-S`; with one,
 //! key-based hashes cover every section of the module.
 

@@ -1,4 +1,4 @@
-//! Keyless (Sigstore) `signature` section (wsc-formats.md §10.2): decoded into raw parts, the
+//! Keyless (Sigstore) `signature` section (docs/wsc-formats.md §10.2): decoded into raw parts, the
 //! leaf certificate and embedded Rekor entry summarised, and bound (or not) to the module.
 //! The cryptographic checks (ECDSA signature, Fulcio chain, SET, inclusion proof) are done by
 //! the transparency checks, which take [`KeylessSignature`] as it is.

@@ -1,9 +1,12 @@
 //! A bounds-checked cursor over a signature payload (key-based or keyless) whose errors name
 //! the field being read and its absolute byte offset in the file.
 
-use super::signature_section::MAX_SLICE_LEN;
 use serde::Serialize;
 use std::ops::Range;
+
+/// wsc's bound on one `varint length ‖ bytes` slice of a signature payload (16 MiB,
+/// docs/wsc-formats.md §2).
+pub const MAX_SLICE_LEN: u64 = 16 * 1024 * 1024;
 
 /// Why a payload could not be decoded: where, in which field, and why.
 #[derive(Serialize, Clone, Debug, PartialEq, Eq, thiserror::Error)]

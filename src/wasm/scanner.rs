@@ -6,7 +6,7 @@
 //! whereas wasmparser's incremental parser needs each non-code section whole in memory, and it
 //! rejects modules that wsc accepts (unknown section ids, section order, component sections under
 //! core-module rules). The forensic job here is to describe what wsc sees: a header, then
-//! `id ‖ LEB128 size ‖ payload` records (wsc-formats.md §1). wasmparser is used in the tests as
+//! `id ‖ LEB128 size ‖ payload` records (docs/wsc-formats.md §1). wasmparser is used in the tests as
 //! an oracle for the ranges.
 
 use crate::model::digest::Sha256Digest;

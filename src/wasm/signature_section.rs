@@ -1,5 +1,5 @@
 //! Field-by-field decoder of a key-based `signature` section payload (SignatureData version 1,
-//! wsc-formats.md §2), with the file offset of every part, and a report of what wsc would
+//! docs/wsc-formats.md §2), with the file offset of every part, and a report of what wsc would
 //! silently drop or ignore (unparseable elements, trailing bytes): places to hide data.
 
 use super::payload_reader::Reader;
@@ -19,7 +19,7 @@ pub const ALG_ED25519: u8 = 0x01;
 pub const MAX_HASHES: u64 = 64;
 pub const MAX_SIGNATURES: u64 = 256;
 pub const MAX_CERTIFICATES: u64 = 16;
-pub const MAX_SLICE_LEN: u64 = 16 * 1024 * 1024;
+pub use super::payload_reader::MAX_SLICE_LEN;
 
 /// Why the payload could not be decoded at all (wsc: `Parse error` or a limit error).
 pub type SignatureDecodeError = super::payload_reader::PayloadDecodeError;
