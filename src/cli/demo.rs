@@ -18,7 +18,13 @@ use std::path::PathBuf;
 #[derive(Args, Debug)]
 pub struct DemoArgs {
     /// Where to write the staged incident, the bundle and the reports.
-    #[arg(long, value_name = "DIR", default_value = "demo-out")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        alias = "out",
+        value_name = "DIR",
+        default_value = "demo-out"
+    )]
     pub out: PathBuf,
 }
 

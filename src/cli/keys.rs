@@ -26,7 +26,7 @@ pub struct KeysArgs {
     #[arg(long, value_name = "FILE")]
     pub revoked: Option<PathBuf>,
     /// Case file: its `keys.compromised` and `keys.revoked` ids are treated as revoked too.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long = "case-file", alias = "case", value_name = "FILE")]
     pub case: Option<PathBuf>,
     /// Machine-readable output (shape documented in the README).
     #[arg(long)]

@@ -6,6 +6,7 @@ mod common;
 mod report_support;
 
 mod collect;
+mod command_line;
 mod demo;
 mod faults_changing_sources;
 mod faults_concurrent;
