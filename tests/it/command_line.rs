@@ -103,7 +103,7 @@ fn completion_scripts_are_generated_and_bash_loads_one() {
         let o = run(&["completions", shell]);
         assert_eq!(code(&o), 0, "{shell}");
         let script = String::from_utf8(o.stdout).unwrap();
-        for word in ["scope", "--case-file", "--output"] {
+        for word in ["scope", "case-file", "output"] {
             assert!(script.contains(word), "{shell} lacks {word}");
         }
         std::fs::write(t.path().join(shell), script).unwrap();
