@@ -15,7 +15,8 @@
 //! evidence order through [`crate::io::spill`]; evidence.json, custody.jsonl and timeline.jsonl
 //! are then streamed into their entries, in the bytes the whole-record serialisation gives.
 
-use crate::acquire::read::{acquire_one, open_source, stat_changes, AcquireResult, Acquired, Held};
+use crate::acquire::bag_name::{hashed_bag_path, is_text, CaseNames};
+use crate::acquire::read::{acquire_one, open_walked, stat_changes, AcquireResult, Acquired, Held};
 use crate::acquire::AcquireOptions;
 use crate::bundle::bagit::BagInfo;
 use crate::bundle::signature::sign_digest;
@@ -28,7 +29,7 @@ use crate::model::evidence::{
     DigestOf, Evidence, EvidenceItem, Finding, ItemKind, NotCollected, RecordedPath, Severity,
     ToolInfo, SCHEMA_VERSION,
 };
-use crate::source::candidates::{walk_inputs, Candidate};
+use crate::source::walk::{collect_candidates, Candidate, SkipReason, SkippedPath};
 use crate::timeline::EventSource;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
@@ -109,109 +110,6 @@ pub fn valid_case_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
-/// Bag path of a hash-named kind (`None` for secret keys, and for case files and attachments,
-/// which keep their names and are placed by [`name_under_case`]).
-pub fn hashed_bag_path(kind: ItemKind, sha256: &Sha256Digest) -> Option<String> {
-    let (dir, ext) = match kind {
-        ItemKind::Module => ("modules", "wasm"),
-        ItemKind::DetachedSignature => ("signatures", "sig"),
-        ItemKind::PublicKey => ("keys", "pub"),
-        ItemKind::RekorEntry
-        | ItemKind::SigstoreBundle
-        | ItemKind::TrustRoot
-        | ItemKind::TrustBundle => ("transparency", "json"),
-        ItemKind::Certificate => ("transparency", "pem"),
-        ItemKind::AuditLog => ("logs", "log"),
-        ItemKind::SecretKey | ItemKind::CaseFile | ItemKind::Attachment => return None,
-    };
-    Some(format!("data/{dir}/{sha256}.{ext}"))
-}
-
-/// Whether an entry of this kind is text (deflated with `--compress`).
-fn is_text(kind: ItemKind) -> bool {
-    !matches!(
-        kind,
-        ItemKind::Module | ItemKind::DetachedSignature | ItemKind::PublicKey | ItemKind::Attachment
-    )
-}
-
-/// A file name made safe for a zip entry and a manifest line: the original name, with `/`,
-/// `\`, `%` and control characters (CR, LF among them) replaced by `_` (zip names are UTF-8;
-/// non-UTF-8 bytes become U+FFFD). The original path is kept in evidence.json.
-///
-/// Why `%` too: RFC 8493 wants `%` in a manifest path written as `%25`, but bagit-python 1.9
-/// neither writes nor decodes `%25` (its issue #157), so such a bag fails its validation. A
-/// bag path without `%`, CR or LF reads the same under both, so every BagIt tool agrees.
-fn safe_file_name(path: &Path) -> String {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c == '/' || c == '\\' || c == '%' || c.is_control() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    if s.is_empty() || s == "." || s == ".." {
-        "unnamed".to_owned()
-    } else {
-        s
-    }
-}
-
-/// Longest file name most filesystems accept (bytes): a bag must unpack anywhere.
-const NAME_MAX: usize = 255;
-
-/// `name` cut to at most `max` bytes (at a char boundary), keeping a short extension: a 255-byte
-/// source name grows past the limit with a collision prefix, and a non-UTF-8 one with U+FFFD
-/// (3 bytes for each bad byte).
-fn fit_name(name: &str, max: usize) -> String {
-    if name.len() <= max {
-        return name.to_owned();
-    }
-    let ext = match name.rfind('.') {
-        Some(i) if i > 0 && name.len() - i <= 16 => &name[i..],
-        _ => "",
-    };
-    let mut cut = max - ext.len();
-    while !name.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}{ext}", &name[..cut])
-}
-
-/// `data/case/<name>` for a case file or attachment; a different file with the same name gets
-/// `<first 12 hex of its sha256>-<name>`.
-fn name_under_case(
-    taken: &mut HashMap<String, Sha256Digest>,
-    path: &Path,
-    d: Sha256Digest,
-) -> String {
-    let name = safe_file_name(path);
-    let plain = format!("data/case/{}", fit_name(&name, NAME_MAX));
-    match taken.get(&plain) {
-        None => {
-            taken.insert(plain.clone(), d);
-            plain
-        }
-        Some(existing) if *existing == d => plain,
-        Some(_) => {
-            let alt = format!(
-                "data/case/{}-{}",
-                &d.to_hex()[..12],
-                fit_name(&name, NAME_MAX - 13)
-            );
-            taken.insert(alt.clone(), d);
-            alt
-        }
-    }
-}
-
 /// Largest file read as a possible key in the pre-pass (real key files are under 16 KiB).
 const KEY_PREPASS_MAX: u64 = 64 * 1024;
 
@@ -228,7 +126,10 @@ fn keys_among(cands: &[Candidate]) -> Vec<crate::keys::PublicKey> {
             // have been swapped since the walk), and never read past the pre-pass limit.
             let mut bytes = Vec::new();
             std::io::Read::read_to_end(
-                &mut std::io::Read::take(open_source(&c.path).ok()?, KEY_PREPASS_MAX + 1),
+                &mut std::io::Read::take(
+                    open_walked(&c.path, c.dev, c.ino).ok()?.0,
+                    KEY_PREPASS_MAX + 1,
+                ),
                 &mut bytes,
             )
             .ok()?;
@@ -264,7 +165,7 @@ struct Written {
 struct WriteState {
     output: PathBuf,
     writer: BagZipWriter,
-    case_names: HashMap<String, Sha256Digest>,
+    case_names: CaseNames,
     recorder: Recorder,
     not_collected: Vec<NotCollected>,
 }
@@ -408,9 +309,7 @@ fn render(ctx: &mut RenderContext, w: Written) -> Rendered {
     // A secret key file's hash would let anyone confirm a guess of the secret: the item is
     // named by its public key's fingerprint instead (or by its path when none is derivable).
     let digest_of = if a.kind == ItemKind::SecretKey {
-        let fp = a.analysis.value()["key"]["fingerprint_sha256"]
-            .as_str()
-            .and_then(Sha256Digest::from_hex);
+        let fp = a.analysis.key().and_then(|k| k.fingerprint_sha256);
         a.sha256 = fp.unwrap_or_else(|| Sha256Digest::of(a.path.as_os_str().as_encoded_bytes()));
         if fp.is_some() {
             DigestOf::PublicKey
@@ -576,7 +475,7 @@ fn write_batch(
         let bag_path = match acq.kind {
             ItemKind::SecretKey => None,
             ItemKind::CaseFile | ItemKind::Attachment => {
-                Some(name_under_case(&mut st.case_names, &acq.path, acq.sha256))
+                Some(st.case_names.name_for(&acq.path, acq.sha256))
             }
             k => hashed_bag_path(k, &acq.sha256),
         };
@@ -594,8 +493,8 @@ fn write_batch(
                         // exactly the bytes hashed now, so the item records this digest and the
                         // difference is flagged.
                         // A source that cannot be re-read is not collected; the run goes on.
-                        let file = match open_source(&acq.path) {
-                            Ok(f) => f,
+                        let file = match open_walked(&acq.path, acq.dev, acq.ino) {
+                            Ok((f, _)) => f,
                             Err(e) => {
                                 st.not_collected.push(NotCollected {
                                     path: RecordedPath::from_path(&acq.path),
@@ -693,62 +592,172 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
         Utc::now()
     };
     let (atomic, file) = AtomicFile::create(&req.output, req.force)?;
-    let (mut cands, walk_skipped) = walk_inputs(
+    let temp = std::path::absolute(atomic.temp_path()).unwrap_or_default();
+    let (cands, walk_skipped) = walk_sources(req, &temp);
+    let opts = &acquire_options(req, &cands);
+    // Records spill beside the bundle (same filesystem as the bundle; anonymous files).
+    let spill_dir = atomic.dir();
+    let sink = BundleSink::new(file, req.fail_write_after);
+    let mut st = write_state(req, sink, &spill_dir, walk_skipped);
+    // Declared after `st`, so dropped before it on an error return.
+    let _abandon = st.writer.discard_on_drop();
+    st.writer.reserve(cands.len());
+    // Readers take the candidates strictly in order, at most READ_BUDGET bytes of held files
+    // in flight, while this thread writes each result as soon as it is the next one in order
+    // (and the bundle's long-lived bookkeeping stays in this thread's heap).
+    let in_memory_limit = opts.in_memory_limit;
+    crate::io::pipeline::run_ordered(
+        cands,
+        rayon::current_num_threads(),
+        READ_BUDGET,
+        |c: &Candidate| PER_FILE_COST + if c.size <= in_memory_limit { c.size } else { 0 },
+        |c: Candidate| acquire_one(&c, opts),
+        |batch: Vec<AcquireResult>| write_batch(&mut st, batch, opts),
+    )?;
+
+    // `st` stays whole until the end (its writer is what `_abandon` guards).
+    let mut not_collected = std::mem::take(&mut st.not_collected);
+    not_collected.sort_by(|a, b| a.path.cmp(&b.path));
+    let rec = st.recorder;
+    let temp_err = |e: std::io::Error| {
+        CollectError::Write(WriteError::Temp {
+            path: req.output.clone(),
+            source: e,
+        })
+    };
+    let run_bytes = req.spill_run_bytes.unwrap_or(SPILL_RUN_BYTES);
+    let mut journal = Journal {
+        custody: Spool::new(&spill_dir, SPOOL_BYTES),
+        rows: Sorter::new(&spill_dir, run_bytes / 2),
+        line: Vec::new(),
+        template: rec.ctx.template,
+        fixed_time: rec.ctx.fixed_time,
+        seq: 0,
+    };
+    let note = format!("collection into {}", req.output.display());
+    journal
+        .event(started, CustodyAction::CollectionStarted, None, note)
+        .map_err(temp_err)?;
+    let items_total = rec.items.len();
+    let items_spilled = rec.items.spilled_bytes();
+    let evidence = Evidence {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo::this(),
+        case: req.case.clone(),
+        collected_at: req.collected_at,
+        items: Vec::new(),
+        not_collected,
+        findings: Vec::new(),
+    };
+    write_evidence(
+        &mut st.writer,
+        &evidence,
+        rec.items,
+        rec.evidence_bytes,
+        &mut journal,
+    )?;
+    journal_tail(
+        req,
+        &mut journal,
+        &evidence.not_collected,
+        items_total,
+        started,
+        rec.case_files,
+    )
+    .map_err(temp_err)?;
+    let spilled = items_spilled + journal.custody.spilled_bytes() + journal.rows.spilled_bytes();
+    write_custody_and_timeline(&mut st.writer, journal)?;
+    let bag = seal(st.writer, atomic, req)?;
+    let mut summary = rec.summary;
+    let mut changed = rec.changed;
+    changed.sort_by(|a, b| a.0.cmp(&b.0));
+    summary.changed_during_acquisition = changed.into_iter().map(|(_, p)| p).collect();
+    summary.not_collected = evidence.not_collected;
+    Ok(CollectOutcome {
+        path: req.output.clone(),
+        digest: bag.digest,
+        summary,
+        payload_files: bag.payload_files,
+        payload_bytes: bag.payload_bytes,
+        spilled_bytes: spilled,
+    })
+}
+
+/// Walk phase: the candidates to acquire and what the walk saw but will not collect (sorted by
+/// path). Never our own temp file (the bundle may be written inside an input folder), nor the
+/// temp files a killed collect to the same destination left behind (SIGKILL cannot clean up):
+/// they are this tool's half-written zips, not evidence; recorded, not copied.
+fn walk_sources(req: &CollectRequest, temp: &Path) -> (Vec<Candidate>, Vec<NotCollected>) {
+    let (mut cands, skipped) = collect_candidates(
         &req.inputs,
         req.case_file.as_deref(),
         req.acquire.max_file_size,
     );
-    // The bundle may be written inside an input folder: never collect our own temp file.
-    let temp = std::path::absolute(atomic.temp_path()).unwrap_or_default();
     cands.retain(|c| c.path != temp);
-    // Nor the temp files a killed collect to the same destination left behind (SIGKILL cannot
-    // clean up): they are this tool's half-written zips, not evidence. Recorded, not copied.
-    let mut walk_skipped = walk_skipped;
+    let mut leftovers = Vec::new();
     cands.retain(|c| {
-        let leftover = is_leftover_temp(&c.path, &temp);
+        let leftover = is_leftover_temp(&c.path, temp);
         if leftover {
-            walk_skipped.push(NotCollected {
-                path: RecordedPath::from_path(&c.path),
-                reason: "temp file of an interrupted collect to this destination: not evidence"
-                    .to_owned(),
+            leftovers.push(SkippedPath {
+                path: c.path.clone(),
+                reason: SkipReason::LeftoverTemp,
             });
         }
         !leftover
     });
-    // Modules are judged against every public key in the inputs (and the public half of every
-    // secret key: the compromised key's secret file names the key that matters most).
+    let mut not_collected: Vec<NotCollected> =
+        skipped.iter().map(SkippedPath::not_collected).collect();
+    not_collected.sort_by(|a, b| a.path.cmp(&b.path));
+    not_collected.dedup();
+    not_collected.extend(leftovers.iter().map(SkippedPath::not_collected));
+    (cands, not_collected)
+}
+
+/// Modules are judged against every public key in the inputs (and the public half of every
+/// secret key: the compromised key's secret file names the key that matters most), besides the
+/// keys the request gives.
+fn acquire_options(req: &CollectRequest, cands: &[Candidate]) -> AcquireOptions {
+    let given = &req.acquire.analysis;
     let mut analysis = crate::analyse::AnalysisContext {
-        keys: req.acquire.analysis.keys.clone(),
-        trust_root: req.acquire.analysis.trust_root.clone(),
-        policy: req.acquire.analysis.policy.clone(),
+        keys: given.keys.clone(),
+        trust_root: given.trust_root.clone(),
+        policy: given.policy.clone(),
+        detached_signature: given.detached_signature.clone(),
+        module_file_sha256: given.module_file_sha256,
     };
-    for k in keys_among(&cands) {
+    for k in keys_among(cands) {
         if !analysis.keys.contains(&k) {
             analysis.keys.push(k);
         }
     }
-    let opts = &AcquireOptions {
+    AcquireOptions {
         analysis: std::sync::Arc::new(analysis),
         ..req.acquire.clone()
-    };
-    let tool = ToolInfo::this();
-    // Records spill beside the bundle (same filesystem as the bundle; anonymous files).
-    let spill_dir = atomic.dir();
+    }
+}
+
+/// The bag writer and the recorder the acquisition phase writes into.
+fn write_state(
+    req: &CollectRequest,
+    sink: BundleSink,
+    spill_dir: &Path,
+    not_collected: Vec<NotCollected>,
+) -> WriteState {
+    let case_id = &req.case.case_id;
     let run_bytes = req.spill_run_bytes.unwrap_or(SPILL_RUN_BYTES);
-    let sink = BundleSink::new(file, req.fail_write_after);
-    let mut st = WriteState {
+    WriteState {
         output: req.output.clone(),
-        writer: BagZipWriter::new(sink, &req.output, &case_id, req.collected_at, req.compress),
-        case_names: HashMap::new(),
+        writer: BagZipWriter::new(sink, &req.output, case_id, req.collected_at, req.compress),
+        case_names: CaseNames::default(),
         recorder: Recorder {
-            items: Sorter::new(&spill_dir, run_bytes),
+            items: Sorter::new(spill_dir, run_bytes),
             ctx: RenderContext {
                 template: CustodyEvent {
                     seq: 0,
                     time: req.collected_at.fixed_offset(),
                     action: CustodyAction::Acquired,
                     actor: req.actor.clone(),
-                    tool: tool.clone(),
+                    tool: ToolInfo::this(),
                     argv: crate::model::custody::redact_argv(&req.argv),
                     source: None,
                     stat_before: None,
@@ -770,157 +779,128 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
             changed: Vec::new(),
             case_files: Vec::new(),
         },
-        not_collected: walk_skipped,
-    };
-    // Declared after `st`, so dropped before it on an error return.
-    let _abandon = st.writer.discard_on_drop();
-    st.writer.reserve(cands.len());
-    // Readers take the candidates strictly in order, at most READ_BUDGET bytes of held files
-    // in flight, while this thread writes each result as soon as it is the next one in order
-    // (and the bundle's long-lived bookkeeping stays in this thread's heap).
-    let in_memory_limit = opts.in_memory_limit;
-    crate::io::pipeline::run_ordered(
-        std::mem::take(&mut cands),
-        rayon::current_num_threads(),
-        READ_BUDGET,
-        |c: &Candidate| PER_FILE_COST + if c.size <= in_memory_limit { c.size } else { 0 },
-        |c: Candidate| acquire_one(&c, opts),
-        |batch: Vec<AcquireResult>| write_batch(&mut st, batch, opts),
-    )?;
-
-    // `st` stays whole until the end (its writer is what `_abandon` guards).
-    let rec = st.recorder;
-    let mut not_collected = std::mem::take(&mut st.not_collected);
-    not_collected.sort_by(|a, b| a.path.cmp(&b.path));
-    let temp_err = |e: std::io::Error| {
-        CollectError::Write(WriteError::Temp {
-            path: req.output.clone(),
-            source: e,
-        })
-    };
-    let Recorder {
-        items,
-        ctx: RenderContext {
-            template,
-            fixed_time,
-            ..
-        },
-        evidence_bytes,
-        summary,
-        changed,
-        case_files,
-        ..
-    } = rec;
-    let custody_event = |seq: u64, time: DateTime<Utc>, action, source, note| CustodyEvent {
-        seq,
-        time: event_time(fixed_time, time),
-        action,
-        source,
-        note,
-        ..template.clone()
-    };
-    // Custody lines wait in a spool until evidence.json is written; timeline rows are sorted.
-    let mut custody = Spool::new(&spill_dir, SPOOL_BYTES);
-    let mut rows = Sorter::new(&spill_dir, run_bytes / 2);
-    let mut line = Vec::new();
-    let mut push_event =
-        |ev: &CustodyEvent, custody: &mut Spool, rows: &mut Sorter| -> std::io::Result<()> {
-            line.clear();
-            serde_json::to_writer(&mut line, ev).expect("custody serialises");
-            line.push(b'\n');
-            custody.write(&line)?;
-            let row = crate::timeline::custody_row(ev);
-            rows.push(&row_key(row.at, row.source), &row.line)
-        };
-    let ev = custody_event(
-        0,
-        started,
-        CustodyAction::CollectionStarted,
-        None,
-        format!("collection into {}", req.output.display()),
-    );
-    push_event(&ev, &mut custody, &mut rows).map_err(temp_err)?;
-
-    let items_total = items.len();
-    let evidence = Evidence {
-        schema_version: SCHEMA_VERSION,
-        tool: tool.clone(),
-        case: req.case.clone(),
-        collected_at: req.collected_at,
-        items: Vec::new(),
         not_collected,
-        findings: Vec::new(),
-    };
-    let (head, tail) = evidence_frame(&evidence);
+    }
+}
+
+/// Custody lines (spooled until evidence.json is written) and timeline rows (sorted) of the
+/// events written after the items are known, numbered in order.
+struct Journal {
+    custody: Spool,
+    rows: Sorter,
+    line: Vec<u8>,
+    /// Fields shared by every custody event.
+    template: CustodyEvent,
+    fixed_time: Option<DateTime<Utc>>,
+    /// `seq` of the next event.
+    seq: u64,
+}
+
+impl Journal {
+    /// Records one collection-level event.
+    fn event(
+        &mut self,
+        time: DateTime<Utc>,
+        action: CustodyAction,
+        source: Option<RecordedPath>,
+        note: String,
+    ) -> std::io::Result<()> {
+        let ev = CustodyEvent {
+            seq: self.seq,
+            time: event_time(self.fixed_time, time),
+            action,
+            source,
+            note,
+            ..self.template.clone()
+        };
+        self.seq += 1;
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, &ev).expect("custody serialises");
+        self.line.push(b'\n');
+        self.custody.write(&self.line)?;
+        let row = crate::timeline::custody_row(&ev);
+        self.rows.push(&row_key(row.at, row.source), &row.line)
+    }
+
+    /// Passes on an item record's custody events (numbered now: the final order is known) and
+    /// its other timeline rows, as `render` laid them out after the evidence text.
+    fn item_events(&mut self, f: &mut Fields<'_>) -> std::io::Result<()> {
+        let events = f.take()?.first().copied().unwrap_or(0);
+        for _ in 0..events {
+            let (tail, key, prefix, suffix) = (f.take()?, f.take()?, f.take()?, f.take()?);
+            self.line.clear();
+            self.line.extend_from_slice(b"{\"seq\":");
+            push_seq(&mut self.line, self.seq);
+            self.line.extend_from_slice(tail);
+            self.line.push(b'\n');
+            self.custody.write(&self.line)?;
+            self.line.clear();
+            self.line.extend_from_slice(prefix);
+            push_seq(&mut self.line, self.seq);
+            self.line.extend_from_slice(suffix);
+            self.rows.push(key, &self.line)?;
+            self.seq += 1;
+        }
+        while !f.is_empty() {
+            let (key, row) = (f.take()?, f.take()?);
+            self.rows.push(key, row)?;
+        }
+        Ok(())
+    }
+}
+
+/// evidence.json, streamed in the bytes `serde_json::to_vec(&evidence)` gives with the items in
+/// evidence order; each item's custody lines and timeline rows are passed on to the journal.
+fn write_evidence(
+    writer: &mut BagZipWriter,
+    evidence: &Evidence,
+    items: Sorter,
+    evidence_bytes: u64,
+    journal: &mut Journal,
+) -> Result<(), WriteError> {
+    let items_total = items.len();
+    let (head, tail) = evidence_frame(evidence);
     let evidence_size =
         head.len() as u64 + evidence_bytes + items_total.saturating_sub(1) + tail.len() as u64 + 1;
-    let mut seq = 1u64;
-    let items_spilled = items.spilled_bytes();
-    // evidence.json, streamed in the bytes `serde_json::to_vec(&evidence)` gives; the custody
-    // lines and timeline rows of each item are passed on in evidence order.
-    st.writer
-        .add_payload_with(crate::bundle::EVIDENCE_PATH, evidence_size, true, |w| {
-            let mut merge = items.finish()?;
-            w.write_all(&head)?;
-            let mut first = true;
-            let mut line = Vec::new();
-            // Each record as `render` laid it out.
-            while let Some((_, value)) = merge.next_record()? {
-                if !first {
-                    w.write_all(b",")?;
-                }
-                first = false;
-                let mut f = Fields::new(value);
-                w.write_all(f.take()?)?;
-                let events = f.take()?.first().copied().unwrap_or(0);
-                for _ in 0..events {
-                    let (tail, key, prefix, suffix) = (f.take()?, f.take()?, f.take()?, f.take()?);
-                    line.clear();
-                    line.extend_from_slice(b"{\"seq\":");
-                    push_seq(&mut line, seq);
-                    line.extend_from_slice(tail);
-                    line.push(b'\n');
-                    custody.write(&line)?;
-                    line.clear();
-                    line.extend_from_slice(prefix);
-                    push_seq(&mut line, seq);
-                    line.extend_from_slice(suffix);
-                    rows.push(key, &line)?;
-                    seq += 1;
-                }
-                while !f.is_empty() {
-                    let (key, row) = (f.take()?, f.take()?);
-                    rows.push(key, row)?;
-                }
+    writer.add_payload_with(crate::bundle::EVIDENCE_PATH, evidence_size, true, |w| {
+        let mut merge = items.finish()?;
+        w.write_all(&head)?;
+        let mut first = true;
+        while let Some((_, value)) = merge.next_record()? {
+            if !first {
+                w.write_all(b",")?;
             }
-            w.write_all(&tail)?;
-            w.write_all(b"\n")
-        })?;
-    for n in &evidence.not_collected {
-        let ev = custody_event(
-            seq,
-            started,
-            CustodyAction::NotCollected,
-            Some(n.path.clone()),
-            n.reason.clone(),
-        );
-        push_event(&ev, &mut custody, &mut rows).map_err(temp_err)?;
-        seq += 1;
+            first = false;
+            let mut f = Fields::new(value);
+            w.write_all(f.take()?)?;
+            journal.item_events(&mut f)?;
+        }
+        w.write_all(&tail)?;
+        w.write_all(b"\n")
+    })?;
+    Ok(())
+}
+
+/// The events after the items: one per source not collected, the end of the collection, and
+/// the case's declared events (citing the first case file, in evidence order, with that time).
+fn journal_tail(
+    req: &CollectRequest,
+    journal: &mut Journal,
+    not_collected: &[NotCollected],
+    items_total: u64,
+    started: DateTime<Utc>,
+    mut case_files: Vec<CaseFileItem>,
+) -> std::io::Result<()> {
+    for n in not_collected {
+        let (source, note) = (Some(n.path.clone()), n.reason.clone());
+        journal.event(started, CustodyAction::NotCollected, source, note)?;
     }
-    let ev = custody_event(
-        seq,
-        Utc::now(),
-        CustodyAction::CollectionFinished,
-        None,
-        format!(
-            "{} items collected, {} not collected",
-            items_total,
-            evidence.not_collected.len()
-        ),
+    let note = format!(
+        "{} items collected, {} not collected",
+        items_total,
+        not_collected.len()
     );
-    push_event(&ev, &mut custody, &mut rows).map_err(temp_err)?;
-    // The declared case events cite the first case file (in evidence order) with the same time.
-    let mut case_files = case_files;
+    journal.event(Utc::now(), CustodyAction::CollectionFinished, None, note)?;
     case_files.sort_by(|a, b| a.0.cmp(&b.0));
     let case_file_times: Vec<crate::timeline::CaseFileTime<'_>> = case_files
         .iter()
@@ -931,32 +911,44 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
         })
         .collect();
     for row in crate::timeline::case_rows(&req.case, &case_file_times) {
-        rows.push(&row_key(row.at, row.source), &row.line)
-            .map_err(temp_err)?;
+        journal.rows.push(&row_key(row.at, row.source), &row.line)?;
     }
-    let spilled = items_spilled + custody.spilled_bytes() + rows.spilled_bytes();
-    let copy = |sorter: Sorter| {
-        move |w: &mut EntryWriter<'_>| -> std::io::Result<()> {
-            let mut merge = sorter.finish()?;
+    Ok(())
+}
+
+/// custody.jsonl, then the derived timeline (so a reader without this tool still has it).
+fn write_custody_and_timeline(
+    writer: &mut BagZipWriter,
+    journal: Journal,
+) -> Result<(), WriteError> {
+    let Journal { custody, rows, .. } = journal;
+    writer.add_payload_with(crate::bundle::CUSTODY_PATH, custody.len(), true, |w| {
+        custody.copy_to(w)
+    })?;
+    writer.add_payload_with(
+        crate::bundle::TIMELINE_PATH,
+        rows.value_bytes(),
+        true,
+        |w: &mut EntryWriter<'_>| -> std::io::Result<()> {
+            let mut merge = rows.finish()?;
             while let Some((_, v)) = merge.next_record()? {
                 w.write_all(v)?;
             }
             Ok(())
-        }
-    };
-    st.writer
-        .add_payload_with(crate::bundle::CUSTODY_PATH, custody.len(), true, |w| {
-            custody.copy_to(w)
-        })?;
-    // Derived events, so a reader without this tool still has the timeline.
-    st.writer.add_payload_with(
-        crate::bundle::TIMELINE_PATH,
-        rows.value_bytes(),
-        true,
-        copy(rows),
+        },
     )?;
+    Ok(())
+}
+
+/// Tag files and the optional examiner signature, then fsync and rename into place.
+fn seal(
+    writer: BagZipWriter,
+    atomic: AtomicFile,
+    req: &CollectRequest,
+) -> Result<crate::bundle::writer::FinishedBag, CollectError> {
+    let tool = ToolInfo::this();
     let info = BagInfo {
-        external_identifier: case_id,
+        external_identifier: req.case.case_id.clone(),
         contact_name: req.case.examiner.clone(),
         source_organization: req.case.organization.clone(),
         bagging_date: req.collected_at.format("%Y-%m-%d").to_string(),
@@ -970,26 +962,14 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
         .sign_key
         .as_ref()
         .map(|k| move |d: Sha256Digest| sign_digest(k, d));
-    let (sink, bag) = st.writer.finish(
+    let (sink, bag) = writer.finish(
         info,
         signer
             .as_ref()
             .map(|s| s as &dyn Fn(Sha256Digest) -> crate::bundle::signature::BundleSignature),
     )?;
     atomic.commit(sink.into_file(), req.force)?;
-    let mut summary = summary;
-    let mut changed = changed;
-    changed.sort_by(|a, b| a.0.cmp(&b.0));
-    summary.changed_during_acquisition = changed.into_iter().map(|(_, p)| p).collect();
-    summary.not_collected = evidence.not_collected;
-    Ok(CollectOutcome {
-        path: req.output.clone(),
-        digest: bag.digest,
-        summary,
-        payload_files: bag.payload_files,
-        payload_bytes: bag.payload_bytes,
-        spilled_bytes: spilled,
-    })
+    Ok(bag)
 }
 
 /// evidence.json around its items: `serde_json::to_vec(evidence)` of an evidence record without
@@ -1020,37 +1000,6 @@ mod tests {
         for bad in ["", ".", "..", "a/b", "a b", ".hidden", "a\\b"] {
             assert!(!valid_case_id(bad), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn attachment_names_are_kept_and_collisions_disambiguated() {
-        let mut taken = HashMap::new();
-        let a = Sha256Digest::of(b"a");
-        let b = Sha256Digest::of(b"b");
-        assert_eq!(
-            name_under_case(&mut taken, Path::new("/x/100% notes.txt"), a),
-            "data/case/100_ notes.txt"
-        );
-        assert_eq!(
-            name_under_case(&mut taken, Path::new("/y/100% notes.txt"), a),
-            "data/case/100_ notes.txt"
-        );
-        let alt = name_under_case(&mut taken, Path::new("/z/100% notes.txt"), b);
-        assert_eq!(
-            alt,
-            format!("data/case/{}-100_ notes.txt", &b.to_hex()[..12])
-        );
-        assert_eq!(safe_file_name(Path::new("/a/x\ny\\z")), "x_y_z");
-        // Long names fit a 255-byte file name, with or without the prefix, extension kept.
-        let long = format!("%{}.txt", "é".repeat(200));
-        let c = Sha256Digest::of(b"c");
-        let first = name_under_case(&mut taken, Path::new(&format!("/p/{long}")), a);
-        let second = name_under_case(&mut taken, Path::new(&format!("/q/{long}")), c);
-        for n in [&first, &second] {
-            let file = n.strip_prefix("data/case/").unwrap();
-            assert!(file.len() <= 255 && file.ends_with("é.txt"), "{file}");
-        }
-        assert_ne!(first, second);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! the same chunks), `stat` before and after, and the list of what was seen but not collected.
 //! [`collect::collect`] runs the whole pipeline into a bundle.
 
+pub mod bag_name;
 pub mod collect;
 pub mod read;
 
@@ -10,7 +11,7 @@ use chrono::{DateTime, Utc};
 use std::path::Path;
 use std::sync::Arc;
 
-pub use crate::source::candidates::{walk_inputs, Candidate, Role};
+pub use crate::source::walk::{collect_candidates, Candidate, Role};
 pub use collect::{collect, CollectError, CollectOutcome, CollectRequest, CollectSummary};
 pub use read::{acquire_one, AcquireResult, Acquired, Held};
 
@@ -36,6 +37,9 @@ pub struct AcquireOptions {
     /// Test hook: called after the first chunk of every source has been read, so a test can
     /// change the file mid-acquisition. Never set by the CLI.
     pub after_first_chunk: Option<PathHook>,
+    /// Test hook: called just before each source is opened, so a test can swap a directory on
+    /// its path. Never set by the CLI.
+    pub before_open: Option<PathHook>,
     pub progress: Option<ProgressHook>,
     /// When set, the time recorded for every acquisition (deterministic mode).
     pub fixed_time: Option<DateTime<Utc>>,
@@ -49,6 +53,7 @@ impl Default for AcquireOptions {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             in_memory_limit: DEFAULT_IN_MEMORY_LIMIT,
             after_first_chunk: None,
+            before_open: None,
             progress: None,
             fixed_time: None,
             analysis: Arc::new(AnalysisContext::default()),

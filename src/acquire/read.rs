@@ -6,13 +6,16 @@ use crate::acquire::AcquireOptions;
 use crate::analyse::analyser_for;
 use crate::model::digest::{Sha256Digest, STREAM_CHUNK};
 use crate::model::evidence::{FileStat, ItemKind, NotCollected, RecordedPath};
-use crate::source::candidates::{Candidate, Role};
+use crate::model::evidence::{Finding, IncidentType, Severity};
 use crate::source::kind::{classify, SNIFF_LEN};
+pub use crate::source::open::{open_source, open_walked};
+use crate::source::secret::{SecretFormat, SecretScanner};
+use crate::source::walk::{Candidate, Role};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use std::fs::{File, Metadata};
 use std::io::{self, Read};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// What acquisition kept of a source's bytes for the zip.
@@ -34,12 +37,15 @@ pub struct Acquired {
     pub kind: ItemKind,
     pub sha256: Sha256Digest,
     pub size: u64,
+    /// Device and inode the walk found (the copying read of a large file must open it again).
+    pub dev: u64,
+    pub ino: u64,
     pub stat_before: FileStat,
     pub stat_after: Option<FileStat>,
     /// Differences between the stat before and after (and the bytes read); empty if none.
     pub changed: Vec<String>,
-    /// The analyser's result, kept compact until the evidence record is written.
-    pub analysis: crate::model::evidence::AnalysisJson,
+    /// The analyser's record.
+    pub analysis: crate::model::analysis::Analysis,
     pub findings: Vec<crate::model::evidence::Finding>,
     pub times: Vec<crate::model::evidence::ItemTime>,
     pub held: Held,
@@ -50,15 +56,6 @@ pub struct Acquired {
 pub enum AcquireResult {
     Acquired(Box<Acquired>),
     NotCollected(NotCollected),
-}
-
-/// Opens a path for reading with `O_NOFOLLOW` (a symlink swapped in after the walk fails to
-/// open instead of being followed) and `O_NONBLOCK` (a FIFO swapped in never blocks the run).
-pub fn open_source(path: &Path) -> io::Result<File> {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
 }
 
 fn skipped(path: &Path, reason: String) -> AcquireResult {
@@ -131,60 +128,95 @@ fn read_chunk(f: &mut File, buf: &mut Vec<u8>, append: bool, max: usize) -> io::
     }
 }
 
-/// Acquires one candidate. Never fails: a source that cannot be read is not collected, with
-/// the reason.
-pub fn acquire_one(c: &Candidate, opts: &AcquireOptions) -> AcquireResult {
+/// A source opened for acquisition: the file, its `lstat` by path just before, its `fstat`,
+/// and the differences between the two.
+struct Opened {
+    file: File,
+    before: Metadata,
+    opened: Metadata,
+    changed: Vec<String>,
+}
+
+/// Opens a candidate: still a regular file, not a link, and the inode the walk found (a file or
+/// directory on its path replaced since the walk is refused, never followed).
+fn open_candidate(c: &Candidate, opts: &AcquireOptions) -> Result<Opened, AcquireResult> {
     let path = &c.path;
+    if let Some(hook) = &opts.before_open {
+        hook(path);
+    }
     let before = match std::fs::symlink_metadata(path) {
         Ok(md) => md,
-        Err(e) => return skipped(path, format!("unreadable: {e}")),
+        Err(e) => return Err(skipped(path, format!("unreadable: {e}"))),
     };
     if !before.file_type().is_file() {
-        return skipped(
+        return Err(skipped(
             path,
             "no longer a regular file when acquisition began".into(),
-        );
+        ));
     }
-    let mut file = match open_source(path) {
+    let (file, opened) = match open_walked(path, c.dev, c.ino) {
         Ok(f) => f,
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            return skipped(path, "became a symbolic link before it was opened".into())
-        }
-        Err(e) => return skipped(path, format!("unreadable: {e}")),
-    };
-    let opened = match file.metadata() {
-        Ok(md) => md,
-        Err(e) => return skipped(path, format!("unreadable: {e}")),
+        Err(e) => return Err(skipped(path, e.to_string())),
     };
     if !opened.file_type().is_file() {
-        return skipped(path, "not a regular file when opened".into());
+        return Err(skipped(path, "not a regular file when opened".into()));
     }
-    let mut changed = stat_changes(&before, &opened, "between stat and open");
+    let changed = stat_changes(&before, &opened, "between stat and open");
+    Ok(Opened {
+        file,
+        before,
+        opened,
+        changed,
+    })
+}
 
-    let mut hold = opened.size() <= opts.in_memory_limit;
+/// What one pass over a source gave.
+struct ReadPass {
+    kind: ItemKind,
+    sha256: Sha256Digest,
+    total: u64,
+    /// The whole file, when it was small enough to hold.
+    held: Option<Vec<u8>>,
+    outcome: crate::analyse::AnalysisOutcome,
+    /// Secret material found anywhere in the file.
+    secret: Option<SecretFormat>,
+}
+
+/// Reads the source once: SHA-256, the analyser of its kind and the secret detector fed the same
+/// chunks, the bytes held when the file is small.
+fn read_pass(
+    c: &Candidate,
+    o: &mut Opened,
+    opts: &AcquireOptions,
+) -> Result<ReadPass, AcquireResult> {
+    let path = &c.path;
+    let file = &mut o.file;
+    let mut hold = o.opened.size() <= opts.in_memory_limit;
     let mut hasher = Sha256::new();
+    let mut secret = SecretScanner::new();
     let mut total = 0u64;
     // A file held in memory is read straight into its own buffer (one copy out of the page
     // cache, no zeroed scratch buffer per file); a larger one streams through one chunk buffer.
     let mut buf = if hold {
-        Vec::with_capacity(opened.size() as usize + 1)
+        Vec::with_capacity(o.opened.size() as usize + 1)
     } else {
         vec![0u8; STREAM_CHUNK.max(SNIFF_LEN)]
     };
     // The first chunk is at least SNIFF_LEN bytes (or the whole file): enough to classify.
-    let first = match read_chunk(&mut file, &mut buf, hold, STREAM_CHUNK.max(SNIFF_LEN)) {
+    let first = match read_chunk(file, &mut buf, hold, STREAM_CHUNK.max(SNIFF_LEN)) {
         Ok(n) => n,
-        Err(e) => return skipped(path, format!("unreadable: {e}")),
+        Err(e) => return Err(skipped(path, format!("unreadable: {e}"))),
     };
     let kind = match c.role {
         Role::CaseFile => ItemKind::CaseFile,
         Role::Source => classify(path, &buf[..first.min(SNIFF_LEN)]),
     };
-    let stat_now = crate::model::evidence::FileStat::of_metadata(&opened);
+    let stat_now = FileStat::of_metadata(&o.opened);
     let mut analyser = analyser_for(kind, path, Some(&stat_now), &opts.analysis);
     // The file digest and the analyser's own hashing (a module's signed range) are two
     // independent SHA-256 streams over the same chunk: for large chunks they run on both cores.
     let mut digest_and_analyse = |chunk: &[u8]| {
+        secret.feed(chunk);
         if chunk.len() >= PARALLEL_CHUNK {
             rayon::join(|| hasher.update(chunk), || analyser.feed(chunk));
         } else {
@@ -192,15 +224,11 @@ pub fn acquire_one(c: &Candidate, opts: &AcquireOptions) -> AcquireResult {
             analyser.feed(chunk);
         }
     };
-
     let mut n = first;
     let mut first_chunk = true;
     // Held bytes start at this offset of `buf` for the chunk just read.
     let mut at = 0usize;
-    loop {
-        if n == 0 {
-            break;
-        }
+    while n > 0 {
         let chunk = if hold { &buf[at..at + n] } else { &buf[..n] };
         digest_and_analyse(chunk);
         total += n as u64;
@@ -218,27 +246,42 @@ pub fn acquire_one(c: &Candidate, opts: &AcquireOptions) -> AcquireResult {
                 hook(path);
             }
         }
-        n = match read_chunk(&mut file, &mut buf, hold, STREAM_CHUNK) {
+        n = match read_chunk(file, &mut buf, hold, STREAM_CHUNK) {
             Ok(n) => n,
-            Err(e) => return skipped(path, format!("read failed after {total} bytes: {e}")),
+            Err(e) => {
+                return Err(skipped(
+                    path,
+                    format!("read failed after {total} bytes: {e}"),
+                ))
+            }
         };
     }
-    let held: Option<Vec<u8>> = (hold && kind != ItemKind::SecretKey).then_some(buf);
-    let sha256 = Sha256Digest(hasher.finalize().into());
-    let fstat_after = file.metadata().ok();
-    drop(file);
+    Ok(ReadPass {
+        kind,
+        sha256: Sha256Digest(hasher.finalize().into()),
+        total,
+        held: hold.then_some(buf),
+        outcome: analyser.finish(),
+        secret: secret.finish(),
+    })
+}
+
+/// The `lstat` after reading, and every sign that the file changed while it was read.
+fn stat_after(o: Opened, path: &Path, total: u64, changed: &mut Vec<String>) -> Option<FileStat> {
+    let fstat_after = o.file.metadata().ok();
+    drop(o.file);
     let lstat_after = std::fs::symlink_metadata(path);
     match &fstat_after {
-        Some(a) => changed.extend(stat_changes(&opened, a, "while read")),
+        Some(a) => changed.extend(stat_changes(&o.opened, a, "while read")),
         None => changed.push("while read: fstat failed after reading".to_owned()),
     }
-    if total != opened.size() {
+    if total != o.opened.size() {
         changed.push(format!(
             "while read: {total} bytes read, stat said {}",
-            opened.size()
+            o.opened.size()
         ));
     }
-    let stat_after = match &lstat_after {
+    match &lstat_after {
         Ok(l) => {
             if let Some(a) = &fstat_after {
                 if (l.dev(), l.ino()) != (a.dev(), a.ino()) {
@@ -255,26 +298,94 @@ pub fn acquire_one(c: &Candidate, opts: &AcquireOptions) -> AcquireResult {
             changed.push(format!("after reading: the path is gone ({e})"));
             fstat_after.as_ref().map(FileStat::of_metadata)
         }
+    }
+}
+
+/// A file holding secret material anywhere is a secret key item, recorded as metadata only, with
+/// a finding naming the format. When the material was found past the head (after another kind's
+/// analyser was chosen), the held bytes, if any, are analysed as a key file instead.
+fn settle_secret(pass: &mut ReadPass, path: &Path, stat: &FileStat) {
+    let Some(format) = &pass.secret else {
+        return;
     };
+    if pass.kind != ItemKind::SecretKey {
+        pass.kind = ItemKind::SecretKey;
+        let ctx = std::sync::Arc::new(crate::analyse::AnalysisContext::default());
+        let a = analyser_for(ItemKind::SecretKey, path, Some(stat), &ctx);
+        pass.outcome = match &pass.held {
+            Some(bytes) => crate::analyse::analyse_reader(a, bytes.as_slice())
+                .expect("reading memory does not fail"),
+            None => crate::analyse::AnalysisOutcome {
+                analysis: crate::model::analysis::Analysis::Key(
+                    crate::model::analysis::KeyAnalysis {
+                        size: pass.total,
+                        key: None,
+                        error: Some(format!(
+                            "{format} found in a file too large to hold: not parsed"
+                        )),
+                    },
+                ),
+                findings: Vec::new(),
+                times: Vec::new(),
+                detail: crate::analyse::Detail::None,
+            },
+        };
+    }
+    pass.held = None;
+    if !pass
+        .outcome
+        .findings
+        .iter()
+        .any(|f| f.code == SECRET_KEY_MATERIAL)
+    {
+        pass.outcome.findings.push(Finding::new(
+            SECRET_KEY_MATERIAL,
+            Severity::Low,
+            Some(IncidentType::KeyCompromise),
+            format!("holds secret key material ({format}): recorded as metadata only, its bytes are not copied"),
+        ));
+    }
+}
+
+/// The finding code of a file holding secret key material (the key parser's own code).
+const SECRET_KEY_MATERIAL: &str = "secret-key-material";
+
+/// Acquires one candidate. Never fails: a source that cannot be read is not collected, with
+/// the reason.
+pub fn acquire_one(c: &Candidate, opts: &AcquireOptions) -> AcquireResult {
+    let path = &c.path;
+    let mut o = match open_candidate(c, opts) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let mut pass = match read_pass(c, &mut o, opts) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    settle_secret(&mut pass, path, &FileStat::of_metadata(&o.opened));
+    let before = FileStat::of_metadata(&o.before);
+    let mut changed = std::mem::take(&mut o.changed);
+    let stat_after = stat_after(o, path, pass.total, &mut changed);
     changed.dedup();
-    let held = match (kind, held) {
+    let held = match (pass.kind, pass.held) {
         (ItemKind::SecretKey, _) => Held::MetadataOnly,
         (_, Some(bytes)) => Held::Bytes(bytes),
         (_, None) => Held::Reread,
     };
-    let outcome = analyser.finish();
     AcquireResult::Acquired(Box::new(Acquired {
         path: path.clone(),
         role: c.role,
-        kind,
-        sha256,
-        size: total,
-        stat_before: FileStat::of_metadata(&before),
+        kind: pass.kind,
+        sha256: pass.sha256,
+        size: pass.total,
+        dev: c.dev,
+        ino: c.ino,
+        stat_before: before,
         stat_after,
         changed,
-        analysis: crate::model::evidence::AnalysisJson::from_value(&outcome.analysis),
-        findings: outcome.findings,
-        times: outcome.times,
+        analysis: pass.outcome.analysis,
+        findings: pass.outcome.findings,
+        times: pass.outcome.times,
         held,
         acquired_at: opts.now(),
     }))
@@ -283,7 +394,7 @@ pub fn acquire_one(c: &Candidate, opts: &AcquireOptions) -> AcquireResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::candidates::walk_inputs;
+    use crate::source::walk::collect_candidates as walk_inputs;
     use std::sync::Arc;
 
     fn acquire(path: &Path, opts: &AcquireOptions) -> AcquireResult {
@@ -364,13 +475,15 @@ mod tests {
         assert_eq!(streamed.sha256, held.sha256);
         assert_eq!(streamed.size, bytes.len() as u64);
         assert_eq!(held.kind, ItemKind::Module);
-        let analysis = held.analysis.value();
+        let crate::model::analysis::Analysis::Module(m) = &held.analysis else {
+            panic!("{:?}", held.analysis)
+        };
         assert_eq!(
-            analysis["module"]["scan"]["covered_sha256"].as_str(),
+            m.module.rest["scan"]["covered_sha256"].as_str(),
             Some(Sha256Digest::of(&bytes[8..]).to_hex().as_str()),
-            "{analysis}"
+            "{m:?}"
         );
-        assert_eq!(streamed.analysis.value(), analysis);
+        assert_eq!(streamed.analysis, held.analysis);
         assert!(held.changed.is_empty() && streamed.changed.is_empty());
     }
 

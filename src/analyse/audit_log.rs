@@ -3,11 +3,11 @@
 //! Malformed lines are counted and reported, never fatal: a damaged log still yields the events
 //! it does contain.
 
-use crate::analyse::{Analyser, AnalysisOutcome};
+use crate::analyse::{json, Analyser, AnalysisOutcome, Detail};
+use crate::model::analysis::{Analysis, AuditLogAnalysis};
 use crate::model::evidence::{Finding, ItemTime, Severity};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 /// Longest line accepted; longer lines are counted as malformed without being buffered.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
@@ -288,23 +288,23 @@ impl Analyser for AuditLogAnalyser {
                 }
             })
             .collect();
-        let mut counts = std::collections::BTreeMap::<&str, u64>::new();
+        let mut counts = std::collections::BTreeMap::<String, u64>::new();
         for ev in &log.events {
-            *counts.entry(ev.event_type.as_str()).or_default() += 1;
+            *counts.entry(ev.event_type.clone()).or_default() += 1;
         }
         AnalysisOutcome {
-            analysis: json!({
-                "analyser": "audit-log",
-                "size": self.size,
-                "event_count": log.events.len() as u64 + log.events_not_kept,
-                "events_not_kept": log.events_not_kept,
-                "event_types": counts,
-                "malformed_count": log.malformed_count,
-                "malformed": log.malformed,
-                "events": log.events,
+            analysis: Analysis::AuditLog(AuditLogAnalysis {
+                size: self.size,
+                event_count: log.events.len() as u64 + log.events_not_kept,
+                events_not_kept: log.events_not_kept,
+                event_types: counts,
+                malformed_count: log.malformed_count,
+                malformed: json(&log.malformed),
+                events: json(&log.events),
             }),
             findings,
             times,
+            detail: Detail::None,
         }
     }
 }
@@ -431,6 +431,9 @@ mod tests {
             codes,
             ["audit-signing-failure", "audit-verification-failure"]
         );
-        assert_eq!(out.analysis["event_types"]["signing.attempt"], 1);
+        let Analysis::AuditLog(a) = &out.analysis else {
+            panic!("{:?}", out.analysis)
+        };
+        assert_eq!(a.event_types["signing.attempt"], 1);
     }
 }

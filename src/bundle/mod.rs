@@ -4,11 +4,13 @@
 pub mod bagit;
 pub mod reader;
 pub mod signature;
+pub mod verified;
 pub mod verify;
 pub mod writer;
 
 pub use reader::{open_bundle, BundleContents, BundleError, BundleReader};
-pub use verify::{verify_bundle, Problem, Verdict, VerifyOptions, VerifyReport};
+pub use verified::{open_verified, Proof, VerifiedBundle};
+pub use verify::{verify_bundle, verify_file, Problem, Verdict, VerifyOptions, VerifyReport};
 
 /// Bag path of the evidence model.
 pub const EVIDENCE_PATH: &str = "data/evidence.json";

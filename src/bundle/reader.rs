@@ -6,10 +6,11 @@
 
 use crate::bundle::bagit::TAG_MANIFEST_NAME;
 use crate::bundle::{CUSTODY_PATH, EVIDENCE_PATH};
+use crate::io::hashing::{sha256_stream, HashingReader};
+use crate::io::pread::PreadFile;
 use crate::model::custody::CustodyEvent;
-use crate::model::digest::{sha256_stream, Sha256Digest};
+use crate::model::digest::Sha256Digest;
 use crate::model::evidence::{Evidence, SCHEMA_VERSION};
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use zip::ZipArchive;
@@ -21,6 +22,8 @@ pub const MAX_METADATA_BYTES: u64 = 512 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
+    #[error("{path}: changed between verification and reading; nothing read from it is used")]
+    ChangedSinceVerified { path: PathBuf },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -83,17 +86,23 @@ pub(crate) fn find_root<'a>(names: impl Iterator<Item = &'a [u8]>) -> Result<Str
 
 /// An open bundle zip with its bag folder located.
 pub struct BundleReader {
-    archive: ZipArchive<File>,
+    archive: ZipArchive<PreadFile>,
     path: PathBuf,
     root: String,
 }
 
 impl BundleReader {
     pub fn open(path: &Path) -> Result<Self, BundleError> {
-        let file = File::open(path).map_err(|e| BundleError::Io {
+        let file = PreadFile::open(path).map_err(|e| BundleError::Io {
             path: path.to_owned(),
             source: e,
         })?;
+        Self::from_file(file, path)
+    }
+
+    /// Reads the bundle through `file`, an already open handle (the one that was verified);
+    /// `path` only names it in errors.
+    pub fn from_file(file: PreadFile, path: &Path) -> Result<Self, BundleError> {
         let archive = ZipArchive::new(file).map_err(|e| BundleError::NotZip {
             path: path.to_owned(),
             message: e.to_string(),
@@ -166,8 +175,18 @@ impl BundleReader {
 
     /// Reads a whole entry of at most `max` bytes.
     pub fn read_entry(&mut self, bag_path: &str, max: u64) -> Result<Vec<u8>, BundleError> {
+        self.read_entry_hashed(bag_path, max)
+            .map(|(bytes, _)| bytes)
+    }
+
+    /// Reads a whole entry of at most `max` bytes, and the SHA-256 of what was read.
+    pub fn read_entry_hashed(
+        &mut self,
+        bag_path: &str,
+        max: u64,
+    ) -> Result<(Vec<u8>, Sha256Digest), BundleError> {
         let path = self.path.clone();
-        let mut r = self.entry_reader(bag_path)?;
+        let mut r = HashingReader::new(self.entry_reader(bag_path)?);
         let mut out = Vec::new();
         r.by_ref()
             .take(max + 1)
@@ -185,7 +204,7 @@ impl BundleReader {
                 max,
             });
         }
-        Ok(out)
+        Ok((out, r.finish().0))
     }
 
     /// The bundle digest: SHA-256 of `tagmanifest-sha256.txt` as stored.
@@ -848,42 +867,77 @@ fn string_end(b: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// Parses custody.jsonl; errors carry the 1-based line number.
-pub fn parse_custody(bytes: &[u8]) -> Result<Vec<CustodyEvent>, (usize, String)> {
-    let mut out = Vec::new();
-    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        if line.iter().all(u8::is_ascii_whitespace) {
+/// The one reader of custody.jsonl (verify, scope and `open_bundle` all use it): streams it
+/// line by line, handing each event to `f`, and returns the first bad line (1-based number and
+/// message), if any. It reads to the end either way, so a caller that hashes or measures the
+/// stream sees all of it.
+pub fn read_custody_events<R: Read>(
+    r: R,
+    mut f: impl FnMut(CustodyEvent),
+) -> std::io::Result<Result<(), (usize, String)>> {
+    use std::io::BufRead;
+    let mut r = std::io::BufReader::with_capacity(64 << 10, r);
+    let mut line = Vec::new();
+    let mut first_error = None;
+    for n in 1.. {
+        line.clear();
+        if r.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        if first_error.is_some() || text.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        out.push(serde_json::from_slice(line).map_err(|e| (i + 1, e.to_string()))?);
+        match serde_json::from_slice::<CustodyEvent>(text) {
+            Ok(event) => f(event),
+            Err(e) => first_error = Some((n, e.to_string())),
+        }
     }
-    Ok(out)
+    Ok(first_error.map_or(Ok(()), Err))
 }
 
-/// Opens a bundle and loads its digest, evidence and custody record (without verifying).
+/// Parses custody.jsonl held in memory; errors carry the 1-based line number.
+pub fn parse_custody(bytes: &[u8]) -> Result<Vec<CustodyEvent>, (usize, String)> {
+    let mut out = Vec::new();
+    match read_custody_events(bytes, |e| out.push(e)) {
+        Ok(checked) => checked.map(|()| out),
+        // Reading from memory does not fail.
+        Err(e) => Err((0, e.to_string())),
+    }
+}
+
+/// Opens a bundle and loads its digest, evidence and custody record (without verifying; see
+/// [`crate::bundle::verified`] to verify and read through one handle).
 pub fn open_bundle(path: &Path) -> Result<BundleContents, BundleError> {
-    let mut r = BundleReader::open(path)?;
+    load_contents(&mut BundleReader::open(path)?).map(|(contents, _)| contents)
+}
+
+/// Loads digest, evidence and custody record from an open bundle; also returns the digests
+/// of evidence.json and custody.jsonl as read (hashed while parsed, one read each).
+pub(crate) fn load_contents(
+    r: &mut BundleReader,
+) -> Result<(BundleContents, [Sha256Digest; 2]), BundleError> {
+    let path = r.path().to_owned();
     let digest = r.digest()?;
-    let evidence =
-        parse_evidence(&r.read_entry(EVIDENCE_PATH, MAX_METADATA_BYTES)?).map_err(|message| {
-            BundleError::Evidence {
-                path: path.to_owned(),
-                message,
-            }
-        })?;
-    let custody = parse_custody(&r.read_entry(CUSTODY_PATH, MAX_METADATA_BYTES)?).map_err(
-        |(line, message)| BundleError::Custody {
-            path: path.to_owned(),
-            line,
-            message,
-        },
-    )?;
-    Ok(BundleContents {
+    let (bytes, evidence_sha256) = r.read_entry_hashed(EVIDENCE_PATH, MAX_METADATA_BYTES)?;
+    let evidence = parse_evidence(&bytes).map_err(|message| BundleError::Evidence {
+        path: path.clone(),
+        message,
+    })?;
+    drop(bytes);
+    let (bytes, custody_sha256) = r.read_entry_hashed(CUSTODY_PATH, MAX_METADATA_BYTES)?;
+    let custody = parse_custody(&bytes).map_err(|(line, message)| BundleError::Custody {
+        path: path.clone(),
+        line,
+        message,
+    })?;
+    let contents = BundleContents {
         digest,
         case_id: evidence.case.case_id.clone(),
         evidence,
         custody,
-    })
+    };
+    Ok((contents, [evidence_sha256, custody_sha256]))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use crate::acquire::{collect, AcquireOptions, CollectRequest, DEFAULT_MAX_FILE_SIZE};
 use crate::bundle::signature::load_signing_key;
+use crate::cli::terminal::{say, say_err};
 use crate::cli::{GlobalArgs, Status};
 use crate::model::case::CaseInfo;
 use crate::model::custody::Actor;
@@ -70,7 +71,6 @@ pub struct CollectArgs {
     pub inputs: Vec<PathBuf>,
 }
 
-/// Parses `123`, `64K`, `10M`, `64G`, `1T` (binary multiples).
 /// The `-K` keys and `--trusted-root` of the command line as an analysis context.
 fn analysis_context(args: &CollectArgs) -> anyhow::Result<crate::analyse::AnalysisContext> {
     let keys = super::inspect::load_keys(&args.keys)?;
@@ -84,9 +84,11 @@ fn analysis_context(args: &CollectArgs) -> anyhow::Result<crate::analyse::Analys
         keys,
         trust_root: tctx.root,
         policy: tctx.policy,
+        ..Default::default()
     })
 }
 
+/// Parses `123`, `64K`, `10M`, `64G`, `1T` (binary multiples).
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let (num, mult) = match s.chars().last().map(|c| c.to_ascii_uppercase()) {
@@ -154,34 +156,7 @@ pub fn local_actor(examiner: Option<String>) -> Actor {
 }
 
 pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
-    let mut case = match &args.case_file {
-        Some(p) => CaseInfo::load(p)?,
-        None => CaseInfo::default(),
-    };
-    if let Some(v) = args.case_id.clone() {
-        case.case_id = v;
-    }
-    if let Some(v) = args.examiner.clone() {
-        case.examiner = Some(v);
-    }
-    if let Some(v) = args.organization.clone() {
-        case.organization = Some(v);
-    }
-    if let Some(v) = args.incident_type {
-        case.incident_type = Some(v);
-    }
-    if let Some(v) = args.severity {
-        case.severity = Some(v);
-    }
-    if case.case_id.is_empty() {
-        bail!("no case id: pass --case-id or a --case-file with case_id");
-    }
-    if !crate::acquire::collect::valid_case_id(&case.case_id) {
-        bail!(
-            "case id {:?} cannot name the bag folder: use letters, digits, '.', '_' or '-'",
-            case.case_id
-        );
-    }
+    let case = case_of(&args)?;
     if args.inputs.is_empty() && args.case_file.is_none() {
         bail!("nothing to collect: give at least one INPUT or a --case-file");
     }
@@ -196,17 +171,7 @@ pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
         None => None,
     };
     let progress_bar =
-        (!global.quiet && !args.json && std::io::stderr().is_terminal()).then(|| {
-            let pb = indicatif::ProgressBar::new_spinner();
-            pb.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} {bytes} read ({bytes_per_sec}) {elapsed}",
-                )
-                .expect("valid template"),
-            );
-            pb.enable_steady_tick(std::time::Duration::from_millis(120));
-            pb
-        });
+        (!global.quiet && !args.json && std::io::stderr().is_terminal()).then(progress_spinner);
     let acquire = AcquireOptions {
         max_file_size: args.max_file_size,
         progress: progress_bar
@@ -238,6 +203,68 @@ pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
         pb.finish_and_clear();
     }
     let outcome = outcome?;
+    print_outcome(&outcome, &args, global, req.sign_key.is_some())?;
+    Ok(if outcome.summary.max_severity() >= Some(Severity::High) {
+        Status::EvidenceProblem
+    } else {
+        Status::Ok
+    })
+}
+
+/// The case: the case file's, overridden by the flags; its id must name the bag folder.
+fn case_of(args: &CollectArgs) -> anyhow::Result<CaseInfo> {
+    let mut case = match &args.case_file {
+        Some(p) => CaseInfo::load(p)?,
+        None => CaseInfo::default(),
+    };
+    if let Some(v) = args.case_id.clone() {
+        case.case_id = v;
+    }
+    if let Some(v) = args.examiner.clone() {
+        case.examiner = Some(v);
+    }
+    if let Some(v) = args.organization.clone() {
+        case.organization = Some(v);
+    }
+    if let Some(v) = args.incident_type {
+        case.incident_type = Some(v);
+    }
+    if let Some(v) = args.severity {
+        case.severity = Some(v);
+    }
+    if case.case_id.is_empty() {
+        bail!("no case id: pass --case-id or a --case-file with case_id");
+    }
+    if !crate::acquire::collect::valid_case_id(&case.case_id) {
+        bail!(
+            "case id {:?} cannot name the bag folder: use letters, digits, '.', '_' or '-'",
+            case.case_id
+        );
+    }
+    Ok(case)
+}
+
+/// Bytes read so far, on stderr (only when it is a terminal).
+fn progress_spinner() -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {bytes} read ({bytes_per_sec}) {elapsed}",
+        )
+        .expect("valid template"),
+    );
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb
+}
+
+/// What collect prints: the `--json` document, or the bundle path, its digest and a summary
+/// line (and, unless `-q`, what was not collected or changed, on stderr).
+fn print_outcome(
+    outcome: &crate::acquire::CollectOutcome,
+    args: &CollectArgs,
+    global: &GlobalArgs,
+    signed: bool,
+) -> anyhow::Result<()> {
     let ev = &outcome.summary;
     let mut by_kind = BTreeMap::<String, u64>::new();
     for (kind, n) in &ev.items_by_kind {
@@ -268,47 +295,42 @@ pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
             "findings_by_severity": by_sev.iter().map(|(s, n)| (s.as_str(), *n)).collect::<BTreeMap<_, _>>(),
             "changed_during_acquisition": changed,
             "not_collected": ev.not_collected,
-            "signed": req.sign_key.is_some(),
+            "signed": signed,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
-    } else {
-        println!("{}", outcome.path.display());
-        println!("bundle digest {}", outcome.digest);
-        let kinds: Vec<String> = by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
-        let sev: Vec<String> = by_sev
-            .iter()
-            .rev()
-            .map(|(s, n)| format!("{n} {}", s.as_str()))
-            .collect();
-        println!(
-            "{} items ({}), {} not collected, findings: {}",
-            ev.items,
-            if kinds.is_empty() {
-                "none".to_owned()
-            } else {
-                kinds.join(", ")
-            },
-            ev.not_collected.len(),
-            if sev.is_empty() {
-                "none".to_owned()
-            } else {
-                sev.join(", ")
-            },
-        );
-        if !global.quiet {
-            for n in &ev.not_collected {
-                eprintln!("not collected: {}: {}", n.path, n.reason);
-            }
-            for c in &changed {
-                eprintln!("changed during acquisition: {c}");
-            }
+        return Ok(());
+    }
+    say!("{}", outcome.path.display());
+    say!("bundle digest {}", outcome.digest);
+    let kinds: Vec<String> = by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let sev: Vec<String> = by_sev
+        .iter()
+        .rev()
+        .map(|(s, n)| format!("{n} {}", s.as_str()))
+        .collect();
+    let none_or = |v: Vec<String>| {
+        if v.is_empty() {
+            "none".to_owned()
+        } else {
+            v.join(", ")
+        }
+    };
+    say!(
+        "{} items ({}), {} not collected, findings: {}",
+        ev.items,
+        none_or(kinds),
+        ev.not_collected.len(),
+        none_or(sev),
+    );
+    if !global.quiet {
+        for n in &ev.not_collected {
+            say_err!("not collected: {}: {}", n.path, n.reason);
+        }
+        for c in &changed {
+            say_err!("changed during acquisition: {c}");
         }
     }
-    Ok(if ev.max_severity() >= Some(Severity::High) {
-        Status::EvidenceProblem
-    } else {
-        Status::Ok
-    })
+    Ok(())
 }
 
 #[cfg(test)]

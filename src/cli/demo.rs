@@ -71,11 +71,14 @@ pub fn run(args: DemoArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
     }
 
     say("verify: the bundle is complete, unaltered and signed by the examiner");
+    let examiner = super::verify::BundleCheck {
+        examiner_key: Some(staged.examiner_public_key.clone()),
+        expect_digest: None,
+    };
     let verified = super::verify::run(
         VerifyArgs {
             bundle: bundle.clone(),
-            examiner_key: Some(staged.examiner_public_key.clone()),
-            expect_digest: None,
+            check: examiner.clone(),
             json: false,
         },
         global,
@@ -94,6 +97,7 @@ pub fn run(args: DemoArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
             output: Some(timeline.clone()),
             from: None,
             to: None,
+            check: examiner.clone(),
         },
         global,
     )?;
@@ -106,6 +110,7 @@ pub fn run(args: DemoArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
             format: vec![ReportFormat::Md, ReportFormat::Pdf],
             templates: None,
             json: false,
+            check: examiner,
         },
         global,
     )?;

@@ -3,13 +3,17 @@
 
 use super::inspect_transparency::{self as tlog, TransparencyArgs, TransparencyContext};
 use super::{GlobalArgs, Status};
+use crate::analyse::{self, AnalysisContext, Detail};
+use crate::cli::terminal::say_err;
+use crate::io::hashing::HashingReader;
 use crate::keys::{self, KeyFileReport, PublicKey};
+use crate::model::analysis::Analysis;
 use crate::model::digest::Sha256Digest;
-use crate::model::evidence::{Finding, ItemKind, Severity};
+use crate::model::evidence::{FileStat, Finding, ItemKind, Severity};
 use crate::source::kind;
+use crate::source::secret::{ScanningReader, SecretScanner};
 use crate::transparency::{self, TransparencyReport, Verification};
-use crate::wasm::scanner::{Coverage, ScanOptions, Scanner};
-use crate::wasm::signature_section::{self, SignatureData};
+use crate::wasm::signature_section::SignatureData;
 use crate::wasm::verdict::{HashCoverage, InvalidReason, Verdict};
 use crate::wasm::{self, detached, ModuleReport, SignatureAnalysis, SignatureSource};
 use anyhow::Context;
@@ -17,6 +21,7 @@ use clap::Args;
 use serde::Serialize;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Args, Debug)]
 pub struct InspectArgs {
@@ -95,12 +100,18 @@ pub fn run(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
         };
         worst = worst.max(status);
         if let Some(e) = &out.error {
-            eprintln!("wsc-forensics: {}", one_line(e));
+            say_err!(
+                "wsc-forensics: {}",
+                crate::cli::terminal::escape_for_terminal(e)
+            );
         }
         if args.json {
             docs.push(out);
         } else if out.error.is_none() || out.module.is_some() {
-            print!("{}", render_human(&out, !keys.is_empty()));
+            print!(
+                "{}",
+                crate::cli::terminal::escape_lines(&render_human(&out, !keys.is_empty()))
+            );
         }
     }
     if args.json {
@@ -113,20 +124,6 @@ pub fn run(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
     }
     let _ = global;
     Ok(worst)
-}
-
-/// An error as one stderr line: control characters (a newline in a file name) are escaped, so
-/// one input never looks like two and a name cannot forge a line of output.
-pub fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 /// Reads every `-K` key; a key that cannot be used is a usage error for the whole command.
@@ -199,58 +196,20 @@ pub fn inspect_one_with(
             return out;
         }
     };
-    let mut k = kind::classify(path, &head);
-    // A `.wasm` that does not look like one is still judged as a module, so the scanner says
-    // exactly what is wrong with it (and `-K` never exits 0 for it).
-    if k != ItemKind::Module
-        && path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("wasm"))
-    {
-        k = ItemKind::Module;
-    }
+    let k = kind_of(path, &head);
     out.kind = Some(k);
     if is_transparency_input(path, k) {
         inspect_transparency(&mut out, path, ctx, consumed);
         return out;
     }
-    match k {
-        // The head already read is fed first, then the same handle continues: one read per byte.
-        ItemKind::Module => {
-            let reader = std::io::Cursor::new(head).chain(file);
-            inspect_module(&mut out, path, reader, keys, signature, ctx)
-        }
-        ItemKind::PublicKey | ItemKind::SecretKey => match keys::inspect_key_path(path) {
-            Ok(r) => {
-                out.size = Some(r.stat.size);
-                // A secret key's hash would fingerprint its secret part: never computed.
-                if !r.key.is_secret {
-                    out.sha256 = Some(Sha256Digest::of(&head));
-                }
-                out.findings = r.key.findings.iter().chain(&r.findings).cloned().collect();
-                out.key = Some(r);
-            }
-            Err(e) => out.error = Some(e.to_string()),
-        },
-        ItemKind::DetachedSignature => match detached::read(path) {
-            Ok(bytes) => {
-                out.size = Some(bytes.len() as u64);
-                out.sha256 = Some(Sha256Digest::of(&bytes));
-                match signature_section::decode(&bytes, 0) {
-                    Ok(d) => out.detached_signature = Some(d),
-                    Err(e) => out.error = Some(format!("{name}: {e}")),
-                }
-            }
-            Err(e) => out.error = Some(e.to_string()),
-        },
-        _ => match crate::model::digest::sha256_stream(std::io::Cursor::new(head).chain(file)) {
-            Ok((d, n)) => {
-                out.size = Some(n);
-                out.sha256 = Some(d);
-            }
-            Err(e) => out.error = Some(format!("{name}: cannot read: {e}")),
-        },
-    }
+    let analysis = Arc::new(AnalysisContext {
+        keys: keys.to_vec(),
+        trust_root: ctx.root.clone(),
+        policy: ctx.policy.clone(),
+        detached_signature: signature.map(Path::to_path_buf),
+        module_file_sha256: true,
+    });
+    analyse_into(&mut out, path, file, head, k, &analysis);
     out.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out.status = if out.error.is_some() {
         2
@@ -270,6 +229,128 @@ pub fn inspect_one_with(
         0
     };
     out
+}
+
+/// The kind `inspect` analyses a file as: [`kind::classify`], except that a `.wasm` that does
+/// not look like one is still judged as a module, so the scanner says exactly what is wrong
+/// with it (and `-K` never exits 0 for it).
+fn kind_of(path: &Path, head: &[u8]) -> ItemKind {
+    let k = kind::classify(path, head);
+    let wasm_name = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("wasm"));
+    if wasm_name {
+        ItemKind::Module
+    } else {
+        k
+    }
+}
+
+/// Runs the analyser `collect` would run on the file (the head already read first, then the
+/// same handle: one read per byte) and fills the output from its report.
+fn analyse_into(
+    out: &mut InspectOutput,
+    path: &Path,
+    file: std::fs::File,
+    head: Vec<u8>,
+    k: ItemKind,
+    ctx: &Arc<AnalysisContext>,
+) {
+    let name = out.path.clone();
+    let stat = match std::fs::symlink_metadata(path) {
+        Ok(md) => {
+            let mut st = FileStat::of_metadata(&md);
+            st.owner = keys::owner_name(st.uid);
+            st
+        }
+        Err(e) => {
+            out.error = Some(format!("{name}: cannot read: {e}"));
+            return;
+        }
+    };
+    let analyser = analyse::analyser_for(k, path, Some(&stat), ctx);
+    let mut reader = ScanningReader {
+        inner: HashingReader::new(std::io::Cursor::new(head).chain(file)),
+        scanner: SecretScanner::new(),
+    };
+    let outcome = match analyse::analyse_reader(analyser, &mut reader) {
+        Ok(o) => o,
+        Err(e) => {
+            out.error = Some(format!("{name}: cannot read: {e}"));
+            return;
+        }
+    };
+    let (sha256, size) = reader.inner.finish();
+    // Secret material past the head: said, and the file's hash withheld, as for any secret key.
+    if let (Some(format), false) = (reader.scanner.finish(), k == ItemKind::SecretKey) {
+        out.kind = Some(ItemKind::SecretKey);
+        out.size = Some(size);
+        out.findings.push(Finding::new(
+            "secret-key-material",
+            Severity::Low,
+            Some(crate::model::evidence::IncidentType::KeyCompromise),
+            format!("holds secret key material ({format}) past its first bytes"),
+        ));
+        return;
+    }
+    match outcome.detail {
+        Detail::Module {
+            report,
+            keyless,
+            detached_error,
+        } => {
+            if let Some(e) = detached_error {
+                out.error = Some(e);
+                return;
+            }
+            out.size = Some(report.scan.file_len);
+            out.sha256 = report.scan.file_sha256;
+            if let Some(e) = &report.scan.error {
+                out.error = Some(format!("{name}: {e}"));
+            }
+            out.keyless_checks = keyless.map(|verification| KeylessChecks {
+                trust_root: ctx.trust_root.origin.clone(),
+                verification: *verification,
+            });
+            out.findings = report.findings.clone();
+            out.module = Some(*report);
+        }
+        Detail::Key(key) => {
+            out.size = Some(stat.size);
+            // A secret key's hash would fingerprint its secret part: never computed.
+            if !key.is_secret {
+                out.sha256 = Some(sha256);
+            }
+            out.findings = outcome.findings;
+            let findings = keys::permission_findings(&key, &stat);
+            out.key = Some(KeyFileReport {
+                key: *key,
+                stat,
+                findings,
+            });
+        }
+        Detail::DetachedSignature(decoded) => {
+            if size <= detached::MAX_DETACHED_LEN {
+                out.size = Some(size);
+                out.sha256 = Some(sha256);
+            }
+            match decoded {
+                Ok(d) => out.detached_signature = Some(*d),
+                Err(e) => out.error = Some(e),
+            }
+        }
+        Detail::Transparency(_) | Detail::None => {
+            if let (ItemKind::PublicKey | ItemKind::SecretKey, Analysis::Key(a)) =
+                (k, &outcome.analysis)
+            {
+                out.error = a.error.clone();
+                return;
+            }
+            out.size = Some(size);
+            out.sha256 = Some(sha256);
+            out.findings = outcome.findings;
+        }
+    }
 }
 
 /// Runs the transparency checks on a Rekor entry, Sigstore bundle, trust root or signature pair.
@@ -326,64 +407,6 @@ fn read_head(path: &Path) -> std::io::Result<(std::fs::File, Vec<u8>)> {
         .take(kind::SNIFF_LEN as u64)
         .read_to_end(&mut head)?;
     Ok((file, head))
-}
-
-fn inspect_module(
-    out: &mut InspectOutput,
-    path: &Path,
-    reader: impl Read,
-    keys: &[PublicKey],
-    signature: Option<&Path>,
-    ctx: &TransparencyContext,
-) {
-    let name = out.path.clone();
-    let sig_path = signature
-        .map(Path::to_path_buf)
-        .or_else(|| detached::find_next_to(path));
-    let sig = match &sig_path {
-        Some(p) => match detached::read(p) {
-            Ok(b) => Some((p.display().to_string(), b)),
-            Err(e) => {
-                out.error = Some(e.to_string());
-                return;
-            }
-        },
-        None => None,
-    };
-    let opts = ScanOptions {
-        coverage: if sig.is_some() {
-            Coverage::Detached
-        } else {
-            Coverage::Embedded
-        },
-        file_sha256: true,
-    };
-    let scan = match Scanner::scan_reader(reader, opts) {
-        Ok(s) => s,
-        Err(e) => {
-            out.error = Some(format!("{name}: cannot read: {e}"));
-            return;
-        }
-    };
-    out.size = Some(scan.file_len);
-    out.sha256 = scan.file_sha256;
-    if let Some(e) = &scan.error {
-        out.error = Some(format!("{name}: {e}"));
-    }
-    let report = wasm::analyse_module(
-        scan,
-        sig.as_ref().map(|(p, b)| (p.as_str(), b.as_slice())),
-        keys,
-    );
-    let mut report = report;
-    if let Some(checks) = wasm::check_keyless(&mut report, &ctx.root, &ctx.policy) {
-        out.keyless_checks = Some(KeylessChecks {
-            trust_root: ctx.root.origin.clone(),
-            verification: checks,
-        });
-    }
-    out.findings = report.findings.clone();
-    out.module = Some(report);
 }
 
 fn range(r: &std::ops::Range<u64>) -> String {

@@ -2,6 +2,7 @@
 //! baseline of them, and check the key files against such a baseline.
 
 use super::{GlobalArgs, Status};
+use crate::cli::terminal::{say, say_err};
 use crate::keys::audit::{
     self as key_audit, AuditedKeyFile, BaselineChange, BaselineCheck, KeyAudit, RevocationList,
 };
@@ -75,7 +76,7 @@ fn report_skipped(global: &GlobalArgs, skipped: &[SkippedPath]) {
         return;
     }
     for s in skipped {
-        eprintln!("wsc-forensics: {}: {}", s.path.display(), s.reason);
+        say_err!("wsc-forensics: {}: {}", s.path.display(), s.reason);
     }
 }
 
@@ -93,7 +94,7 @@ fn run_baseline(global: &GlobalArgs, args: BaselineArgs) -> anyhow::Result<Statu
     }
     out.flush().context("writing the baseline")?;
     if global.verbose > 0 {
-        eprintln!(
+        say_err!(
             "{} key files listed, {} other files skipped",
             entries.len(),
             walk.not_keys.len()
@@ -110,8 +111,7 @@ fn run_baseline(global: &GlobalArgs, args: BaselineArgs) -> anyhow::Result<Statu
 }
 
 fn is_symlink_or_special(s: &SkippedPath) -> bool {
-    use crate::source::walk::SkipReason;
-    matches!(s.reason, SkipReason::Symlink | SkipReason::SpecialFile)
+    s.reason.is_link_or_special()
 }
 
 #[derive(Serialize)]
@@ -137,7 +137,7 @@ fn run_check(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<Status> {
     let baseline = match key_audit::load_baseline(&args.baseline) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("wsc-forensics: error: unusable baseline: {e}");
+            say_err!("wsc-forensics: error: unusable baseline: {e}");
             return Ok(Status::InputError);
         }
     };
@@ -176,10 +176,10 @@ fn run_check(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<Status> {
                 BaselineChange::Unreadable { error, .. } => format!("  ({error})"),
                 _ => String::new(),
             };
-            println!("{:<11}{}{detail}", e.change.label(), e.path.display());
+            say!("{:<11}{}{detail}", e.change.label(), e.path.display());
         }
         if !global.quiet {
-            println!(
+            say!(
                 "{} unchanged, {} changed, {} missing, {} new{}{}",
                 summary.unchanged,
                 summary.changed,
@@ -274,11 +274,11 @@ fn run_audit(global: &GlobalArgs, args: KeysArgs) -> anyhow::Result<Status> {
         }
         if global.verbose > 0 {
             for n in &audit.not_keys {
-                eprintln!("not a key file ({:?}): {}", n.kind, n.path.display());
+                say_err!("not a key file ({:?}): {}", n.kind, n.path.display());
             }
         }
         if !global.quiet {
-            println!(
+            say!(
                 "{} key files ({} secret); {} findings ({} critical, {} high, {} medium, {} low); \
                  {} other files, {} skipped",
                 summary.key_files,
@@ -304,10 +304,10 @@ fn run_audit(global: &GlobalArgs, args: KeysArgs) -> anyhow::Result<Status> {
 }
 
 fn print_key(k: &AuditedKeyFile) {
-    println!("{}", k.path.display());
+    say!("{}", k.path.display());
     let kind = if k.secret { "secret" } else { "public" };
     match &k.key {
-        Ok(key) => println!(
+        Ok(key) => say!(
             "  {kind}  {}  {}  key id {}  fingerprint {}",
             key.format,
             key.algorithm,
@@ -316,9 +316,9 @@ fn print_key(k: &AuditedKeyFile) {
                 .map(|f| f.to_hex())
                 .unwrap_or_else(|| "-".into())
         ),
-        Err(error) => println!("  {kind}?  unparsed: {error}"),
+        Err(error) => say!("  {kind}?  unparsed: {error}"),
     }
-    println!(
+    say!(
         "  owner {}  mode {:04o}  {} bytes  modified {}  changed {}",
         k.stat
             .owner
@@ -330,7 +330,7 @@ fn print_key(k: &AuditedKeyFile) {
         k.stat.ctime.format("%Y-%m-%dT%H:%M:%SZ"),
     );
     for f in &k.findings {
-        println!(
+        say!(
             "  {:<8} {} {}: {}",
             f.severity.to_string().to_uppercase(),
             f.incident_type.map(|i| i.code()).unwrap_or("-"),

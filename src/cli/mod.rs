@@ -16,6 +16,7 @@ pub mod generated;
 pub mod inspect;
 pub mod keys;
 pub mod scope;
+pub mod terminal;
 pub mod verify;
 
 /// Process exit status, the scriptable contract documented in the README.
@@ -218,7 +219,7 @@ pub fn main() -> ExitCode {
     if let Some(path) = first_missing_input(&cli.command) {
         eprintln!(
             "wsc-forensics: error: {}: no such file or directory",
-            inspect::one_line(&path.display().to_string())
+            terminal::escape_for_terminal(&path.display().to_string())
         );
         return Status::InputError.into();
     }
@@ -227,7 +228,7 @@ pub fn main() -> ExitCode {
         Err(e) => {
             eprintln!(
                 "wsc-forensics: error: {}",
-                inspect::one_line(&error_line(&e))
+                terminal::escape_for_terminal(&error_line(&e))
             );
             Status::InputError.into()
         }
@@ -247,7 +248,7 @@ pub fn first_missing_input(command: &Command) -> Option<&Path> {
             .chain(&a.sign_key)
             .chain(&a.trusted_root)
             .collect(),
-        Command::Verify(a) => once(&a.bundle).chain(&a.examiner_key).collect(),
+        Command::Verify(a) => once(&a.bundle).chain(&a.check.examiner_key).collect(),
         Command::Inspect(a) => a.files.iter().chain(&a.keys).chain(&a.signature).collect(),
         Command::Timeline(a) => vec![&a.bundle],
         Command::Report(a) => once(&a.bundle).chain(&a.templates).collect(),

@@ -1,8 +1,9 @@
 //! `report BUNDLE.zip --out DIR [--format md,pdf] [--templates DIR]`: renders the incident
 //! timeline, RCA, key-compromise notice, advisory and metrics from a bundle, and prints the paths.
 
+use super::verify::BundleCheck;
 use super::{GlobalArgs, Status};
-use crate::bundle::{open_bundle, verify_bundle, Verdict, VerifyOptions};
+use crate::bundle::{self, Proof};
 use crate::model::custody::CustodyEvent;
 use crate::model::digest::Sha256Digest;
 use crate::model::evidence::Evidence;
@@ -29,6 +30,8 @@ pub struct ReportArgs {
     /// Print a JSON document (bundle, digest, integrity, files) instead of one path a line.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub check: super::verify::BundleCheck,
 }
 
 /// What the reporting commands need from a bundle: its evidence and custody record, its digest,
@@ -52,27 +55,28 @@ impl OpenedBundle {
     }
 }
 
-/// Verifies `path` (every byte hashed against the manifests) and loads its evidence, custody
-/// record and digest. A bundle that fails verification is still loaded, marked
-/// [`Integrity::Altered`] with its problems; one that cannot be read at all is an error.
-pub fn open_verified(path: &Path) -> anyhow::Result<OpenedBundle> {
-    let verdict = verify_bundle(path, &VerifyOptions::default());
-    let integrity = match verdict.verdict {
-        Verdict::Intact => Integrity::Intact,
-        Verdict::Altered => Integrity::Altered {
-            problems: verdict.problems.iter().map(|p| p.to_string()).collect(),
+/// Verifies `path` (every byte hashed against the manifests, the signature and digest as
+/// `check` asks) and loads its evidence, custody record and digest through the same open file.
+/// A bundle that fails verification is still loaded, marked [`Integrity::Altered`] with its
+/// problems; an intact one carries the statement of what was proven; one that cannot be read
+/// at all is an error.
+pub fn open_verified(path: &Path, check: &BundleCheck) -> anyhow::Result<OpenedBundle> {
+    let verified = bundle::open_verified(path, &check.options()?)
+        .with_context(|| format!("reading evidence from {}", path.display()))?;
+    let integrity = match Proof::of(&verified.report) {
+        Some(proof) => Integrity::Proven {
+            statement: proof.to_string(),
         },
-        Verdict::Unreadable => {
-            let why: Vec<String> = verdict.problems.iter().map(|p| p.to_string()).collect();
-            anyhow::bail!(
-                "{}: not a readable bundle: {}",
-                path.display(),
-                why.join("; ")
-            );
-        }
+        None => Integrity::Altered {
+            problems: verified
+                .report
+                .problems
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
+        },
     };
-    let contents =
-        open_bundle(path).with_context(|| format!("reading evidence from {}", path.display()))?;
+    let contents = verified.contents;
     Ok(OpenedBundle {
         evidence: contents.evidence,
         custody: contents.custody,
@@ -83,7 +87,7 @@ pub fn open_verified(path: &Path) -> anyhow::Result<OpenedBundle> {
 
 /// `report` as run from the command line.
 pub fn run(args: ReportArgs, _global: &GlobalArgs) -> anyhow::Result<Status> {
-    let bundle = open_verified(&args.bundle)?;
+    let bundle = open_verified(&args.bundle, &args.check)?;
     run_with(&args, &bundle, std::io::stdout().lock())
 }
 
@@ -91,7 +95,7 @@ pub fn run(args: ReportArgs, _global: &GlobalArgs) -> anyhow::Result<Status> {
 /// still written), else 0.
 pub fn status_of(b: &OpenedBundle) -> Status {
     match b.integrity {
-        Integrity::Intact => Status::Ok,
+        Integrity::Intact | Integrity::Proven { .. } => Status::Ok,
         Integrity::Altered { .. } => Status::EvidenceProblem,
     }
 }
@@ -124,7 +128,7 @@ pub fn run_with(
         .with_context(|| format!("reporting on {}", args.bundle.display()))?;
     if args.json {
         let (intact, problems) = match &bundle.integrity {
-            Integrity::Intact => (true, Vec::new()),
+            Integrity::Intact | Integrity::Proven { .. } => (true, Vec::new()),
             Integrity::Altered { problems } => (false, problems.clone()),
         };
         let doc = serde_json::json!({

@@ -2,6 +2,7 @@
 //! bundles), whether that signature still covers the module, and the re-sign list.
 
 use super::{GlobalArgs, Status};
+use crate::cli::terminal::{say_err, say_to};
 use crate::scope::{self, KeyCheck, ModuleScope, ModuleStatus, ScopeQuery, TimeWindow};
 use anyhow::Context;
 use clap::Args;
@@ -56,7 +57,7 @@ pub fn run_to(global: &GlobalArgs, args: ScopeArgs, out: &mut dyn Write) -> anyh
         query.add_key_list(list)?;
     }
     if query.keys.is_empty() {
-        eprintln!(
+        say_err!(
             "wsc-forensics: error: scope needs --key KEY or --keys FILE (with at least one key)"
         );
         return Ok(Status::InputError);
@@ -88,7 +89,7 @@ pub fn run_to(global: &GlobalArgs, args: ScopeArgs, out: &mut dyn Write) -> anyh
             } else {
                 "key id only: signatures not verified"
             };
-            writeln!(out, "key {}  {}  ({how})", k.key_id, k.source)?;
+            say_to!(out, "key {}  {}  ({how})", k.key_id, k.source)?;
         }
         None
     };
@@ -100,7 +101,7 @@ pub fn run_to(global: &GlobalArgs, args: ScopeArgs, out: &mut dyn Write) -> anyh
         let mut each = || -> anyhow::Result<()> {
             if !global.quiet && m.status == ModuleStatus::Error {
                 bar.suspend(|| {
-                    eprintln!(
+                    say_err!(
                         "wsc-forensics: {}: {}",
                         m.path.display(),
                         m.error.as_deref().unwrap_or("error")
@@ -117,11 +118,9 @@ pub fn run_to(global: &GlobalArgs, args: ScopeArgs, out: &mut dyn Write) -> anyh
                     let in_window = m.keyless.as_ref().and_then(|k| k.in_window) == Some(true);
                     if m.status.carries_key() || in_window || global.verbose > 0 {
                         if bar.is_hidden() {
-                            writeln!(out, "{}", row(&m))?;
+                            say_to!(out, "{}", row(&m))?;
                         } else {
-                            bar.suspend(|| {
-                                writeln!(out, "{}", row(&m)).and_then(|()| out.flush())
-                            })?;
+                            bar.suspend(|| say_to!(out, "{}", row(&m)).and_then(|()| out.flush()))?;
                         }
                     }
                 }
@@ -137,7 +136,7 @@ pub fn run_to(global: &GlobalArgs, args: ScopeArgs, out: &mut dyn Write) -> anyh
     }
     if !global.quiet {
         for s in &totals.skipped {
-            eprintln!("wsc-forensics: {}: {}", s.path.display(), s.reason);
+            say_err!("wsc-forensics: {}: {}", s.path.display(), s.reason);
         }
     }
     if let (Some(l), Some(path)) = (list, &args.list) {
@@ -146,7 +145,7 @@ pub fn run_to(global: &GlobalArgs, args: ScopeArgs, out: &mut dyn Write) -> anyh
     let s = &totals.summary;
     match json {
         Some(j) => j.finish(out, &query, &totals)?,
-        None if !global.quiet => writeln!(
+        None if !global.quiet => say_to!(
             out,
             "{} modules: {} valid (re-sign), {} suspicious, {} key id match (not verified); \
              {} signed by others only, {} keyless ({} in window), {} unsigned, \

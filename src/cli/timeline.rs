@@ -26,6 +26,8 @@ pub struct TimelineArgs {
     /// Keep events at or before T (RFC 3339, or YYYY-MM-DD = 00:00 UTC).
     #[arg(long, value_name = "T", value_parser = parse_time)]
     pub to: Option<DateTime<Utc>>,
+    #[command(flatten)]
+    pub check: super::verify::BundleCheck,
 }
 
 /// Parses `--from`/`--to`: RFC 3339, a UTC date-time without offset, or a date.
@@ -46,7 +48,7 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
 
 /// `timeline` as run from the command line.
 pub fn run(args: TimelineArgs, _global: &GlobalArgs) -> anyhow::Result<Status> {
-    let bundle = open_verified(&args.bundle)?;
+    let bundle = open_verified(&args.bundle, &args.check)?;
     run_with(&args, &bundle, std::io::stdout().lock())
 }
 

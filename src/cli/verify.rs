@@ -4,6 +4,7 @@
 use crate::bundle::signature::load_verifying_key;
 use crate::bundle::verify::SignatureStatus;
 use crate::bundle::{verify_bundle, Verdict, VerifyOptions};
+use crate::cli::terminal::say;
 use crate::cli::{GlobalArgs, Status};
 use crate::model::digest::Sha256Digest;
 use anyhow::Context;
@@ -15,43 +16,56 @@ pub struct VerifyArgs {
     /// The bundle (zip) to verify; it is read directly, never unpacked.
     #[arg(value_name = "BUNDLE.zip")]
     pub bundle: PathBuf,
+    #[command(flatten)]
+    pub check: BundleCheck,
+    /// Machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What a bundle must prove besides being intact; the same flags on `verify`, `report` and
+/// `timeline`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct BundleCheck {
     /// Examiner's Ed25519 public key: the bundle must carry a valid signature by it.
     #[arg(long, value_name = "KEY")]
     pub examiner_key: Option<PathBuf>,
     /// The bundle digest recorded at collection time (64 hex characters).
     #[arg(long, value_name = "HEX")]
     pub expect_digest: Option<String>,
-    /// Machine-readable report on stdout.
-    #[arg(long)]
-    pub json: bool,
+}
+
+impl BundleCheck {
+    /// The verification options these flags ask for (a key that cannot be read or a digest
+    /// that is not 64 hex characters is a usage error).
+    pub fn options(&self) -> anyhow::Result<VerifyOptions> {
+        let examiner_key = match &self.examiner_key {
+            Some(p) => Some(load_verifying_key(p)?),
+            None => None,
+        };
+        let expect_digest = match &self.expect_digest {
+            Some(h) => Some(
+                Sha256Digest::from_hex(h)
+                    .filter(|_| h.trim().len() == 64)
+                    .with_context(|| format!("--expect-digest {h:?} is not 64 hex characters"))?,
+            ),
+            None => None,
+        };
+        Ok(VerifyOptions {
+            examiner_key,
+            expect_digest,
+        })
+    }
 }
 
 pub fn run(args: VerifyArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
-    let examiner_key = match &args.examiner_key {
-        Some(p) => Some(load_verifying_key(p)?),
-        None => None,
-    };
-    let expect_digest = match &args.expect_digest {
-        Some(h) => Some(
-            Sha256Digest::from_hex(h)
-                .filter(|_| h.trim().len() == 64)
-                .with_context(|| format!("--expect-digest {h:?} is not 64 hex characters"))?,
-        ),
-        None => None,
-    };
-    let report = verify_bundle(
-        &args.bundle,
-        &VerifyOptions {
-            examiner_key,
-            expect_digest,
-        },
-    );
+    let report = verify_bundle(&args.bundle, &args.check.options()?);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("{}", report.bundle);
+        say!("{}", report.bundle);
         if let Some(d) = report.digest {
-            println!("bundle digest {d}");
+            say!("bundle digest {d}");
         }
         let sig = match &report.signature {
             SignatureStatus::Absent => "not signed".to_owned(),
@@ -65,18 +79,19 @@ pub fn run(args: VerifyArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
             SignatureStatus::Invalid => "signature INVALID".to_owned(),
         };
         match report.verdict {
-            Verdict::Intact => println!(
+            Verdict::Intact => say!(
                 "intact: {} payload files, {} bytes, {sig}",
-                report.payload_files, report.payload_bytes
+                report.payload_files,
+                report.payload_bytes
             ),
-            Verdict::Altered => println!(
+            Verdict::Altered => say!(
                 "ALTERED or incomplete: {} problem(s), {sig}",
                 report.problems.len()
             ),
-            Verdict::Unreadable => println!("NOT A READABLE BUNDLE"),
+            Verdict::Unreadable => say!("NOT A READABLE BUNDLE"),
         }
         for p in &report.problems {
-            println!("  {p}");
+            say!("  {p}");
         }
         let _ = global;
     }

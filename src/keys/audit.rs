@@ -92,11 +92,10 @@ pub fn find_key_files(inputs: &[PathBuf]) -> KeyFileWalk {
     let sorted: Vec<Sorted> = walk
         .files
         .par_iter()
-        .map(|f: &WalkedFile| match read_head(&f.path) {
-            Ok(head) => {
-                let kind = key_kind(&f.path, &head);
+        .map(|f: &WalkedFile| match sniff_kind(f) {
+            Ok(kind) => {
                 if matches!(kind, ItemKind::PublicKey | ItemKind::SecretKey) {
-                    let mut stat = FileStat::of_metadata(&f.metadata);
+                    let mut stat = f.stat.clone();
                     stat.owner = keys::owner_name(stat.uid);
                     Sorted::Key(KeyCandidate {
                         path: f.path.clone(),
@@ -152,12 +151,12 @@ fn key_kind(path: &Path, head: &[u8]) -> ItemKind {
     kind
 }
 
-fn read_head(path: &Path) -> io::Result<Vec<u8>> {
-    let mut head = Vec::with_capacity(4096);
-    std::fs::File::open(path)?
-        .take(crate::source::kind::SNIFF_LEN as u64)
-        .read_to_end(&mut head)?;
-    Ok(head)
+/// The kind of a walked file, from its head ([`key_kind`]), and secret when the detector finds
+/// secret material anywhere in it; opened only if it is still the file the walk found.
+fn sniff_kind(f: &WalkedFile) -> io::Result<ItemKind> {
+    let (file, _) = crate::source::open::open_walked(&f.path, f.stat.dev, f.stat.inode)
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    crate::source::kind::sniff_file(&f.path, file, key_kind)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,7 +176,7 @@ pub fn hash_key_files(keys: &[KeyCandidate]) -> (Vec<BaselineEntry>, Vec<Skipped
     let results: Vec<Result<BaselineEntry, SkippedPath>> = keys
         .par_iter()
         .map(|k| {
-            hash_file(&k.path)
+            hash_candidate(k)
                 .map(|sha256| BaselineEntry {
                     sha256,
                     path: k.path.clone(),
@@ -209,6 +208,18 @@ pub fn hash_key_files(keys: &[KeyCandidate]) -> (Vec<BaselineEntry>, Vec<Skipped
 
 fn hash_file(path: &Path) -> io::Result<Sha256Digest> {
     Ok(sha256_stream(std::fs::File::open(path)?)?.0)
+}
+
+fn hash_candidate(k: &KeyCandidate) -> io::Result<Sha256Digest> {
+    Ok(sha256_stream(open_candidate(k)?)?.0)
+}
+
+/// Opens a key file the walk found, only if the path still leads to that inode (the walk's
+/// anchoring: a directory swapped for a link is never followed).
+fn open_candidate(k: &KeyCandidate) -> io::Result<std::fs::File> {
+    crate::source::open::open_walked(&k.path, k.stat.dev, k.stat.inode)
+        .map(|(f, _)| f)
+        .map_err(|e| io::Error::other(e.to_string()))
 }
 
 /// Writes one baseline line exactly as GNU coreutils `sha256sum` (9.x) does: `HEX  NAME\n`; a
@@ -422,13 +433,8 @@ impl Serialize for BaselineCheckEntry {
 /// Whether the file at `path` is a secret key (by content; by a `.sec` name when it cannot be
 /// read).
 fn is_secret_key_file(path: &Path) -> bool {
-    let mut head = Vec::new();
-    let read = std::fs::File::open(path).and_then(|f| {
-        f.take(crate::source::kind::SNIFF_LEN as u64)
-            .read_to_end(&mut head)
-    });
-    match read {
-        Ok(_) => crate::source::kind::classify(path, &head) == ItemKind::SecretKey,
+    match crate::source::kind::sniff(path) {
+        Ok(kind) => kind == ItemKind::SecretKey,
         Err(_) => path.extension().is_some_and(|e| e == "sec"),
     }
 }
@@ -746,16 +752,22 @@ pub fn audit_keys(walk: KeyFileWalk, revoked: &RevocationList) -> KeyAudit {
 fn audit_one(c: &KeyCandidate) -> Result<AuditedKeyFile, SkippedPath> {
     let name = c.path.display().to_string();
     // A file too large to be a key is still judged (a malformed key file); one that cannot be
-    // read is skipped, with the reason alone (the skip line names the path).
-    let unreadable = |error: String| SkippedPath {
-        path: c.path.clone(),
-        reason: SkipReason::Unreadable { error },
-    };
-    let parsed = match keys::read_key_file(&c.path) {
+    // read is skipped.
+    let parsed = match read_key_bytes(c) {
+        Ok(bytes) if bytes.len() > keys::MAX_KEY_FILE_LEN => Err(keys::KeyError::TooLarge {
+            file: name.clone(),
+            size: c.stat.size.max(bytes.len() as u64),
+            max: keys::MAX_KEY_FILE_LEN,
+        }),
         Ok(bytes) => keys::parse_key_file(&name, &bytes),
-        Err(e @ keys::KeyError::TooLarge { .. }) => Err(e),
-        Err(keys::KeyError::Io { source, .. }) => return Err(unreadable(source.to_string())),
-        Err(e) => return Err(unreadable(e.to_string())),
+        Err(e) => {
+            return Err(SkippedPath {
+                path: c.path.clone(),
+                reason: SkipReason::Unreadable {
+                    error: e.to_string(),
+                },
+            })
+        }
     };
     let looks_secret = c.kind == ItemKind::SecretKey;
     let findings = match &parsed {
@@ -804,6 +816,14 @@ fn audit_one(c: &KeyCandidate) -> Result<AuditedKeyFile, SkippedPath> {
         stat: c.stat.clone(),
         findings,
     })
+}
+
+fn read_key_bytes(k: &KeyCandidate) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    open_candidate(k)?
+        .take(keys::MAX_KEY_FILE_LEN as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
 //! SHA-256 digests: the one hash every evidence item, manifest line and bundle is named by.
 //!
-//! sha2 0.11 hashers are not `io::Write`, so streaming goes through [`HashingReader`] or
-//! [`sha256_stream`], which read in fixed-size chunks: memory does not grow with input size.
+//! Streaming hashes go through [`crate::io::hashing`] (sha2 0.11 hashers are not `io::Write`).
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use std::fmt;
-use std::io::{self, Read};
+
+/// Re-exported from its one home, so callers that hash a stream keep their import.
+pub use crate::io::hashing::sha256_stream;
 
 /// Size of the read buffer used for streaming hashes (large enough for SHA-NI to run flat out).
 pub const STREAM_CHUNK: usize = 1 << 20;
@@ -60,60 +61,6 @@ impl<'de> Deserialize<'de> for Sha256Digest {
     }
 }
 
-/// Hashes everything read from `reader` in [`STREAM_CHUNK`] pieces; returns digest and length.
-pub fn sha256_stream<R: Read>(mut reader: R) -> io::Result<(Sha256Digest, u64)> {
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; STREAM_CHUNK];
-    let mut total = 0u64;
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(&buf[..n]);
-        total += n as u64;
-    }
-    Ok((Sha256Digest(hasher.finalize().into()), total))
-}
-
-/// A reader that hashes the bytes passing through it, so a copy and its hash take one read.
-pub struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-    count: u64,
-}
-
-impl<R: Read> HashingReader<R> {
-    pub fn new(inner: R) -> Self {
-        HashingReader {
-            inner,
-            hasher: Sha256::new(),
-            count: 0,
-        }
-    }
-
-    /// Bytes read so far.
-    pub fn count(&self) -> u64 {
-        self.count
-    }
-
-    /// Digest and length of everything read so far.
-    pub fn finish(self) -> (Sha256Digest, u64) {
-        (Sha256Digest(self.hasher.finalize().into()), self.count)
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.count += n as u64;
-        Ok(n)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,17 +71,6 @@ mod tests {
     #[test]
     fn digest_of_abc_matches_the_standard_vector() {
         assert_eq!(Sha256Digest::of(b"abc").to_hex(), ABC);
-        let (d, n) = sha256_stream(&b"abc"[..]).unwrap();
-        assert_eq!((d.to_hex().as_str(), n), (ABC, 3));
-    }
-
-    #[test]
-    fn hashing_reader_hashes_what_it_passes_on() {
-        let mut r = HashingReader::new(&b"abc"[..]);
-        let mut out = Vec::new();
-        r.read_to_end(&mut out).unwrap();
-        assert_eq!(out, b"abc");
-        assert_eq!(r.finish().0.to_hex(), ABC);
     }
 
     #[test]

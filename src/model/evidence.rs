@@ -2,6 +2,7 @@
 //! that verification, the timeline and every report read. Nothing downstream of it touches the
 //! original sources, so a report made from a bundle in five years is the same report.
 
+pub use crate::model::analysis::Analysis;
 pub use crate::model::finding::{Finding, IncidentType, Severity};
 
 use crate::model::case::CaseInfo;
@@ -188,44 +189,6 @@ impl DigestOf {
     }
 }
 
-/// An analyser's result, kept as compact JSON text: a parsed `serde_json::Value` costs ten times
-/// the memory, and a collection of 100,000 modules holds one per item until it is written.
-#[derive(Serialize, Deserialize, Clone, Debug)]
-#[serde(transparent)]
-pub struct AnalysisJson(Box<serde_json::value::RawValue>);
-
-impl AnalysisJson {
-    /// Serialises a value (`null` if it cannot be, which no analysis type does).
-    pub fn from_value<T: Serialize>(v: &T) -> Self {
-        let raw = serde_json::value::to_raw_value(v).unwrap_or_else(|_| {
-            serde_json::value::RawValue::from_string("null".into()).expect("null is JSON")
-        });
-        AnalysisJson(raw)
-    }
-
-    /// The analysis as a JSON value, for readers that look fields up.
-    pub fn value(&self) -> serde_json::Value {
-        serde_json::from_str(self.0.get()).unwrap_or(serde_json::Value::Null)
-    }
-
-    /// The JSON text.
-    pub fn text(&self) -> &str {
-        self.0.get()
-    }
-}
-
-impl PartialEq for AnalysisJson {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.get() == other.0.get()
-    }
-}
-
-impl From<serde_json::Value> for AnalysisJson {
-    fn from(v: serde_json::Value) -> Self {
-        AnalysisJson::from_value(&v)
-    }
-}
-
 /// One collected source file.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct EvidenceItem {
@@ -247,7 +210,7 @@ pub struct EvidenceItem {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changed_during_acquisition: Vec<String>,
     /// What the analyser for this kind made of the bytes.
-    pub analysis: AnalysisJson,
+    pub analysis: Analysis,
     #[serde(default)]
     pub findings: Vec<Finding>,
     #[serde(default)]

@@ -46,6 +46,8 @@ fn kind_name(k: ItemKind) -> String {
 pub struct IntegrityView {
     pub intact: bool,
     pub problems: Vec<String>,
+    /// What verification proved, as the banner says it.
+    pub statement: String,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -259,24 +261,20 @@ fn key_ids_in(v: &serde_json::Value, out: &mut BTreeSet<String>) {
 /// For a module analysed by the wasm decoder: (key id, verdict word) of every signature that a
 /// known key made (`valid`, `partial` or `invalid`), from `module.signature.verdicts`.
 fn module_signature_verdicts(item: &EvidenceItem) -> Vec<(String, String)> {
-    item.analysis.value()["module"]["signature"]["verdicts"]
-        .as_array()
-        .map(|vs| {
-            vs.iter()
-                .filter_map(|v| {
-                    let key = v["key"].as_str()?;
-                    let verdict = v["verdict"].as_str()?;
-                    matches!(verdict, "valid" | "partial" | "invalid")
-                        .then(|| (key.to_ascii_lowercase(), verdict.to_owned()))
-                })
-                .collect()
+    item.analysis
+        .signature_verdicts()
+        .iter()
+        .filter(|v| v.verdict.names_a_key())
+        .filter_map(|v| {
+            let key = v.key.as_ref()?;
+            Some((key.to_ascii_lowercase(), v.verdict.as_str().to_owned()))
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 fn item_key_ids(item: &EvidenceItem) -> BTreeSet<String> {
     let mut s = BTreeSet::new();
-    key_ids_in(&item.analysis.value(), &mut s);
+    key_ids_in(&item.analysis.to_json(), &mut s);
     s
 }
 
@@ -899,10 +897,17 @@ pub fn build(input: &ReportInput<'_>) -> ReportContext {
             Integrity::Intact => IntegrityView {
                 intact: true,
                 problems: vec![],
+                statement: "verified intact".into(),
+            },
+            Integrity::Proven { statement } => IntegrityView {
+                intact: true,
+                problems: vec![],
+                statement: statement.clone(),
             },
             Integrity::Altered { problems } => IntegrityView {
                 intact: false,
                 problems: problems.clone(),
+                statement: "FAILED verification".into(),
             },
         },
         collected_at: iso_utc(ev.collected_at),

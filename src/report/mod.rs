@@ -17,7 +17,14 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Integrity {
     Intact,
-    Altered { problems: Vec<String> },
+    /// Intact, with the statement of exactly what verification proved (signed by which
+    /// examiner key, not signed, signature not checked): the report's banner says it.
+    Proven {
+        statement: String,
+    },
+    Altered {
+        problems: Vec<String>,
+    },
 }
 
 /// One rendered report.

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::io::pipeline::{run_ordered_fed, Feed, Limits};
-use crate::source::walk::{walk_entries, SkipReason, SkippedPath, WalkEntry};
+use crate::source::walk::{walk_entries, SkippedPath, WalkEntry, WalkedFile};
 use crate::wasm::detached;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -17,7 +17,7 @@ pub(super) const WALK_AHEAD: usize = 8;
 pub(super) const REORDER_WINDOW: u64 = 16;
 
 /// One batch of walked files, and the answers for it (`None`: not a module).
-type Batch = Vec<PathBuf>;
+type Batch = Vec<Walked>;
 type Answers = Vec<Option<ModuleScope>>;
 
 /// The directory inputs: one thread walks (in name order), `rayon::current_num_threads()`
@@ -42,7 +42,12 @@ pub(super) fn scope_dirs(
         limits,
         |feed: &mut Feed<'_, Batch, Answers>| walk_files(inputs, bar, feed),
         |_| 1,
-        |paths: Batch| paths.iter().map(|p| scope_file(p, query)).collect(),
+        |paths: Batch| {
+            paths
+                .iter()
+                .map(|(p, dev, ino)| scope_file(p, (*dev, *ino), query))
+                .collect()
+        },
         |batches: Vec<Answers>| -> Result<(), std::convert::Infallible> {
             for answers in batches {
                 bar.inc(answers.len() as u64);
@@ -67,7 +72,7 @@ pub(super) fn walk_files(
     let mut seen = std::collections::HashSet::new();
     let mut batch = Vec::with_capacity(BATCH);
     let mut open = true;
-    let mut send = |batch: &mut Vec<PathBuf>| {
+    let mut send = |batch: &mut Vec<Walked>| {
         if open && !batch.is_empty() {
             bar.inc_length(batch.len() as u64);
             open = feed.push(std::mem::replace(batch, Vec::with_capacity(BATCH)));
@@ -76,34 +81,19 @@ pub(super) fn walk_files(
     for (i, input) in inputs.iter().enumerate() {
         let later = &inputs[i + 1..];
         walk_entries(std::slice::from_ref(input), true, |e| match e {
-            WalkEntry::File(path, _) => {
+            WalkEntry::File(WalkedFile { path, stat, .. }) => {
                 if seen.contains(&path) {
                     return;
                 }
                 if later.iter().any(|l| path.starts_with(l)) {
                     seen.insert(path.clone());
                 }
-                batch.push(path);
+                batch.push((path, stat.dev, stat.inode));
                 if batch.len() == BATCH {
                     send(&mut batch);
                 }
             }
-            WalkEntry::Other(path, md) => skipped.push(SkippedPath {
-                path,
-                reason: if md.file_type().is_symlink() {
-                    SkipReason::Symlink
-                } else {
-                    SkipReason::SpecialFile
-                },
-            }),
-            WalkEntry::Missing(path, _) => skipped.push(SkippedPath {
-                path,
-                reason: SkipReason::Missing,
-            }),
-            WalkEntry::Unreadable(path, error) => skipped.push(SkippedPath {
-                path,
-                reason: SkipReason::Unreadable { error },
-            }),
+            WalkEntry::Skipped(s) => skipped.push(s),
         });
     }
     send(&mut batch);
@@ -124,25 +114,18 @@ pub(super) fn is_bundle(input: &Path) -> bool {
         && &magic == ZIP_MAGIC
 }
 
-/// The detached signature next to a module (`M.sig` suffix, then `<stem>.sig`), only when it is
-/// a regular file (a symlink is never followed).
-pub(super) fn detached_next_to(module: &Path) -> Option<PathBuf> {
-    let mut with_suffix = module.as_os_str().to_owned();
-    with_suffix.push(".sig");
-    [PathBuf::from(with_suffix), module.with_extension("sig")]
-        .into_iter()
-        .find(|p| {
-            p != module
-                && std::fs::symlink_metadata(p)
-                    .map(|m| m.file_type().is_file())
-                    .unwrap_or(false)
-        })
-}
+/// A walked file, with the device and inode the walk found.
+pub(super) type Walked = (PathBuf, u64, u64);
 
-/// One file of a directory walk: `None` when it is not a module.
-pub(super) fn scope_file(path: &Path, query: &ScopeQuery) -> Option<ModuleScope> {
-    let mut file = match std::fs::File::open(path) {
-        Ok(f) => f,
+/// One file of a directory walk: `None` when it is not a module. It is opened only if the path
+/// still leads to the inode the walk found (a directory swapped for a link is never followed).
+pub(super) fn scope_file(
+    path: &Path,
+    (dev, ino): (u64, u64),
+    query: &ScopeQuery,
+) -> Option<ModuleScope> {
+    let mut file = match crate::source::open::open_walked(path, dev, ino) {
+        Ok((f, _)) => f,
         Err(e) => {
             return Some(error_module(
                 path,
@@ -151,7 +134,7 @@ pub(super) fn scope_file(path: &Path, query: &ScopeQuery) -> Option<ModuleScope>
             ))
         }
     };
-    let sig_path = detached_next_to(path);
+    let sig_path = crate::source::detached::next_to(path);
     let detached = match &sig_path {
         Some(p) => match detached::read(p) {
             Ok(b) => Some((p.display().to_string(), b)),

@@ -2,10 +2,56 @@
 //! name, so `inspect`, `collect` and `scope` route every file to the right analyser.
 
 use crate::model::evidence::ItemKind;
+use std::fs::File;
+use std::io::{self, Read};
 use std::path::Path;
 
 /// How many leading bytes [`classify`] looks at.
 pub const SNIFF_LEN: usize = 64 * 1024;
+
+/// Reads up to [`SNIFF_LEN`] leading bytes from an open file (the caller may go on reading).
+pub fn read_head(file: &mut File) -> io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(4096);
+    file.take(SNIFF_LEN as u64).read_to_end(&mut head)?;
+    Ok(head)
+}
+
+/// Opens a source ([`crate::source::open::open_source`]: no link followed, no FIFO waited on)
+/// and classifies it ([`sniff_file`]).
+pub fn sniff(path: &Path) -> io::Result<ItemKind> {
+    sniff_file(path, crate::source::open::open_source(path)?, classify)
+}
+
+/// Classifies an open file with `classify` from its name and leading bytes, then reads the rest
+/// through the secret detector: secret material anywhere in the file makes it a
+/// [`ItemKind::SecretKey`], whatever its head looked like.
+pub fn sniff_file(
+    path: &Path,
+    mut file: File,
+    classify: impl Fn(&Path, &[u8]) -> ItemKind,
+) -> io::Result<ItemKind> {
+    let head = read_head(&mut file)?;
+    let kind = classify(path, &head);
+    if kind == ItemKind::SecretKey {
+        return Ok(kind);
+    }
+    let mut scanner = crate::source::secret::SecretScanner::new();
+    scanner.feed(&head);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => scanner.feed(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(if scanner.finish().is_some() {
+        ItemKind::SecretKey
+    } else {
+        kind
+    })
+}
 
 /// Classifies a file from its name and up to [`SNIFF_LEN`] leading bytes. Never fails: anything
 /// unrecognised is an [`ItemKind::Attachment`] (kept as found).
@@ -14,22 +60,20 @@ pub fn classify(path: &Path, head: &[u8]) -> ItemKind {
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
+    // Secret material wins over every other reading of the file: its bytes must never be copied.
+    if crate::source::secret::detect(head).is_some() {
+        return ItemKind::SecretKey;
+    }
     if head.starts_with(b"\0asm") {
         return ItemKind::Module;
     }
-    // Raw wsc keys have exact sizes and a type byte (docs/wsc-formats.md §8).
+    // Raw wsc public keys have an exact size and a type byte (docs/wsc-formats.md §8).
     if head.len() == 33 && head[0] == 0x01 {
         return ItemKind::PublicKey;
-    }
-    if head.len() == 65 && head[0] == 0x81 {
-        return ItemKind::SecretKey;
     }
     let text = String::from_utf8_lossy(&head[..head.len().min(SNIFF_LEN)]);
     let trimmed = text.trim_start();
     if trimmed.starts_with("-----BEGIN") {
-        if text.contains("PRIVATE KEY-----") {
-            return ItemKind::SecretKey;
-        }
         if text.contains("BEGIN PUBLIC KEY-----") {
             return ItemKind::PublicKey;
         }

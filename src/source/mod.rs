@@ -1,6 +1,9 @@
 //! Sources as found on disk: walking the inputs without following links, and recognising what
 //! each file is before any analyser reads it.
 
-pub mod candidates;
+pub mod detached;
 pub mod kind;
+pub mod open;
+pub mod secret;
+pub mod sparse;
 pub mod walk;

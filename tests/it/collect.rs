@@ -319,14 +319,14 @@ fn modules_are_judged_against_the_keys_among_the_inputs() {
             .unwrap_or_else(|| panic!("{name} not collected"))
     };
     let verdicts = |name: &str| -> Vec<(String, String)> {
-        item(name).analysis.value()["module"]["signature"]["verdicts"]
-            .as_array()
-            .unwrap()
+        item(name)
+            .analysis
+            .signature_verdicts()
             .iter()
             .map(|v| {
                 (
-                    v["key"].as_str().unwrap_or("").to_owned(),
-                    v["verdict"].as_str().unwrap().to_owned(),
+                    v.key.clone().unwrap_or_default(),
+                    v.verdict.as_str().to_owned(),
                 )
             })
             .collect()
@@ -357,7 +357,10 @@ fn modules_are_judged_against_the_keys_among_the_inputs() {
         .any(|f| f.severity >= wsc_forensics::model::evidence::Severity::High));
     // Keyless modules carry the transparency checks and their dated facts.
     let keyless = item("/keyless-replayed-rekor-entry.wasm");
-    assert!(keyless.analysis.value()["keyless_checks"]["checks"].is_array());
+    let wsc_forensics::model::analysis::Analysis::Module(m) = &keyless.analysis else {
+        panic!("{:?}", keyless.analysis)
+    };
+    assert!(m.keyless_checks.as_ref().unwrap()["checks"].is_array());
     assert!(
         keyless.times.iter().any(|t| t.event_type.contains("rekor")),
         "{:?}",

@@ -52,7 +52,7 @@ fn recorded_bytes(p: &RecordedPath) -> Vec<u8> {
     }
 }
 
-fn collect_and_check(dir: &Path, files: &[(Vec<u8>, Vec<u8>)]) {
+fn collect_and_check(dir: &Path, files: &[(Vec<u8>, Vec<u8>)]) -> PathBuf {
     let src = dir.join("src");
     std::fs::create_dir(&src).unwrap();
     let mut paths: Vec<PathBuf> = Vec::new();
@@ -149,7 +149,7 @@ fn collect_and_check(dir: &Path, files: &[(Vec<u8>, Vec<u8>)]) {
     );
     // bagit-python validates the unpacked bag.
     if !crate::common::bagit_available() {
-        return;
+        return out;
     }
     let unz = dir.join("unz");
     let st = Command::new("unzip")
@@ -168,6 +168,7 @@ fn collect_and_check(dir: &Path, files: &[(Vec<u8>, Vec<u8>)]) {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "bagit-python rejected the bag: {err}");
     assert!(err.contains("is valid"), "{err}");
+    out
 }
 
 #[test]
@@ -195,4 +196,51 @@ fn long_attachment_names_still_unpack() {
             (long_name(0xe9, ".txt"), b"latin-1\n".to_vec()),
         ],
     );
+}
+
+/// Names that one filesystem keeps apart and another merges (case, Unicode normalisation) or
+/// trims (a trailing space or dot): each gets its own portable bag name, unique after case
+/// folding and NFC, never ending in whitespace; bagit-python validates the unpacked bag (it
+/// strips a manifest line's trailing space, so a name ending in one used to fail).
+#[test]
+fn names_that_collide_elsewhere_get_unique_portable_bag_names() {
+    use unicode_normalization::UnicodeNormalization;
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<(Vec<u8>, Vec<u8>)> = [
+        "Case.TXT",
+        "case.txt",
+        "CASE.txt",
+        "caf\u{e9}.md",
+        "cafe\u{301}.md",
+        "stra\u{df}e.txt",
+        "STRASSE.TXT",
+        "notes ",
+        "notes",
+        "report.",
+        "trailing tab\t",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, n)| (n.as_bytes().to_vec(), format!("content {i}\n").into_bytes()))
+    .collect();
+    let out = collect_and_check(dir.path(), &files);
+    let zip = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+    let mut folded = HashSet::new();
+    let mut case_entries = 0;
+    for name in zip.file_names() {
+        let name = name.unwrap();
+        let file = name.rsplit('/').next().unwrap();
+        assert!(
+            !file.ends_with(char::is_whitespace),
+            "{name:?} ends in whitespace"
+        );
+        assert_eq!(name.nfc().collect::<String>(), name, "{name:?} is not NFC");
+        let key: String = name.nfc().collect::<String>().to_uppercase().to_lowercase();
+        assert!(
+            folded.insert(key),
+            "{name:?} collides after case folding and NFC"
+        );
+        case_entries += name.contains("/data/case/") as usize;
+    }
+    assert_eq!(case_entries, files.len());
 }

@@ -444,7 +444,7 @@ proptest! {
             Some(e) => {
                 prop_assert_eq!(out.status, 2);
                 prop_assert!(e.starts_with(&format!("{shown}: ")), "{}", e);
-                let line = wsc_forensics::cli::inspect::one_line(e);
+                let line = wsc_forensics::cli::terminal::escape_for_terminal(e);
                 prop_assert!(!line.contains('\n'));
                 if name.ends_with(".wasm") || name.ends_with(".sig") {
                     prop_assert!(e.contains("byte offset ") || e.contains("limit"), "{}", e);

@@ -5,6 +5,7 @@
 mod common;
 mod report_support;
 
+mod capture;
 mod collect;
 mod command_line;
 mod demo;
@@ -31,6 +32,7 @@ mod report_e2e;
 mod report_props;
 mod scope;
 mod secrets_sweep;
+mod terminal_escape;
 mod timeline;
 mod transparency_fixtures;
 mod transparency_hostile;
@@ -39,4 +41,6 @@ mod transparency_oracle;
 mod transparency_private_root;
 mod transparency_snapshots;
 mod transparency_tamper;
+mod verified_handle;
 mod verify;
+mod zip_agreement;

@@ -187,7 +187,15 @@ impl Sweep {
             "test-ssh-ed25519",
         ]
         .iter()
-        .map(|f| std::fs::read(fixture(&format!("wsc/keys/{f}"))).unwrap())
+        .map(|f| {
+            let bytes = std::fs::read(fixture(&format!("wsc/keys/{f}"))).unwrap();
+            // The same detector collect, keys and inspect use knows every input of the sweep.
+            assert!(
+                wsc_forensics::source::secret::detect(&bytes).is_some(),
+                "{f}: not recognised as secret material"
+            );
+            bytes
+        })
         .collect();
         Sweep {
             secrets,
