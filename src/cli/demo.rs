@@ -19,7 +19,13 @@ use std::path::PathBuf;
 #[derive(Args, Debug)]
 pub struct DemoArgs {
     /// Where to write the staged incident, the bundle and the reports.
-    #[arg(long, value_name = "DIR", default_value = "demo-out")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        alias = "out",
+        value_name = "DIR",
+        default_value = "demo-out"
+    )]
     pub out: PathBuf,
     /// Replace the files of an earlier run in DIR (without it, an existing file is an error).
     #[arg(long)]

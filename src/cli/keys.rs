@@ -27,7 +27,7 @@ pub struct KeysArgs {
     #[arg(long, value_name = "FILE")]
     pub revoked: Option<PathBuf>,
     /// Case file: its `keys.compromised` and `keys.revoked` ids are treated as revoked too.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long = "case-file", alias = "case", value_name = "FILE")]
     pub case: Option<PathBuf>,
     /// Machine-readable output (shape documented in the README).
     #[arg(long)]
@@ -306,18 +306,17 @@ fn run_audit(global: &GlobalArgs, args: KeysArgs) -> anyhow::Result<Status> {
 fn print_key(k: &AuditedKeyFile) {
     say!("{}", k.path.display());
     let kind = if k.secret { "secret" } else { "public" };
-    match (&k.format, &k.algorithm) {
-        (Some(format), Some(alg)) => say!(
-            "  {kind}  {format}  {alg}  key id {}  fingerprint {}",
-            k.wsc_key_id.as_deref().unwrap_or("-"),
-            k.fingerprint_sha256
+    match &k.key {
+        Ok(key) => say!(
+            "  {kind}  {}  {}  key id {}  fingerprint {}",
+            key.format,
+            key.algorithm,
+            key.wsc_key_id.as_deref().unwrap_or("-"),
+            key.fingerprint_sha256
                 .map(|f| f.to_hex())
                 .unwrap_or_else(|| "-".into())
         ),
-        _ => say!(
-            "  {kind}?  unparsed: {}",
-            k.error.as_deref().unwrap_or("unknown format")
-        ),
+        Err(error) => say!("  {kind}?  unparsed: {error}"),
     }
     say!(
         "  owner {}  mode {:04o}  {} bytes  modified {}  changed {}",

@@ -18,7 +18,7 @@ pub struct ReportArgs {
     /// Evidence bundle (.zip) written by `collect`.
     pub bundle: PathBuf,
     /// Directory to write the reports into (created if missing).
-    #[arg(long, value_name = "DIR")]
+    #[arg(short = 'o', long = "output", alias = "out", value_name = "DIR")]
     pub out: PathBuf,
     /// Output formats, comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "md,pdf")]

@@ -15,7 +15,7 @@ pub struct ScopeArgs {
     /// Public key file (raw wsc, SPKI PEM/DER, PKCS#8, OpenSSH; a secret key file gives its
     /// public half), a wsc key id (24 hex: matches only signatures carrying it, unverified) or a
     /// raw public key (64 hex). Repeatable.
-    #[arg(long, value_name = "KEY")]
+    #[arg(short = 'K', long, value_name = "KEY")]
     pub key: Vec<String>,
     /// File listing several keys: one key file path, key id or raw public key per line, `#`
     /// comments.
@@ -27,7 +27,7 @@ pub struct ScopeArgs {
     pub window: Option<String>,
     /// Write the re-sign list here: one path per line of every module with a signature by the
     /// key that still verifies over all its bytes.
-    #[arg(long, value_name = "FILE")]
+    #[arg(short = 'o', long = "output", alias = "list", value_name = "FILE")]
     pub list: Option<PathBuf>,
     /// Machine-readable output (shape documented in the README).
     #[arg(long)]

@@ -7,7 +7,7 @@
 //! runbook's `sha256sum ~/.wsc/keys/*.sec` does: it reveals nothing the public key does not
 //! (both only confirm a guessed secret), and without it a replaced secret key goes unnoticed.
 
-use crate::keys::{self, KeyAlgorithm, KeyFormat, PublicKey};
+use crate::keys::{self, KeyFile, PublicKey};
 use crate::model::digest::{sha256_stream, Sha256Digest};
 use crate::model::evidence::{FileStat, Finding, IncidentType, ItemKind, Severity};
 use crate::source::walk::{serialize_path, walk_inputs, SkipReason, SkippedPath, WalkedFile};
@@ -394,12 +394,6 @@ pub struct BaselineCheckEntry {
 impl Serialize for BaselineCheckEntry {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        struct PathText<'a>(&'a Path);
-        impl Serialize for PathText<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                serialize_path(self.0, s)
-            }
-        }
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("path", &PathText(&self.path))?;
         m.serialize_entry("status", self.change.label())?;
@@ -616,34 +610,70 @@ const NOTE_SECRET_KEY_MATERIAL: &str = "secret-key-material";
 
 /// What the audit says about one key file. Never holds a secret byte: for a secret key only
 /// the public half's identifiers appear.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct AuditedKeyFile {
-    #[serde(serialize_with = "serialize_path")]
     pub path: PathBuf,
-    /// `None` when the file looks like a key but could not be parsed (see `error`).
-    pub format: Option<KeyFormat>,
+    /// The parsed key (its own findings are in `findings`), or why the file, which looks like
+    /// a key, could not be parsed.
+    pub key: Result<KeyFile, String>,
+    /// A secret key: by content, or by its first bytes when it could not be parsed.
     pub secret: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub algorithm: Option<KeyAlgorithm>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub public_key: Option<PublicKey>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub wsc_key_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fingerprint_sha256: Option<Sha256Digest>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bundle_key_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ssh_comment: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub encrypted: Option<bool>,
-    /// Why the key could not be parsed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// Permission bits in octal (`"0600"`), from `stat.mode`.
-    pub permissions: String,
     pub stat: FileStat,
     pub findings: Vec<Finding>,
+}
+
+impl AuditedKeyFile {
+    pub fn public_key(&self) -> Option<PublicKey> {
+        self.key.as_ref().ok().and_then(|k| k.public_key)
+    }
+
+    pub fn wsc_key_id(&self) -> Option<&str> {
+        self.key.as_ref().ok().and_then(|k| k.wsc_key_id.as_deref())
+    }
+}
+
+/// The `keys --json` record: path, `format` (null when unparsed), `secret`, the key's
+/// identifiers (or `error`), `permissions` in octal (`"0600"`), `stat`, `findings`.
+impl Serialize for AuditedKeyFile {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("path", &PathText(&self.path))?;
+        m.serialize_entry("format", &self.key.as_ref().ok().map(|k| k.format))?;
+        m.serialize_entry("secret", &self.secret)?;
+        match &self.key {
+            Ok(k) => {
+                m.serialize_entry("algorithm", &k.algorithm)?;
+                fn some<M: SerializeMap, T: Serialize>(
+                    m: &mut M,
+                    name: &str,
+                    v: &Option<T>,
+                ) -> Result<(), M::Error> {
+                    v.as_ref().map_or(Ok(()), |v| m.serialize_entry(name, v))
+                }
+                some(&mut m, "public_key", &k.public_key)?;
+                some(&mut m, "wsc_key_id", &k.wsc_key_id)?;
+                some(&mut m, "fingerprint_sha256", &k.fingerprint_sha256)?;
+                some(&mut m, "bundle_key_id", &k.bundle_key_id)?;
+                some(&mut m, "ssh_comment", &k.ssh_comment)?;
+                some(&mut m, "encrypted", &k.encrypted)?;
+            }
+            Err(e) => m.serialize_entry("error", e)?,
+        }
+        m.serialize_entry("permissions", &format!("{:04o}", self.stat.permissions()))?;
+        m.serialize_entry("stat", &self.stat)?;
+        m.serialize_entry("findings", &self.findings)?;
+        m.end()
+    }
+}
+
+/// A path serialised as [`serialize_path`] does.
+struct PathText<'a>(&'a Path);
+
+impl Serialize for PathText<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_path(self.0, s)
+    }
 }
 
 /// The audit of all key files under the inputs.
@@ -680,10 +710,10 @@ pub fn audit_keys(walk: KeyFileWalk, revoked: &RevocationList) -> KeyAudit {
     let public_keys: HashSet<PublicKey> = keys_out
         .iter()
         .filter(|k| !k.secret)
-        .filter_map(|k| k.public_key)
+        .filter_map(AuditedKeyFile::public_key)
         .collect();
     for k in &mut keys_out {
-        if let Some(pk) = k.public_key {
+        if let Some(pk) = k.public_key() {
             if k.secret && !public_keys.contains(&pk) {
                 k.findings.push(Finding::new(
                     FINDING_SECRET_WITHOUT_PUBLIC,
@@ -692,7 +722,7 @@ pub fn audit_keys(walk: KeyFileWalk, revoked: &RevocationList) -> KeyAudit {
                     format!(
                         "secret key {} has no public key file among the inputs: a signing key \
                          nobody inventoried (policy violation)",
-                        k.wsc_key_id.as_deref().unwrap_or("-")
+                        k.wsc_key_id().unwrap_or("-")
                     ),
                 ));
             }
@@ -704,7 +734,7 @@ pub fn audit_keys(walk: KeyFileWalk, revoked: &RevocationList) -> KeyAudit {
                     format!(
                         "{} key {} is on the revocation list ({}: {})",
                         if k.secret { "secret" } else { "public" },
-                        k.wsc_key_id.as_deref().unwrap_or("-"),
+                        k.wsc_key_id().unwrap_or("-"),
                         entry.source,
                         entry.id
                     ),
@@ -721,8 +751,15 @@ pub fn audit_keys(walk: KeyFileWalk, revoked: &RevocationList) -> KeyAudit {
 
 fn audit_one(c: &KeyCandidate) -> Result<AuditedKeyFile, SkippedPath> {
     let name = c.path.display().to_string();
-    let bytes = match read_key_bytes(c) {
-        Ok(b) => b,
+    // A file too large to be a key is still judged (a malformed key file); one that cannot be
+    // read is skipped.
+    let parsed = match read_key_bytes(c) {
+        Ok(bytes) if bytes.len() > keys::MAX_KEY_FILE_LEN => Err(keys::KeyError::TooLarge {
+            file: name.clone(),
+            size: c.stat.size.max(bytes.len() as u64),
+            max: keys::MAX_KEY_FILE_LEN,
+        }),
+        Ok(bytes) => keys::parse_key_file(&name, &bytes),
         Err(e) => {
             return Err(SkippedPath {
                 path: c.path.clone(),
@@ -733,7 +770,7 @@ fn audit_one(c: &KeyCandidate) -> Result<AuditedKeyFile, SkippedPath> {
         }
     };
     let looks_secret = c.kind == ItemKind::SecretKey;
-    match keys::parse_key_file(&name, &bytes) {
+    let findings = match &parsed {
         Ok(key) => {
             let mut findings: Vec<Finding> = key
                 .findings
@@ -741,23 +778,8 @@ fn audit_one(c: &KeyCandidate) -> Result<AuditedKeyFile, SkippedPath> {
                 .filter(|f| f.code != NOTE_SECRET_KEY_MATERIAL)
                 .cloned()
                 .collect();
-            findings.extend(keys::permission_findings(&key, &c.stat));
-            Ok(AuditedKeyFile {
-                path: c.path.clone(),
-                format: Some(key.format),
-                secret: key.is_secret,
-                algorithm: Some(key.algorithm),
-                public_key: key.public_key,
-                wsc_key_id: key.wsc_key_id,
-                fingerprint_sha256: key.fingerprint_sha256,
-                bundle_key_id: key.bundle_key_id,
-                ssh_comment: key.ssh_comment,
-                encrypted: key.encrypted,
-                error: None,
-                permissions: format!("{:04o}", c.stat.permissions()),
-                stat: c.stat.clone(),
-                findings,
-            })
+            findings.extend(keys::permission_findings(key, &c.stat));
+            findings
         }
         Err(e) => {
             let mut findings = vec![Finding::new(
@@ -778,24 +800,22 @@ fn audit_one(c: &KeyCandidate) -> Result<AuditedKeyFile, SkippedPath> {
                     ),
                 ));
             }
-            Ok(AuditedKeyFile {
-                path: c.path.clone(),
-                format: None,
-                secret: looks_secret,
-                algorithm: None,
-                public_key: None,
-                wsc_key_id: None,
-                fingerprint_sha256: None,
-                bundle_key_id: None,
-                ssh_comment: None,
-                encrypted: None,
-                error: Some(e.to_string()),
-                permissions: format!("{mode:04o}"),
-                stat: c.stat.clone(),
-                findings,
-            })
+            findings
         }
-    }
+    };
+    Ok(AuditedKeyFile {
+        path: c.path.clone(),
+        secret: parsed.as_ref().map_or(looks_secret, |k| k.is_secret),
+        // The key's own findings are the audit's now (filtered above): kept once.
+        key: parsed
+            .map(|k| KeyFile {
+                findings: Vec::new(),
+                ..k
+            })
+            .map_err(|e| e.to_string()),
+        stat: c.stat.clone(),
+        findings,
+    })
 }
 
 fn read_key_bytes(k: &KeyCandidate) -> io::Result<Vec<u8>> {
@@ -836,6 +856,65 @@ mod tests {
             RevocationList::load(&big),
             Err(KeyAuditError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn audited_key_records_keep_the_keys_json_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let fixture =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/wsc/keys/test-key-a.pub");
+        std::fs::copy(fixture, dir.path().join("a.pub")).unwrap();
+        std::fs::write(
+            dir.path().join("b.pem"),
+            "-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        let audit = audit_keys(
+            find_key_files(&[dir.path().to_path_buf()]),
+            &RevocationList::default(),
+        );
+        let fields = |i: usize| -> Vec<String> {
+            let text = serde_json::to_string(&audit.keys[i]).unwrap();
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let mut names: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            // In document order, not the map's.
+            names.sort_by_key(|n| text.find(&format!("\"{n}\":")).unwrap());
+            names
+        };
+        let parsed = audit.keys.iter().position(|k| k.key.is_ok()).unwrap();
+        assert_eq!(
+            fields(parsed),
+            [
+                "path",
+                "format",
+                "secret",
+                "algorithm",
+                "public_key",
+                "wsc_key_id",
+                "fingerprint_sha256",
+                "bundle_key_id",
+                "permissions",
+                "stat",
+                "findings"
+            ]
+        );
+        let unparsed = 1 - parsed;
+        assert_eq!(
+            fields(unparsed),
+            [
+                "path",
+                "format",
+                "secret",
+                "error",
+                "permissions",
+                "stat",
+                "findings"
+            ]
+        );
+        let v = serde_json::to_value(&audit.keys[unparsed]).unwrap();
+        assert!(v["format"].is_null());
+        assert_eq!(v["secret"], true);
+        assert_eq!(v["findings"][0]["code"], FINDING_MALFORMED_KEY_FILE);
     }
 
     #[test]

@@ -268,14 +268,20 @@ fn every_fixture_key_format_is_recognised_with_its_key_id() {
 }
 
 #[test]
-fn missing_input_is_reported_and_the_rest_is_audited() {
+fn a_missing_input_is_exit_2_before_any_audit() {
     let t = tempfile::tempdir().unwrap();
     copy_keys(t.path(), &[("test-key-a.pub", 0o644)]);
     let o = run_in(t.path(), &["keys", "nope", "keys"]);
     assert_eq!(code(&o), 2);
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("keys/test-key-a.pub"), "{stdout}");
-    assert!(String::from_utf8_lossy(&o.stderr).contains("nope: does not exist"));
+    assert!(
+        o.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "wsc-forensics: error: nope: no such file or directory\n"
+    );
     // Nothing at all to read.
     assert_eq!(code(&run_in(t.path(), &["keys", "nope"])), 2);
 }

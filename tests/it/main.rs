@@ -7,6 +7,7 @@ mod report_support;
 
 mod capture;
 mod collect;
+mod command_line;
 mod demo;
 mod faults_changing_sources;
 mod faults_concurrent;

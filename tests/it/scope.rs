@@ -493,10 +493,10 @@ fn usage_and_input_errors_exit_2() {
         )),
         2
     );
-    // Missing input, nothing carrying the key found.
+    // Missing input: exit 2 before any work.
     let o = run_in(t.path(), &["scope", "--key", &ka, "nope"]);
     assert_eq!(code(&o), 2);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("nope: does not exist"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nope: no such file or directory"));
     // A file that is not a bundle and not a module is just not a module.
     std::fs::write(t.path().join("fake.zip"), b"PK\x03\x04 not really").unwrap();
     let o = run_in(t.path(), &["scope", "--key", &ka, "fake.zip"]);
@@ -612,6 +612,8 @@ fn streamed_json_is_byte_for_byte_the_whole_result() {
     assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
     std::os::unix::fs::symlink("signed-a.wasm", t.path().join("modules/link.wasm")).unwrap();
     std::fs::write(t.path().join("modules/notes.txt"), b"not a module").unwrap();
+    // A missing input stops the command before any work; a dangling link is skipped.
+    std::os::unix::fs::symlink("nowhere", t.path().join("dangling")).unwrap();
     let ka = key("test-key-a.pub");
     let cases: [&[&str]; 4] = [
         &["--window", "2025-09-19..2025-09-19", "modules", "case.zip"],
@@ -619,10 +621,10 @@ fn streamed_json_is_byte_for_byte_the_whole_result() {
             "--key",
             "465c5341001f3e570f784f71",
             "case.zip",
-            "nope",
+            "dangling",
             "modules",
         ],
-        &["nope"],
+        &["dangling"],
         &["modules/signed-a.wasm"],
     ];
     // Absolute paths, so that the binary (run in `t`) and the library (here) name them alike.

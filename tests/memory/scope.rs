@@ -79,6 +79,7 @@ fn scope_peak(inputs: &[PathBuf], list: &Path) -> u64 {
     let global = GlobalArgs {
         verbose: 1,
         quiet: true,
+        ..GlobalArgs::default()
     };
     let mut worst = 0;
     for json in [true, false] {
