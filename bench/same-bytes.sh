@@ -7,14 +7,19 @@
 #
 #   bash bench/same-bytes.sh OLD_BIN NEW_BIN        (GEN: gen_corpus example of either build)
 #
-# custody.jsonl records argv and the working directory is not recorded, so both runs use the
-# same relative argv from two sibling folders.
+# custody.jsonl records argv (argv[0] included), so each build is copied to a folder of its own
+# under the one name `wsc-forensics` and run through PATH with the same relative argv.
 set -euo pipefail
-OLD=$(realpath "$1")
-NEW=$(realpath "$2")
-GEN=${GEN:-$(dirname "$NEW")/examples/gen_corpus}
+GEN=${GEN:-$(dirname "$(realpath "$2")")/examples/gen_corpus}
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
+mkdir -p "$W/old-bin" "$W/new-bin"
+cp "$1" "$W/old-bin/wsc-forensics"
+cp "$2" "$W/new-bin/wsc-forensics"
+old() { PATH="$W/old-bin:$PATH" wsc-forensics "$@"; }
+new() { PATH="$W/new-bin:$PATH" wsc-forensics "$@"; }
+OLD=old
+NEW=new
 fail=0
 
 "$GEN" "$W/big" "${MODULES:-2000}" "${TOTAL_MIB:-1024}" "${BIG_MIB:-100}" > /dev/null
@@ -32,22 +37,22 @@ for corpus in big many; do
         label="$corpus${flags:+ $flags}"
         # One output name for both binaries (argv is in custody.jsonl), renamed after each run.
         for side in old new; do
-            bin=$OLD; [ $side = new ] && bin=$NEW
-            (cd "$W/$corpus" && rm -f out.zip && "$bin" collect -q $flags -o out.zip --case-id SAME \
+            bin=$side
+            (cd "$W/$corpus" && rm -f out.zip && $bin collect -q $flags -o out.zip --case-id SAME \
                 --collected-at 2026-01-01T00:00:00Z corpus keys > /dev/null || [ $? -le 1 ]
              mv out.zip "out-$side.zip")
         done
         same "collect $label" "$W/$corpus/out-old.zip" "$W/$corpus/out-new.zip"
-        (cd "$W/$corpus" && { "$OLD" verify --json out-old.zip || true; } > verify-old.json
-         { "$NEW" verify --json out-old.zip || true; } > verify-new.json)
+        (cd "$W/$corpus" && { $OLD verify --json out-old.zip || true; } > verify-old.json
+         { $NEW verify --json out-old.zip || true; } > verify-new.json)
         same "verify --json $label" "$W/$corpus/verify-old.json" "$W/$corpus/verify-new.json"
     done
-    (cd "$W/$corpus" && { "$OLD" scope --json --key keys/key-0.pub corpus || true; } > scope-old.json
-     { "$NEW" scope --json --key keys/key-0.pub corpus || true; } > scope-new.json
-     { "$OLD" scope --json --key keys/key-0.pub out-old.zip || true; } > scope-bundle-old.json
-     { "$NEW" scope --json --key keys/key-0.pub out-old.zip || true; } > scope-bundle-new.json
-     { "$OLD" timeline --format jsonl out-old.zip || true; } > timeline-old.jsonl
-     { "$NEW" timeline --format jsonl out-old.zip || true; } > timeline-new.jsonl)
+    (cd "$W/$corpus" && { $OLD scope --json --key keys/key-0.pub corpus || true; } > scope-old.json
+     { $NEW scope --json --key keys/key-0.pub corpus || true; } > scope-new.json
+     { $OLD scope --json --key keys/key-0.pub out-old.zip || true; } > scope-bundle-old.json
+     { $NEW scope --json --key keys/key-0.pub out-old.zip || true; } > scope-bundle-new.json
+     { $OLD timeline --format jsonl out-old.zip || true; } > timeline-old.jsonl
+     { $NEW timeline --format jsonl out-old.zip || true; } > timeline-new.jsonl)
     same "scope --json $corpus" "$W/$corpus/scope-old.json" "$W/$corpus/scope-new.json"
     same "scope --json $corpus bundle" "$W/$corpus/scope-bundle-old.json" "$W/$corpus/scope-bundle-new.json"
     same "timeline $corpus" "$W/$corpus/timeline-old.jsonl" "$W/$corpus/timeline-new.jsonl"
@@ -55,8 +60,8 @@ done
 
 # The demo incident: its bundle, and every report it renders.
 for side in old new; do
-    bin=$OLD; [ $side = new ] && bin=$NEW
-    mkdir -p "$W/demo-$side" && (cd "$W/demo-$side" && "$bin" demo --out out > /dev/null 2>&1 || true)
+    bin=$side
+    mkdir -p "$W/demo-$side" && (cd "$W/demo-$side" && $bin demo --out out > /dev/null 2>&1 || true)
 done
 for f in $(cd "$W/demo-old/out" && find . -type f | sort); do
     same "demo $f" "$W/demo-old/out/$f" "$W/demo-new/out/$f"
