@@ -30,7 +30,7 @@ pub struct InspectArgs {
     pub files: Vec<PathBuf>,
     /// Public key to judge signatures with (raw wsc .pub, SPKI PEM/DER, OpenSSH ssh-ed25519;
     /// the public half of a secret key file also works). Repeatable.
-    #[arg(short = 'K', long = "key", alias = "public-key", value_name = "KEY")]
+    #[arg(short = 'K', long = "public-key", value_name = "KEY")]
     pub keys: Vec<PathBuf>,
     /// Detached signature for the module(s) (wsc's `-S`). Without it, `MODULE.sig` and
     /// `<stem>.sig` next to each module are used when present.

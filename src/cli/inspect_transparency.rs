@@ -5,7 +5,7 @@
 
 use super::Status;
 use crate::io::bounded_read::read_regular_file;
-use crate::model::digest::sha256_stream;
+use crate::io::hashing::sha256_stream;
 use crate::transparency::{
     analyse_signature_pair, analyse_transparency_file, Artifact, IdentityPolicy,
     TransparencyReport, TrustRoot, Verdict, Verification, MAX_INPUT_BYTES,

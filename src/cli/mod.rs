@@ -317,6 +317,16 @@ mod tests {
             for a in sub.get_arguments() {
                 let long = a.get_long();
                 let short = a.get_short();
+                // inspect's `--key` is the managed signer key of Sigstore evidence (#14), so its
+                // module keys keep `-K/--public-key` until the two become one key list.
+                let inspect_keys = name == "inspect"
+                    && matches!(
+                        (long, short),
+                        (Some("public-key"), Some('K')) | (Some("key"), None)
+                    );
+                if inspect_keys {
+                    continue;
+                }
                 match long {
                     Some("output") => assert_eq!(short, Some('o'), "{name} --output"),
                     Some("key") => assert_eq!(short, Some('K'), "{name} --key"),

@@ -7,8 +7,9 @@
 //! runbook's `sha256sum ~/.wsc/keys/*.sec` does: it reveals nothing the public key does not
 //! (both only confirm a guessed secret), and without it a replaced secret key goes unnoticed.
 
+use crate::io::hashing::sha256_stream;
 use crate::keys::{self, KeyFile, PublicKey};
-use crate::model::digest::{sha256_stream, Sha256Digest};
+use crate::model::digest::Sha256Digest;
 use crate::model::evidence::{FileStat, Finding, IncidentType, ItemKind, Severity};
 use crate::source::walk::{serialize_path, walk_inputs, SkipReason, SkippedPath, WalkedFile};
 use rayon::prelude::*;

@@ -9,7 +9,7 @@
 //! version's, a hand-made one) is kept as found ([`Analysis::Unrecognised`]).
 
 use crate::model::digest::Sha256Digest;
-use crate::model::evidence::ItemKind;
+use crate::model::item_kind::ItemKind;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;

@@ -6,9 +6,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
-/// Re-exported from its one home, so callers that hash a stream keep their import.
-pub use crate::io::hashing::sha256_stream;
-
 /// Size of the read buffer used for streaming hashes (large enough for SHA-NI to run flat out).
 pub const STREAM_CHUNK: usize = 1 << 20;
 

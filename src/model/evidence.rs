@@ -4,6 +4,7 @@
 
 pub use crate::model::analysis::Analysis;
 pub use crate::model::finding::{Finding, IncidentType, Severity};
+pub use crate::model::item_kind::ItemKind;
 
 use crate::model::case::CaseInfo;
 use crate::model::digest::Sha256Digest;
@@ -95,26 +96,6 @@ impl FileStat {
 /// Converts Unix seconds + nanoseconds to UTC, clamping values chrono cannot represent.
 pub fn unix_time(secs: i64, nsecs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, nsecs.clamp(0, 999_999_999) as u32).unwrap_or_default()
-}
-
-/// What kind of source an evidence item is; decides where it goes in the bag and who analyses it.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[serde(rename_all = "kebab-case")]
-pub enum ItemKind {
-    Module,
-    DetachedSignature,
-    PublicKey,
-    /// Secret key: metadata only, its bytes never enter the bundle.
-    SecretKey,
-    RekorEntry,
-    SigstoreBundle,
-    TrustRoot,
-    /// wsc air-gapped trust bundle (`wsc bundle create`).
-    TrustBundle,
-    Certificate,
-    AuditLog,
-    CaseFile,
-    Attachment,
 }
 
 /// A dated fact about an item (stat times, certificate validity, Rekor integration, audit

@@ -7,3 +7,4 @@ pub mod custody;
 pub mod digest;
 pub mod evidence;
 pub mod finding;
+pub mod item_kind;

@@ -5,6 +5,7 @@
 mod common;
 mod report_support;
 
+mod architecture;
 mod capture;
 mod collect;
 mod command_line;

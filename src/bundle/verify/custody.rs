@@ -1,6 +1,6 @@
 //! The custody phase: custody.jsonl parses, line by line, as it is hashed.
 
-use super::hashing::{loadable, Hashes, Located, Names, HASHED};
+use super::table::{loadable, Hashes, Located, Names, HASHED};
 use super::Problem;
 use crate::bundle::reader::read_custody_events;
 use std::io::{self, Read};

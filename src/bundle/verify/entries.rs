@@ -2,8 +2,8 @@
 //! structural pass ([`super::structure`]) found in the file's bytes, and each entry must be a
 //! safe, plain, unencrypted file inside the bag folder (names judged on raw bytes).
 
-use super::hashing::{Zip, ACCEPTED, PAYLOAD};
 use super::structure::Structure;
+use super::table::{Zip, ACCEPTED, PAYLOAD};
 use super::Problem;
 
 /// Why a raw entry name is unsafe, if it is.

@@ -2,8 +2,8 @@
 //! and every item's bag path is in the payload manifest with the same digest. Parsed while
 //! hashed; a document the fast reader leaves alone is judged again, streamed or whole.
 
-use super::hashing::{loadable, read_entry, Hashes, Located, Names, Zip, HASHED};
 use super::manifests::Listing;
+use super::table::{loadable, read_entry, Hashes, Located, Names, Zip, HASHED};
 use super::Problem;
 use crate::bundle::bagit::MANIFEST_NAME;
 use crate::bundle::reader::{

@@ -1,7 +1,7 @@
 //! The manifests phase: manifest-sha256.txt and tagmanifest-sha256.txt, read line by line
 //! while hashed, then every line checked against the bytes, and every entry against the lines.
 
-use super::hashing::{Hashes, Located, Names, HASHED, PAYLOAD, UNREADABLE};
+use super::table::{Hashes, Located, Names, HASHED, PAYLOAD, UNREADABLE};
 use super::tag_files::missing_tag;
 use super::Problem;
 use crate::bundle::bagit::{

@@ -11,6 +11,7 @@ mod manifests;
 mod problem;
 mod signature;
 pub mod structure;
+mod table;
 mod tag_files;
 
 pub use problem::Problem;
@@ -19,10 +20,10 @@ use crate::bundle::reader::{find_root, MAX_ENTRIES};
 use crate::io::pread::PreadFile;
 use crate::model::digest::Sha256Digest;
 use ed25519_dalek::VerifyingKey;
-use hashing::{Located, Names, Zip, HASHED};
 use serde::Serialize;
 use std::path::Path;
 use structure::Strictness;
+use table::{Located, Names, Zip, HASHED};
 use zip::ZipArchive;
 
 /// What to check beyond integrity.

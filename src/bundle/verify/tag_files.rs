@@ -1,7 +1,7 @@
 //! The tag files phase: bagit.txt (BagIt 1.0, UTF-8), bag-info.txt and its Payload-Oxum
 //! against the payload as hashed.
 
-use super::hashing::{Hashes, Located, Names, HASHED, PAYLOAD};
+use super::table::{Hashes, Located, Names, HASHED, PAYLOAD};
 use super::Problem;
 use crate::bundle::bagit::{parse_oxum, parse_tag_file, BAGIT_TXT_NAME, BAG_INFO_NAME};
 
