@@ -1,7 +1,7 @@
 //! The custody phase: custody.jsonl parses, line by line, as it is hashed.
 
-use super::table::{loadable, Hashes, Located, Names, HASHED};
 use super::Problem;
+use super::{loadable, Hashes, Located, Names, HASHED};
 use crate::bundle::reader::read_custody_events;
 use std::io::{self, Read};
 

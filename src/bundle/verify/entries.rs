@@ -3,8 +3,8 @@
 //! safe, plain, unencrypted file inside the bag folder (names judged on raw bytes).
 
 use super::structure::Structure;
-use super::table::{Zip, ACCEPTED, PAYLOAD};
 use super::Problem;
+use super::{Zip, ACCEPTED, PAYLOAD};
 
 /// Why a raw entry name is unsafe, if it is.
 pub(super) fn unsafe_name(name: &[u8]) -> Option<String> {

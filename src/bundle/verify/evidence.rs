@@ -3,8 +3,8 @@
 //! hashed; a document the fast reader leaves alone is judged again, streamed or whole.
 
 use super::manifests::Listing;
-use super::table::{loadable, read_entry, Hashes, Located, Names, Zip, HASHED};
 use super::Problem;
+use super::{loadable, read_entry, Hashes, Located, Names, Zip, HASHED};
 use crate::bundle::bagit::MANIFEST_NAME;
 use crate::bundle::reader::{
     judge_evidence_index, parse_evidence_index, IndexJudgement, ItemIndex,

@@ -5,8 +5,8 @@
 use super::custody::read_custody;
 use super::evidence::{item_problem, EvidenceRead};
 use super::manifests::{read_listing, ManifestRead};
-use super::table::*;
 use super::Problem;
+use super::*;
 use crate::bundle::reader::{scan_evidence_index, IndexScan};
 use crate::model::digest::{Sha256Digest, STREAM_CHUNK};
 use rayon::prelude::*;

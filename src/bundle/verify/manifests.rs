@@ -1,9 +1,9 @@
 //! The manifests phase: manifest-sha256.txt and tagmanifest-sha256.txt, read line by line
 //! while hashed, then every line checked against the bytes, and every entry against the lines.
 
-use super::table::{Hashes, Located, Names, HASHED, PAYLOAD, UNREADABLE};
 use super::tag_files::missing_tag;
 use super::Problem;
+use super::{Hashes, Located, Names, HASHED, PAYLOAD, UNREADABLE};
 use crate::bundle::bagit::{
     parse_manifest_line, ManifestLineError, BAGIT_TXT_NAME, BAG_INFO_NAME, MANIFEST_NAME,
     TAG_MANIFEST_NAME,

@@ -1,7 +1,7 @@
 //! The signature phase: bundle-signature.json, when present, verifies over this bundle's
 //! digest (by the examiner key, when one is given), and the digest is the expected one.
 
-use super::table::{Hashes, Located};
+use super::{Hashes, Located};
 use super::{Problem, SignatureStatus, VerifyOptions};
 use crate::bundle::signature::{verify_signature, BundleSignature};
 use crate::model::digest::Sha256Digest;

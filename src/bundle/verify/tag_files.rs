@@ -1,8 +1,8 @@
 //! The tag files phase: bagit.txt (BagIt 1.0, UTF-8), bag-info.txt and its Payload-Oxum
 //! against the payload as hashed.
 
-use super::table::{Hashes, Located, Names, HASHED, PAYLOAD};
 use super::Problem;
+use super::{Hashes, Located, Names, HASHED, PAYLOAD};
 use crate::bundle::bagit::{parse_oxum, parse_tag_file, BAGIT_TXT_NAME, BAG_INFO_NAME};
 
 /// A required tag file is missing (unless it is there but unreadable: that is named already).
