@@ -13,26 +13,14 @@ use wsc_forensics::bundle::{
 };
 use wsc_forensics::io::pread::PreadFile;
 
+use crate::common::zip_bytes::crc32;
+
+/// The zip field at `i` as an offset or length.
 fn le16(b: &[u8], i: usize) -> usize {
-    u16::from_le_bytes([b[i], b[i + 1]]) as usize
+    crate::common::zip_bytes::le16(b, i).into()
 }
 fn le32(b: &[u8], i: usize) -> usize {
-    u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]) as usize
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
+    crate::common::zip_bytes::le32(b, i) as usize
 }
 
 /// A bundle collected with examiner `Alice`, and a forgery of it: every `Alice` replaced by

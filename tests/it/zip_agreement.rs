@@ -6,6 +6,7 @@
 //! mutations do not trust the code under test.
 
 use super::common::{bin, oracle_available};
+use crate::common::zip_bytes::{crc32, le16, le32, put16, put32};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,19 +14,6 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use wsc_forensics::bundle::{verify_bundle, Verdict, VerifyOptions};
-
-fn le16(b: &[u8], i: usize) -> u16 {
-    u16::from_le_bytes([b[i], b[i + 1]])
-}
-fn le32(b: &[u8], i: usize) -> u32 {
-    u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
-}
-fn put16(b: &mut [u8], i: usize, v: u16) {
-    b[i..i + 2].copy_from_slice(&v.to_le_bytes());
-}
-fn put32(b: &mut [u8], i: usize, v: u32) {
-    b[i..i + 4].copy_from_slice(&v.to_le_bytes());
-}
 
 /// The zip as this test reads it: end record offset, central records (offset, length), and
 /// each record's local header offset.
@@ -387,21 +375,6 @@ fn replace_record(b: &[u8], rec: usize, len: usize, new: &[u8]) -> Vec<u8> {
     let size = le32(&m, e + 12) as i64 + new.len() as i64 - len as i64;
     put32(&mut m, e + 12, size as u32);
     m
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 /// Every structure field of the file: (offset, width) of each fixed field of each local

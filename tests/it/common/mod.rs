@@ -44,6 +44,7 @@ pub fn pdftotext_available() -> bool {
 }
 
 pub mod mutate;
+pub mod zip_bytes;
 
 /// The built `wsc-forensics` binary as a plain `Command`.
 pub fn bin() -> Command {
