@@ -349,7 +349,7 @@ pub fn assess(ev: &Evidence) -> CaseAssessment<'_> {
                 modules.push((item, assess_module(facts, &compromise)));
             }
             ItemKind::PublicKey | ItemKind::SecretKey => {
-                for k in item_key_ids(item) {
+                for k in item.analysis.key_ids() {
                     keys.entry(&k).key_files.push(item.sha256);
                 }
             }
@@ -409,7 +409,7 @@ impl KeyBook {
 fn module_facts(ev: &Evidence, item: &EvidenceItem) -> ModuleFacts {
     let signatures = module_signature_verdicts(item);
     let signed_by = if signatures.is_empty() {
-        item_key_ids(item)
+        item.analysis.key_ids()
     } else {
         signatures.iter().map(|s| s.key_id.clone()).collect()
     };
@@ -472,45 +472,6 @@ fn module_signature_verdicts(item: &EvidenceItem) -> Vec<SignatureFact> {
             })
         })
         .collect()
-}
-
-fn item_key_ids(item: &EvidenceItem) -> BTreeSet<String> {
-    let mut s = BTreeSet::new();
-    key_ids_in(&item.analysis.to_json(), &mut s);
-    s
-}
-
-/// Collects key ids from an analyser's JSON without relying on its exact shape: any string (or
-/// list of strings) under a field named like `key_id` (`key_id` in wasm signature verdicts,
-/// `wsc_key_id` in key-file analyses).
-fn key_ids_in(v: &serde_json::Value, out: &mut BTreeSet<String>) {
-    match v {
-        serde_json::Value::Object(m) => {
-            for (k, val) in m {
-                let kl = k.to_ascii_lowercase();
-                if matches!(
-                    kl.as_str(),
-                    "key_id" | "keyid" | "key_ids" | "keyids" | "wsc_key_id"
-                ) {
-                    match val {
-                        serde_json::Value::String(s) if !s.is_empty() => {
-                            out.insert(s.to_ascii_lowercase());
-                        }
-                        serde_json::Value::Array(a) => {
-                            for s in a.iter().filter_map(|x| x.as_str()) {
-                                out.insert(s.to_ascii_lowercase());
-                            }
-                        }
-                        _ => {}
-                    }
-                } else {
-                    key_ids_in(val, out);
-                }
-            }
-        }
-        serde_json::Value::Array(a) => a.iter().for_each(|x| key_ids_in(x, out)),
-        _ => {}
-    }
 }
 
 /// Finding code: a source time later than the collection.
@@ -734,25 +695,5 @@ mod tests {
         assert_eq!(a.status, ModuleStatus::Review);
         let a = assess_module(facts(&[], "2026-11-18T10:30:00Z", &[]), &compromise());
         assert_eq!(a.status, ModuleStatus::NoFindings);
-    }
-
-    #[test]
-    fn key_ids_are_read_leniently_from_analyser_json() {
-        let module = serde_json::json!({
-            "signatures": [
-                {"set_index": 0, "key_id": "C858D5EC82D976C190CB33D0", "verdict": "valid", "key": "c858d5ec82d976c190cb33d0"},
-                {"set_index": 0, "key_id": null, "verdict": "other-key"}
-            ],
-            "keyless": {"nested": [{"key_ids": ["465c5341001f3e570f784f71"]}]}
-        });
-        let mut ids = BTreeSet::new();
-        key_ids_in(&module, &mut ids);
-        assert_eq!(ids.into_iter().collect::<Vec<_>>(), [B, A]);
-        let mut none = BTreeSet::new();
-        key_ids_in(
-            &serde_json::json!({"analyser": "basic", "size": 3}),
-            &mut none,
-        );
-        assert!(none.is_empty());
     }
 }

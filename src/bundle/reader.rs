@@ -221,6 +221,111 @@ impl BundleReader {
     }
 }
 
+/// What [`BundleReader::stream_evidence_index`] hands on.
+#[derive(Debug)]
+pub enum IndexEvent {
+    /// The next item of evidence.json, in document order.
+    Item(ItemIndex),
+    /// Forget every item handed on so far: they come again, from the start (the fast reader
+    /// was unsure of the document, and a slower one reads it again).
+    Restart,
+}
+
+impl BundleReader {
+    /// A metadata entry as a stream of at most [`MAX_METADATA_BYTES`] + 1 bytes (one more
+    /// tells that it is over the limit, as [`Self::read_entry`] would).
+    fn metadata_stream(
+        &mut self,
+        entry: &str,
+    ) -> Result<std::io::BufReader<std::io::Take<impl Read + '_>>, BundleError> {
+        let r = self.entry_reader(entry)?;
+        Ok(std::io::BufReader::with_capacity(
+            64 << 10,
+            r.take(MAX_METADATA_BYTES + 1),
+        ))
+    }
+
+    fn metadata_error(&self, entry: &str, e: std::io::Error) -> BundleError {
+        BundleError::Entry {
+            path: self.path.clone(),
+            entry: entry.to_owned(),
+            message: e.to_string(),
+        }
+    }
+
+    fn metadata_too_large(&self, entry: &str) -> BundleError {
+        BundleError::TooLarge {
+            path: self.path.clone(),
+            entry: entry.to_owned(),
+            size: MAX_METADATA_BYTES + 1,
+            max: MAX_METADATA_BYTES,
+        }
+    }
+
+    /// Streams the index of evidence.json, handing each item on as it is read, and returns
+    /// the case id; the schema version and every item are judged as [`parse_evidence_index`]
+    /// judges them, and an error names what is wrong as that parse names it. The fast
+    /// streaming reader ([`scan_evidence_index`]) reads our bundles; a document it is unsure
+    /// of is read again by the streaming judge ([`judge_evidence_index`]) and, when that too
+    /// leaves it alone, whole (at most [`MAX_METADATA_BYTES`]), each time after an
+    /// [`IndexEvent::Restart`].
+    pub fn stream_evidence_index(
+        &mut self,
+        mut on_event: impl FnMut(IndexEvent),
+    ) -> Result<String, BundleError> {
+        let evidence_error = |path: &Path, message: String| BundleError::Evidence {
+            path: path.to_owned(),
+            message,
+        };
+        let mut input = self.metadata_stream(EVIDENCE_PATH)?;
+        let scan = scan_evidence_index(&mut input, |i| on_event(IndexEvent::Item(i)));
+        let over = input.into_inner().limit() == 0;
+        let scan = scan.map_err(|e| self.metadata_error(EVIDENCE_PATH, e))?;
+        if over {
+            return Err(self.metadata_too_large(EVIDENCE_PATH));
+        }
+        if let IndexScan::Parsed { case_id } = scan {
+            return Ok(case_id);
+        }
+        on_event(IndexEvent::Restart);
+        let input = self.metadata_stream(EVIDENCE_PATH)?;
+        let judged = judge_evidence_index(input, |i| on_event(IndexEvent::Item(i)))
+            .map_err(|e| self.metadata_error(EVIDENCE_PATH, e))?;
+        match judged {
+            IndexJudgement::Parsed { case_id } => Ok(case_id),
+            IndexJudgement::Invalid(message) => Err(evidence_error(&self.path, message)),
+            IndexJudgement::Whole => {
+                on_event(IndexEvent::Restart);
+                let bytes = self.read_entry(EVIDENCE_PATH, MAX_METADATA_BYTES)?;
+                let index = parse_evidence_index(&bytes)
+                    .map_err(|message| evidence_error(&self.path, message))?;
+                drop(bytes);
+                index
+                    .items
+                    .into_iter()
+                    .for_each(|i| on_event(IndexEvent::Item(i)));
+                Ok(index.case.case_id)
+            }
+        }
+    }
+
+    /// Checks custody.jsonl line by line with the one custody reader, without holding it.
+    pub fn check_custody(&mut self) -> Result<(), BundleError> {
+        let mut input = self.metadata_stream(CUSTODY_PATH)?;
+        let checked = read_custody_events(&mut input, |_| {});
+        let over = input.into_inner().limit() == 0;
+        let checked = checked.map_err(|e| self.metadata_error(CUSTODY_PATH, e))?;
+        if over {
+            return Err(self.metadata_too_large(CUSTODY_PATH));
+        }
+        checked.map_err(|(line, message)| BundleError::Custody {
+            path: self.path.clone(),
+            line,
+            message,
+        })
+    }
+}
+
 /// What downstream commands (timeline, report, scope) read from a bundle.
 #[derive(Debug, Clone)]
 pub struct BundleContents {
@@ -252,9 +357,9 @@ fn check_schema_version(bytes: &[u8]) -> Result<(), String> {
     }
 }
 
-/// What `verify` needs of evidence.json: the case id and, per item, where it is in the bag and
-/// its digest. Analyses are skipped while parsing, so a bundle of 100,000 items verifies in
-/// little memory.
+/// The index of evidence.json: the case id and, per item, its source, kind, where it is in the
+/// bag and its digest (what `verify` and `scope` need). Analyses are skipped while parsing, so a
+/// bundle of 100,000 items is read in little memory.
 #[derive(serde::Deserialize, Debug)]
 pub struct EvidenceIndex {
     pub case: CaseIdOnly,
@@ -270,6 +375,7 @@ pub struct CaseIdOnly {
 #[derive(serde::Deserialize, Debug)]
 pub struct ItemIndex {
     pub source: crate::model::evidence::RecordedPath,
+    pub kind: crate::model::evidence::ItemKind,
     pub sha256: Sha256Digest,
     #[serde(default)]
     pub bag_path: Option<String>,
@@ -1002,8 +1108,8 @@ mod index_tests {
         let d = Sha256Digest::of(b"x").to_hex();
         let doc = format!(
             "{{\"schema_version\":{SCHEMA_VERSION},\"tool\":{{\"name\":\"w\"}},\"case\":{{\"case_id\":\"IR-\\u0031\",\"keys\":{{}}}},\n\
-             \"items\":[{{\"source\":{{\"text\":\"/a \\\"b\\\" \u{e9}\"}},\"sha256\":\"{d}\",\"bag_path\":\"data/m/{d}.wasm\",\
-             \"analysis\":{{\"x\":[1,-2.5e3,true,null,\"s\\n\",[[{{}}]]]}}}},\n {{\"source\":{{\"text\":\"/k\"}},\"sha256\":\"{d}\"}}],\
+             \"items\":[{{\"source\":{{\"text\":\"/a \\\"b\\\" \u{e9}\"}},\"kind\":\"module\",\"sha256\":\"{d}\",\"bag_path\":\"data/m/{d}.wasm\",\
+             \"analysis\":{{\"x\":[1,-2.5e3,true,null,\"s\\n\",[[{{}}]]]}}}},\n {{\"source\":{{\"text\":\"/k\"}},\"kind\":\"attachment\",\"sha256\":\"{d}\"}}],\
              \"not_collected\":[{{\"a\":1}},2],\"findings\":[],\"b\\u0061g\":\"x\"}}\n"
         )
         .into_bytes();
@@ -1086,7 +1192,7 @@ mod index_tests {
         let deep = format!("{}{}", "[".repeat(110), "]".repeat(110));
         for (doc, whole_ok) in [
             // Deeper than the streaming reader follows, within serde_json's limit.
-            (format!("{{\"schema_version\":{SCHEMA_VERSION},\"case\":{{}},\"items\":[{{\"source\":{{\"text\":\"/a\"}},\"sha256\":\"{d}\",\"x\":{deep}}}]}}"), true),
+            (format!("{{\"schema_version\":{SCHEMA_VERSION},\"case\":{{}},\"items\":[{{\"source\":{{\"text\":\"/a\"}},\"kind\":\"module\",\"sha256\":\"{d}\",\"x\":{deep}}}]}}"), true),
             // A duplicate field, a missing one, another schema version, a top-level array.
             (format!("{{\"schema_version\":{SCHEMA_VERSION},\"case\":{{}},\"items\":[],\"items\":[]}}"), false),
             (format!("{{\"schema_version\":{SCHEMA_VERSION},\"case\":{{}}}}"), false),

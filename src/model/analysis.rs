@@ -123,6 +123,42 @@ pub struct VerdictRecord {
     pub rest: Map<String, Value>,
 }
 
+impl VerdictRecord {
+    /// The key id stored in the signature (hex), when it has one: the wasm layer's `key_id`,
+    /// kept among the reported fields.
+    pub fn stored_key_id(&self) -> Option<&str> {
+        self.rest
+            .get("key_id")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    }
+}
+
+impl Analysis {
+    /// The wsc key ids (lowercase hex) this analysis names: the ids stored in a key-based
+    /// module's signatures, or a key file's own id. Nothing for other kinds.
+    pub fn key_ids(&self) -> std::collections::BTreeSet<String> {
+        let ids: Vec<&str> = match self {
+            Analysis::Module(m) => m
+                .module
+                .signature
+                .verdicts
+                .iter()
+                .flatten()
+                .filter_map(VerdictRecord::stored_key_id)
+                .collect(),
+            Analysis::Key(k) => k
+                .key
+                .iter()
+                .filter_map(|k| k.wsc_key_id.as_deref())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            _ => Vec::new(),
+        };
+        ids.into_iter().map(str::to_ascii_lowercase).collect()
+    }
+}
+
 /// A key file: its parsed description, or why it could not be parsed.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct KeyAnalysis {
@@ -342,6 +378,28 @@ pub fn rest_of<T: Serialize>(t: &T, typed: &[&str]) -> Map<String, Value> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn key_ids_are_the_stored_ids_of_a_module_and_the_id_of_a_key_file() {
+        let module = Analysis::from_json(json!({"analyser": "module", "judged_with_key_ids": [],
+            "keyless_checks": null, "trust_root": null,
+            "module": {"findings": [], "signature": {"kind": "key-based", "verdicts": [
+                {"set_index": 0, "key_id": "C858D5EC82D976C190CB33D0", "verdict": "valid",
+                 "key": "c858d5ec82d976c190cb33d0"},
+                {"set_index": 0, "key_id": null, "verdict": "other-key"},
+                {"set_index": 1, "key_id": "465c5341001f3e570f784f71", "verdict": "unverified"}]}}}));
+        assert!(matches!(module, Analysis::Module(_)), "{module:?}");
+        assert_eq!(
+            module.key_ids().into_iter().collect::<Vec<_>>(),
+            ["465c5341001f3e570f784f71", "c858d5ec82d976c190cb33d0"]
+        );
+        let key = Analysis::from_json(json!({"analyser": "key", "size": 2, "key": {
+            "is_secret": false, "format": "wsc-raw", "wsc_key_id": "ABCDEF"}}));
+        assert_eq!(key.key_ids().into_iter().collect::<Vec<_>>(), ["abcdef"]);
+        let basic =
+            Analysis::from_json(json!({"analyser": "basic", "kind": "attachment", "size": 3}));
+        assert!(basic.key_ids().is_empty());
+    }
 
     #[test]
     fn every_shape_reads_back_typed_and_writes_the_same_bytes() {

@@ -474,6 +474,75 @@ fn a_collected_bundle_is_read_from_the_zip() {
         .starts_with("data/modules/"));
 }
 
+/// evidence.json is read by the one streaming reader: a document the fast reader is unsure of
+/// (an item nested deeper than it follows) is read again from the start, with the same answer;
+/// a malformed one is named as the whole-document parse names it.
+#[test]
+fn a_bundle_evidence_json_the_fast_reader_leaves_alone_gives_the_same_answer() {
+    use crate::common::bag_entries::{entry, read_entries, write_entries};
+    let t = corpus();
+    let collect = [
+        "collect",
+        "-q",
+        "--case-id",
+        "IR-8",
+        "-o",
+        "case.zip",
+        "modules",
+    ];
+    assert_eq!(code(&run_in(t.path(), &collect)), 1);
+    let zip = t.path().join("case.zip");
+    let scope = |dir: &Path| {
+        let args = [
+            "scope",
+            "--key",
+            &key("test-key-a.pub"),
+            "--json",
+            "case.zip",
+        ];
+        run_in(dir, &args)
+    };
+    let before = scope(t.path());
+    assert_eq!(code(&before), 1);
+    let original = read_entries(&zip);
+    let text = String::from_utf8(
+        original
+            .iter()
+            .find(|(n, _)| n.ends_with("/data/evidence.json"))
+            .unwrap()
+            .1
+            .clone(),
+    )
+    .unwrap();
+    // 110 levels: more than the fast reader follows (100), fewer than serde_json refuses (128).
+    let deep = format!("\"deep\":{}{},", "[".repeat(110), "]".repeat(110));
+    let mut e = original.clone();
+    // In the last item, so that every other item was already handed on before the restart.
+    let last = text.rfind("\"source\":").unwrap();
+    *entry(&mut e, "/data/evidence.json") =
+        format!("{}{deep}{}", &text[..last], &text[last..]).into_bytes();
+    write_entries(&zip, &e);
+    let after = scope(t.path());
+    assert_eq!(
+        code(&after),
+        1,
+        "{}",
+        String::from_utf8_lossy(&after.stderr)
+    );
+    assert_eq!(json(&after)["modules"], json(&before)["modules"]);
+
+    let mut e = original;
+    *entry(&mut e, "/data/evidence.json") = text.replacen("\"kind\":", "\"kind\";", 1).into_bytes();
+    write_entries(&zip, &e);
+    let broken = scope(t.path());
+    assert_eq!(code(&broken), 2);
+    let err = String::from_utf8_lossy(&broken.stderr);
+    assert!(
+        err.contains("data/evidence.json") && err.contains("expected `:`"),
+        "{err}"
+    );
+}
+
 #[test]
 fn usage_and_input_errors_exit_2() {
     let t = corpus();

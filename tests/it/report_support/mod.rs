@@ -124,6 +124,26 @@ pub fn case_info() -> CaseInfo {
     }
 }
 
+/// A key file's analysis as the key analyser records it.
+fn key_analysis(key_id: &str, is_secret: bool) -> wsc_forensics::model::evidence::Analysis {
+    let format = if is_secret {
+        "wsc-raw-secret"
+    } else {
+        "wsc-raw-public"
+    };
+    let analysis = wsc_forensics::model::evidence::Analysis::from_json(json!({
+        "analyser": "key",
+        "size": if is_secret { 65 } else { 33 },
+        "key": {"algorithm": "ed25519", "format": format, "is_secret": is_secret,
+                "wsc_key_id": key_id, "findings": []},
+    }));
+    assert!(
+        matches!(analysis, wsc_forensics::model::evidence::Analysis::Key(_)),
+        "{analysis:?}"
+    );
+    analysis
+}
+
 /// A module analysis as the wasm decoder records it: the verdict of each known key's signature.
 fn verdicts(sigs: &[(&str, &str)]) -> wsc_forensics::model::evidence::Analysis {
     let vs: Vec<_> = sigs
@@ -198,14 +218,14 @@ pub fn evidence() -> Evidence {
         0o644,
         "2026-11-20T08:00:00Z",
     );
-    pub_a.analysis = json!({"format": "wsc-raw", "key_id": KEY_A}).into();
+    pub_a.analysis = key_analysis(KEY_A, false);
     let mut sec_a = item(
         "wsc/keys/test-key-a.sec",
         ItemKind::SecretKey,
         0o644,
         "2026-11-20T08:00:00Z",
     );
-    sec_a.analysis = json!({"format": "wsc-raw", "key_id": KEY_A}).into();
+    sec_a.analysis = key_analysis(KEY_A, true);
     sec_a.findings.push(Finding::new(
         "secret-key-permissions",
         Severity::Critical,
@@ -218,7 +238,7 @@ pub fn evidence() -> Evidence {
         0o644,
         "2026-11-25T01:00:00Z",
     );
-    pub_b.analysis = json!({"format": "wsc-raw", "key_id": KEY_B}).into();
+    pub_b.analysis = key_analysis(KEY_B, false);
 
     let mut audit = item(
         "wsc/audit/audit-all-event-types.jsonl",
