@@ -496,12 +496,10 @@ fn write_batch(
                         let file = match open_walked(&acq.path, acq.dev, acq.ino) {
                             Ok((f, _)) => f,
                             Err(e) => {
-                                st.not_collected.push(NotCollected {
-                                    path: RecordedPath::from_path(&acq.path),
-                                    reason: format!(
-                                        "hashed, then could not be reopened to copy: {e}"
-                                    ),
-                                });
+                                st.not_collected.push(NotCollected::new(
+                                    RecordedPath::from_path(&acq.path),
+                                    format!("hashed, then could not be reopened to copy: {e}"),
+                                ));
                                 continue;
                             }
                         };
@@ -514,10 +512,10 @@ fn write_batch(
                         let (digest, n) = match copied {
                             Ok(r) => r,
                             Err(e) => {
-                                st.not_collected.push(NotCollected {
-                                    path: RecordedPath::from_path(&acq.path),
-                                    reason: format!("hashed, then the copying read failed: {e}"),
-                                });
+                                st.not_collected.push(NotCollected::new(
+                                    RecordedPath::from_path(&acq.path),
+                                    format!("hashed, then the copying read failed: {e}"),
+                                ));
                                 continue;
                             }
                         };
@@ -1176,10 +1174,10 @@ mod tests {
             title: Some(",\"items\":[]".into()),
             ..Default::default()
         };
-        let nc = vec![NotCollected {
-            path: RecordedPath::from_path(Path::new("/x,\"items\":[]")),
-            reason: ",\"items\":[]".into(),
-        }];
+        let nc = vec![NotCollected::new(
+            RecordedPath::from_path(Path::new("/x,\"items\":[]")),
+            ",\"items\":[]".into(),
+        )];
         for n in 0..3 {
             let items: Vec<EvidenceItem> = (0..n).map(|i| item(&format!("/m{i}"))).collect();
             let mut ev = Evidence {

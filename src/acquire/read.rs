@@ -59,10 +59,7 @@ pub enum AcquireResult {
 }
 
 fn skipped(path: &Path, reason: String) -> AcquireResult {
-    AcquireResult::NotCollected(NotCollected {
-        path: RecordedPath::from_path(path),
-        reason,
-    })
+    AcquireResult::NotCollected(NotCollected::new(RecordedPath::from_path(path), reason))
 }
 
 /// Every way `after` differs from `before` that matters for integrity.

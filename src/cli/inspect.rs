@@ -5,13 +5,14 @@ use super::inspect_transparency::{self as tlog, TransparencyArgs, TransparencyCo
 use super::{GlobalArgs, Status};
 use crate::analyse::{self, AnalysisContext, Detail};
 use crate::cli::terminal::say_err;
+use crate::io::bounded_read::read_regular_file;
 use crate::io::hashing::HashingReader;
 use crate::keys::{self, KeyFileReport, PublicKey};
 use crate::model::analysis::Analysis;
 use crate::model::digest::Sha256Digest;
 use crate::model::evidence::{FileStat, Finding, ItemKind, Severity};
 use crate::source::kind;
-use crate::source::secret::{ScanningReader, SecretScanner};
+use crate::source::secret::{self, ScanningReader, SecretFormat, SecretScanner};
 use crate::transparency::{self, TransparencyReport, Verification};
 use crate::wasm::signature_section::SignatureData;
 use crate::wasm::verdict::{HashCoverage, InvalidReason, Verdict};
@@ -283,14 +284,7 @@ fn analyse_into(
     let (sha256, size) = reader.inner.finish();
     // Secret material past the head: said, and the file's hash withheld, as for any secret key.
     if let (Some(format), false) = (reader.scanner.finish(), k == ItemKind::SecretKey) {
-        out.kind = Some(ItemKind::SecretKey);
-        out.size = Some(size);
-        out.findings.push(Finding::new(
-            "secret-key-material",
-            Severity::Low,
-            Some(crate::model::evidence::IncidentType::KeyCompromise),
-            format!("holds secret key material ({format}) past its first bytes"),
-        ));
+        mark_secret(out, size, format);
         return;
     }
     match outcome.detail {
@@ -353,6 +347,20 @@ fn analyse_into(
     }
 }
 
+/// A file found to hold secret key material past its first bytes: said, and its hash withheld
+/// (it would fingerprint the secret), as for any secret key file; nothing else is analysed.
+fn mark_secret(out: &mut InspectOutput, size: u64, format: SecretFormat) {
+    out.kind = Some(ItemKind::SecretKey);
+    out.size = Some(size);
+    out.sha256 = None;
+    out.findings.push(Finding::new(
+        "secret-key-material",
+        Severity::Low,
+        Some(crate::model::evidence::IncidentType::KeyCompromise),
+        format!("holds secret key material ({format}) past its first bytes"),
+    ));
+}
+
 /// Runs the transparency checks on a Rekor entry, Sigstore bundle, trust root or signature pair.
 fn inspect_transparency(
     out: &mut InspectOutput,
@@ -368,13 +376,19 @@ fn inspect_transparency(
         consumed.insert(sig.clone());
         consumed.insert(cert.clone());
     }
-    match std::fs::read(path) {
-        Ok(b) if b.len() <= transparency::MAX_INPUT_BYTES => {
+    // The whole file (bounded) is searched for secret material, not only the head the kind
+    // was sniffed from: a certificate file can hold a private key further down.
+    match read_regular_file(path, transparency::MAX_INPUT_BYTES as u64) {
+        Ok(b) => {
+            if let Some(format) = secret::detect(&b) {
+                mark_secret(out, b.len() as u64, format);
+                out.status = 0;
+                return;
+            }
             out.size = Some(b.len() as u64);
             out.sha256 = Some(Sha256Digest::of(&b));
         }
-        Ok(b) => out.size = Some(b.len() as u64),
-        Err(_) => {}
+        Err(_) => out.size = std::fs::metadata(path).ok().map(|m| m.len()),
     }
     match ctx.analyse(&input) {
         Ok(r) => {

@@ -3,6 +3,7 @@
 
 use super::{GlobalArgs, Status};
 use crate::cli::terminal::{say, say_err};
+use crate::io::output::write_new_file;
 use crate::keys::audit::{
     self as key_audit, AuditedKeyFile, BaselineChange, BaselineCheck, KeyAudit, RevocationList,
 };
@@ -47,6 +48,13 @@ pub struct BaselineArgs {
     /// Directories or key files to list.
     #[arg(required = true, value_name = "DIR_OR_FILE")]
     pub inputs: Vec<PathBuf>,
+    /// Write the baseline to FILE (created, never through a link; an existing file is replaced
+    /// only with --force) instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace an existing --output file.
+    #[arg(long, requires = "output")]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -87,12 +95,20 @@ fn run_baseline(global: &GlobalArgs, args: BaselineArgs) -> anyhow::Result<Statu
     let (entries, failed) = key_audit::hash_key_files(&walk.keys);
     skipped.extend(failed);
     report_skipped(global, &skipped);
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    for e in &entries {
-        key_audit::write_baseline_line(&mut out, e).context("writing the baseline")?;
+    let write_lines = |out: &mut dyn Write| -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::new(out);
+        for e in &entries {
+            key_audit::write_baseline_line(&mut out, e)?;
+        }
+        out.flush()
+    };
+    match &args.output {
+        Some(p) => {
+            write_new_file(p, args.force, |out| write_lines(out))
+                .with_context(|| format!("writing the baseline to {}", p.display()))?;
+        }
+        None => write_lines(&mut std::io::stdout().lock()).context("writing the baseline")?,
     }
-    out.flush().context("writing the baseline")?;
     if global.verbose > 0 {
         say_err!(
             "{} key files listed, {} other files skipped",

@@ -132,6 +132,25 @@ impl ToolInfo {
 pub struct NotCollected {
     pub path: RecordedPath,
     pub reason: String,
+    /// The apparent size in bytes, when the size is why it was not collected (over the size
+    /// cap, or sparse).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Bytes the filesystem allocated for a sparse file (the rest of `size` is holes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocated_size: Option<u64>,
+}
+
+impl NotCollected {
+    /// A path not collected for `reason` (no sizes recorded).
+    pub fn new(path: RecordedPath, reason: String) -> Self {
+        NotCollected {
+            path,
+            reason,
+            size: None,
+            allocated_size: None,
+        }
+    }
 }
 
 /// The whole evidence record of one collection.

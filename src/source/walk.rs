@@ -153,9 +153,16 @@ pub struct SkippedPath {
 impl SkippedPath {
     /// The evidence record of a skipped path.
     pub fn not_collected(&self) -> NotCollected {
+        let (size, allocated_size) = match self.reason {
+            SkipReason::TooLarge { size, .. } => (Some(size), None),
+            SkipReason::Sparse { size, allocated } => (Some(size), Some(allocated)),
+            _ => (None, None),
+        };
         NotCollected {
             path: RecordedPath::from_path(&self.path),
             reason: self.reason.evidence_text(),
+            size,
+            allocated_size,
         }
     }
 }

@@ -238,6 +238,13 @@ fn every_secret_format_is_metadata_only_and_no_seed_reaches_any_output() {
             .output()
             .unwrap();
         hits.extend(leaks(&secrets, &format!("inspect {name}"), &i.stdout));
+        // Every inspect route (the transparency one for a certificate file too) says it is
+        // secret material and withholds the file's hash, which would fingerprint the secret.
+        let doc: serde_json::Value =
+            serde_json::from_slice(&i.stdout).unwrap_or_else(|e| panic!("inspect {name}: {e}"));
+        let doc = doc.get("files").and_then(|f| f.get(0)).unwrap_or(&doc);
+        assert_eq!(doc["kind"], "secret-key", "inspect {name}: {doc}");
+        assert!(doc["sha256"].is_null(), "inspect {name}: {doc}");
         hits.extend(leaks(
             &secrets,
             &format!("inspect {name} stderr"),
@@ -425,9 +432,19 @@ fn a_20_gb_sparse_file_is_flagged_not_copied() {
         .items
         .iter()
         .any(|i| i.source.text.ends_with("/note.txt")));
-    assert!(c
+    // Both sizes are fields of evidence.json, not only words in the reason.
+    let recorded = c
         .evidence
         .not_collected
         .iter()
-        .any(|n| n.reason == rec.reason));
+        .find(|n| n.reason == rec.reason)
+        .unwrap_or_else(|| panic!("{:?}", c.evidence.not_collected));
+    assert_eq!(recorded.size, Some(20_000_000_000));
+    assert_eq!(recorded.allocated_size, Some(0));
+    let note = c
+        .evidence
+        .not_collected
+        .iter()
+        .all(|n| !n.path.text.ends_with("/note.txt"));
+    assert!(note);
 }

@@ -558,3 +558,79 @@ fn check_reads_baselines_written_by_coreutils() {
     );
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
 }
+
+/// `keys baseline -o FILE` writes what standard output would get, never through a planted link,
+/// and replaces an existing file only with `--force`.
+#[test]
+fn baseline_output_file_is_created_never_followed_and_replaced_only_with_force() {
+    let t = tempfile::tempdir().unwrap();
+    copy_keys(
+        t.path(),
+        &[("test-key-a.pub", 0o644), ("test-key-b.pub", 0o644)],
+    );
+    let printed = run_in(t.path(), &["keys", "baseline", "keys"]);
+    assert_eq!(code(&printed), 0);
+    let o = run_in(t.path(), &["keys", "baseline", "keys", "-o", "keys.sha256"]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.stdout.is_empty());
+    assert_eq!(
+        std::fs::read(t.path().join("keys.sha256")).unwrap(),
+        printed.stdout
+    );
+
+    // An existing file is kept without --force, and named in the error.
+    std::fs::write(t.path().join("keys.sha256"), b"older\n").unwrap();
+    let o = run_in(t.path(), &["keys", "baseline", "keys", "-o", "keys.sha256"]);
+    assert_eq!(code(&o), 2, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("keys.sha256"));
+    assert_eq!(
+        std::fs::read(t.path().join("keys.sha256")).unwrap(),
+        b"older\n"
+    );
+    let o = run_in(
+        t.path(),
+        &["keys", "baseline", "keys", "-o", "keys.sha256", "--force"],
+    );
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read(t.path().join("keys.sha256")).unwrap(),
+        printed.stdout
+    );
+
+    // A link planted at the output name: the victim is never written; without --force it is
+    // an error, with --force the link itself is replaced by the baseline.
+    let victim = t.path().join("victim.txt");
+    std::fs::write(&victim, b"victim\n").unwrap();
+    let planted = t.path().join("planted.sha256");
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    let o = run_in(
+        t.path(),
+        &["keys", "baseline", "keys", "-o", "planted.sha256"],
+    );
+    assert_eq!(code(&o), 2, "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read(&victim).unwrap(), b"victim\n");
+    let args = [
+        "keys",
+        "baseline",
+        "keys",
+        "-o",
+        "planted.sha256",
+        "--force",
+    ];
+    assert_eq!(code(&run_in(t.path(), &args)), 0);
+    assert_eq!(std::fs::read(&victim).unwrap(), b"victim\n");
+    assert!(std::fs::symlink_metadata(&planted)
+        .unwrap()
+        .file_type()
+        .is_file());
+    assert_eq!(std::fs::read(&planted).unwrap(), printed.stdout);
+    // A dangling link creates nothing where it points.
+    let nowhere = t.path().join("nowhere.txt");
+    std::os::unix::fs::symlink(&nowhere, t.path().join("dangling.sha256")).unwrap();
+    let o = run_in(
+        t.path(),
+        &["keys", "baseline", "keys", "-o", "dangling.sha256"],
+    );
+    assert_ne!(code(&o), 0);
+    assert!(!nowhere.exists());
+}
