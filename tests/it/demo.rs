@@ -94,3 +94,61 @@ fn demo_collects_verifies_and_reports_the_sample_incident() {
         assert!(text.contains("c858d5ec82d976c190cb33d0"));
     }
 }
+
+/// #13: `demo` writes its staged incident, bundle and reports without following a link planted
+/// in `-o`: the victim is never written, with or without `--force`.
+#[test]
+fn demo_never_writes_through_a_link_planted_in_its_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo-out");
+    std::fs::create_dir_all(out.join("reports")).unwrap();
+    std::fs::create_dir_all(out.join("incident")).unwrap();
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, b"precious").unwrap();
+    std::os::unix::fs::symlink(&victim, out.join("reports/metrics.md")).unwrap();
+    std::os::unix::fs::symlink(&victim, out.join("incident/case.toml")).unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, out.join("incident/keys")).unwrap();
+    let run = |force: bool| {
+        Command::cargo_bin("wsc-forensics")
+            .unwrap()
+            .args(["demo", "-q", "-o"])
+            .arg(&out)
+            .args(force.then_some("--force"))
+            .output()
+            .unwrap()
+    };
+    let o = run(false);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    // With --force, a linked folder stops the run, named; nothing is written through it.
+    let o = run(true);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("incident/keys: is a symbolic link; refusing to write through it"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+    // Without it, --force replaces the file-level links themselves and the demo completes.
+    std::fs::remove_file(out.join("incident/keys")).unwrap();
+    let o = run(true);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    for replaced in ["reports/metrics.md", "incident/case.toml"] {
+        let md = std::fs::symlink_metadata(out.join(replaced)).unwrap();
+        assert!(md.file_type().is_file(), "{replaced}");
+    }
+}
