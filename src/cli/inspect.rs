@@ -18,6 +18,7 @@ use crate::wasm::verdict::{HashCoverage, InvalidReason, Verdict};
 use crate::wasm::{self, detached, ModuleReport, SignatureAnalysis, SignatureSource};
 use anyhow::Context;
 use clap::Args;
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -43,8 +44,17 @@ pub struct InspectArgs {
     pub transparency: TransparencyArgs,
 }
 
+/// The `--json` document of `inspect` (schema: docs/schema/inspect.schema.json): one input's
+/// document, or an array of them when several inputs were given.
+#[derive(Serialize, JsonSchema, Debug)]
+#[serde(untagged)]
+pub enum InspectDocument {
+    One(Box<InspectOutput>),
+    Many(Vec<InspectOutput>),
+}
+
 /// The `--json` document for one input.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, JsonSchema, Debug)]
 pub struct InspectOutput {
     pub path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -75,7 +85,7 @@ pub struct InspectOutput {
 }
 
 /// The transparency checks of a wsc keyless module and the trust root they used.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, JsonSchema, Debug)]
 pub struct KeylessChecks {
     pub trust_root: String,
     #[serde(flatten)]
@@ -86,7 +96,7 @@ pub fn run(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
     let keys = load_keys(&args.keys)?;
     let ctx = TransparencyContext::from_args(&args.transparency)?;
     let mut worst = Status::Ok;
-    let mut docs = Vec::new();
+    let mut docs: Vec<InspectOutput> = Vec::new();
     let mut consumed = std::collections::BTreeSet::new();
     for path in &args.files {
         if !consumed.insert(path.clone()) {
@@ -115,11 +125,12 @@ pub fn run(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
         }
     }
     if args.json {
-        let text = if docs.len() == 1 {
-            serde_json::to_string_pretty(&docs[0])?
+        let doc = if docs.len() == 1 {
+            InspectDocument::One(Box::new(docs.remove(0)))
         } else {
-            serde_json::to_string_pretty(&docs)?
+            InspectDocument::Many(docs)
         };
+        let text = serde_json::to_string_pretty(&doc)?;
         println!("{text}");
     }
     let _ = global;
@@ -210,6 +221,9 @@ pub fn inspect_one_with(
         module_file_sha256: true,
     });
     analyse_into(&mut out, path, file, head, k, &analysis);
+    if out.kind == Some(ItemKind::Attachment) && out.error.is_none() {
+        out.error = Some(unrecognised(path));
+    }
     out.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out.status = if out.error.is_some() {
         2
@@ -229,6 +243,20 @@ pub fn inspect_one_with(
         0
     };
     out
+}
+
+/// What `inspect` says of a file it has no analyser for (exit 2: nothing about it could be
+/// checked): an evidence bundle is named, with the command that reads it.
+fn unrecognised(path: &Path) -> String {
+    let name = path.display();
+    if crate::bundle::BundleReader::open(path).is_ok() {
+        format!("{name}: an evidence bundle (BagIt bag in a zip): use `wsc-forensics verify`, then `timeline` or `report`")
+    } else {
+        format!(
+            "{name}: not recognised: not a module, signature, key, certificate, log entry, \
+             Sigstore bundle, trust root, audit log or case file"
+        )
+    }
 }
 
 /// The kind `inspect` analyses a file as: [`kind::classify`], except that a `.wasm` that does

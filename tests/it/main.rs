@@ -26,6 +26,7 @@ mod inspect_oracles;
 mod inspect_props;
 mod inspect_routing;
 mod inspect_snapshots;
+mod json_schema;
 mod keys;
 mod report;
 mod report_cli;
