@@ -56,7 +56,8 @@ pub struct CollectArgs {
     #[arg(long, value_name = "ROOT.json")]
     pub trusted_root: Option<PathBuf>,
     /// Skip (and record as not collected) files larger than this (bytes; K, M, G, T suffixes).
-    #[arg(long, value_name = "N", value_parser = parse_size, default_value_t = DEFAULT_MAX_FILE_SIZE)]
+    // The default is DEFAULT_MAX_FILE_SIZE as a person writes it (a unit test keeps them equal).
+    #[arg(long, value_name = "N", value_parser = parse_size, default_value = MAX_FILE_SIZE_SHOWN)]
     pub max_file_size: u64,
     /// Replace an existing bundle.
     #[arg(long)]
@@ -88,6 +89,9 @@ fn analysis_context(args: &CollectArgs) -> anyhow::Result<crate::analyse::Analys
         ..Default::default()
     })
 }
+
+/// [`DEFAULT_MAX_FILE_SIZE`] as `--help` shows it.
+const MAX_FILE_SIZE_SHOWN: &str = "64G";
 
 /// Parses `123`, `64K`, `10M`, `64G`, `1T` (binary multiples).
 pub fn parse_size(s: &str) -> Result<u64, String> {
@@ -393,6 +397,7 @@ mod tests {
     #[test]
     fn sizes_parse_with_binary_suffixes() {
         assert_eq!(parse_size("64G"), Ok(64 << 30));
+        assert_eq!(parse_size(MAX_FILE_SIZE_SHOWN), Ok(DEFAULT_MAX_FILE_SIZE));
         assert_eq!(parse_size("10"), Ok(10));
         assert_eq!(parse_size("1k"), Ok(1024));
         assert!(parse_size("x").is_err());

@@ -261,17 +261,26 @@ fn unrecognised(path: &Path) -> String {
 
 /// The kind `inspect` analyses a file as: [`kind::classify`], except that a `.wasm` that does
 /// not look like one is still judged as a module, so the scanner says exactly what is wrong
-/// with it (and `-K` never exits 0 for it).
+/// with it (and `-K` never exits 0 for it); and a small file the sniffer does not place that
+/// the key parser reads (a DER SubjectPublicKeyInfo, as `-K` accepts) is shown as the key it is.
 fn kind_of(path: &Path, head: &[u8]) -> ItemKind {
     let k = kind::classify(path, head);
     let wasm_name = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("wasm"));
     if wasm_name {
-        ItemKind::Module
-    } else {
-        k
+        return ItemKind::Module;
     }
+    if k == ItemKind::Attachment && head.len() < kind::SNIFF_LEN {
+        if let Ok(key) = keys::parse_key_file(&path.display().to_string(), head) {
+            return if key.is_secret {
+                ItemKind::SecretKey
+            } else {
+                ItemKind::PublicKey
+            };
+        }
+    }
+    k
 }
 
 /// Runs the analyser `collect` would run on the file (the head already read first, then the

@@ -244,7 +244,12 @@ pub fn error_text(e: &anyhow::Error) -> String {
     let layout = e.chain().find_map(|c| {
         use crate::model::case::CaseFileError;
         use crate::report::runbook::RunbookError;
-        match (c.downcast_ref(), c.downcast_ref()) {
+        use crate::report::templates::TemplateError;
+        let runbook = match c.downcast_ref() {
+            Some(TemplateError::Runbook(r)) => Some(r),
+            _ => c.downcast_ref::<RunbookError>(),
+        };
+        match (c.downcast_ref(), runbook) {
             (Some(CaseFileError::Syntax { layout, .. }), _) => Some(layout),
             (_, Some(RunbookError::Parse { layout, .. })) => Some(layout),
             _ => None,

@@ -21,10 +21,8 @@ pub fn documents() -> Vec<Document> {
         doc::<super::collect::CollectOutput>("collect.schema.json", "collect --json"),
         doc::<crate::bundle::VerifyReport>("verify.schema.json", "verify --json"),
         doc::<super::inspect::InspectDocument>("inspect.schema.json", "inspect --json"),
-        doc::<crate::timeline::TimelineEvent>(
-            "timeline-event.schema.json",
-            "timeline --format jsonl (one document a line)",
-        ),
+        // JSON Lines: the schema is of one line.
+        doc::<crate::timeline::TimelineEvent>("timeline-event.schema.json", "timeline --json"),
         doc::<super::report::ReportOutput>("report.schema.json", "report --json"),
         doc::<super::keys::AuditOutput>("keys.schema.json", "keys --json"),
         doc::<super::keys::CheckOutput>("keys-check.schema.json", "keys check --json"),

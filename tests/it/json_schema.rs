@@ -122,10 +122,8 @@ fn every_command_with_json_output_has_a_schema() {
             "`{c} --json` has no schema in cli::schema::documents(): {printed:?}"
         );
     }
-    // The timeline's JSON Lines are a document a line.
-    assert!(printed
-        .iter()
-        .any(|p| p.starts_with("timeline --format jsonl")));
+    // The timeline's JSON Lines (`--json`, `--format jsonl`) are a document a line.
+    assert!(printed.contains(&"timeline --json"));
 }
 
 /// Every file of the fixture folders given, sorted.
@@ -243,7 +241,7 @@ fn bundle_and_key_commands_output_validates() {
         assert_valid("verify.schema.json", &doc, "verify --json (failing)");
     }
 
-    let o = run(&["timeline", "--format", "jsonl", b]);
+    let o = run(&["timeline", "--json", b]);
     assert_eq!(code(&o), 0);
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(text.lines().count() > 30);

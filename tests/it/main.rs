@@ -28,6 +28,7 @@ mod inspect_routing;
 mod inspect_snapshots;
 mod json_schema;
 mod keys;
+mod readme_examples;
 mod report;
 mod report_cli;
 mod report_e2e;
