@@ -1,6 +1,6 @@
 //! `collect`: inputs → hashed evidence bundle (BagIt bag in a zip); prints the bundle digest.
 
-use crate::acquire::{collect, AcquireOptions, CollectRequest, DEFAULT_MAX_FILE_SIZE};
+use crate::acquire::{collect, AcquireOptions, CollectRequest};
 use crate::bundle::signature::load_signing_key;
 use crate::cli::terminal::{say, say_err};
 use crate::cli::{GlobalArgs, Status};
@@ -397,7 +397,10 @@ mod tests {
     #[test]
     fn sizes_parse_with_binary_suffixes() {
         assert_eq!(parse_size("64G"), Ok(64 << 30));
-        assert_eq!(parse_size(MAX_FILE_SIZE_SHOWN), Ok(DEFAULT_MAX_FILE_SIZE));
+        assert_eq!(
+            parse_size(MAX_FILE_SIZE_SHOWN),
+            Ok(crate::acquire::DEFAULT_MAX_FILE_SIZE)
+        );
         assert_eq!(parse_size("10"), Ok(10));
         assert_eq!(parse_size("1k"), Ok(1024));
         assert!(parse_size("x").is_err());
