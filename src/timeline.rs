@@ -13,7 +13,19 @@ use std::io::{self, Write};
 
 /// Where an event came from; also the tie-break rank for events at the same instant (declared
 /// case events first, then custody, stat times, analyser times, findings).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    schemars::JsonSchema,
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum EventSource {
     /// Declared by the examiner in the case file.
@@ -42,7 +54,7 @@ impl EventSource {
 
 /// One row of the timeline. Field order is the CSV column order; the first four are the columns
 /// Timesketch requires.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct TimelineEvent {
     /// ISO 8601 UTC (`2026-11-20T09:00:00+00:00`, with microseconds when they are not zero).
     pub datetime: String,

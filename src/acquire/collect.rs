@@ -96,8 +96,36 @@ pub struct CollectOutcome {
 pub enum CollectError {
     #[error("case id {0:?} cannot name the bag folder: use letters, digits, '.', '_' or '-' (not starting with '.')")]
     BadCaseId(String),
+    /// No regular file under the inputs (and no case file): no bundle is written, since an
+    /// empty one would verify as intact.
+    #[error("nothing to collect: {}", nothing_collected_text(.not_collected))]
+    NothingToCollect { not_collected: Vec<NotCollected> },
     #[error(transparent)]
     Write(#[from] WriteError),
+}
+
+/// Why [`CollectError::NothingToCollect`]: what the walk saw instead of regular files.
+fn nothing_collected_text(seen: &[NotCollected]) -> String {
+    const SHOWN: usize = 3;
+    let mut text = String::from("no regular file under the inputs");
+    if seen.is_empty() {
+        return text;
+    }
+    let listed: Vec<String> = seen
+        .iter()
+        .take(SHOWN)
+        .map(|n| format!("{}: {}", n.path, n.reason))
+        .collect();
+    text.push_str(&format!(
+        " ({} seen but not collected: {}",
+        seen.len(),
+        listed.join("; ")
+    ));
+    if seen.len() > SHOWN {
+        text.push_str(", …");
+    }
+    text.push(')');
+    text
 }
 
 /// True when `id` is usable as the single top folder of the zip.
@@ -592,6 +620,12 @@ pub fn collect(req: &CollectRequest) -> Result<CollectOutcome, CollectError> {
     let (atomic, file) = AtomicFile::create(&req.output, req.force)?;
     let temp = std::path::absolute(atomic.temp_path()).unwrap_or_default();
     let (cands, walk_skipped) = walk_sources(req, &temp);
+    if cands.is_empty() {
+        // The temp file goes with `atomic`: no bundle, not even an empty one.
+        return Err(CollectError::NothingToCollect {
+            not_collected: walk_skipped,
+        });
+    }
     let opts = &acquire_options(req, &cands);
     // Records spill beside the bundle (same filesystem as the bundle; anonymous files).
     let spill_dir = atomic.dir();

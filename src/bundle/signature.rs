@@ -54,7 +54,9 @@ pub fn sign_digest(key: &SigningKey, digest: Sha256Digest) -> BundleSignature {
 }
 
 /// Why a bundle signature does not hold.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(
+    schemars::JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, thiserror::Error,
+)]
 #[serde(tag = "problem", rename_all = "kebab-case")]
 pub enum SignatureProblem {
     #[error("algorithm {algorithm:?} is not ed25519")]

@@ -1,6 +1,6 @@
 //! `collect`: inputs → hashed evidence bundle (BagIt bag in a zip); prints the bundle digest.
 
-use crate::acquire::{collect, AcquireOptions, CollectRequest, DEFAULT_MAX_FILE_SIZE};
+use crate::acquire::{collect, AcquireOptions, CollectRequest};
 use crate::bundle::signature::load_signing_key;
 use crate::cli::terminal::{say, say_err};
 use crate::cli::{GlobalArgs, Status};
@@ -10,7 +10,8 @@ use crate::model::evidence::{IncidentType, Severity};
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use clap::Args;
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -55,7 +56,8 @@ pub struct CollectArgs {
     #[arg(long, value_name = "ROOT.json")]
     pub trusted_root: Option<PathBuf>,
     /// Skip (and record as not collected) files larger than this (bytes; K, M, G, T suffixes).
-    #[arg(long, value_name = "N", value_parser = parse_size, default_value_t = DEFAULT_MAX_FILE_SIZE)]
+    // The default is DEFAULT_MAX_FILE_SIZE as a person writes it (a unit test keeps them equal).
+    #[arg(long, value_name = "N", value_parser = parse_size, default_value = MAX_FILE_SIZE_SHOWN)]
     pub max_file_size: u64,
     /// Replace an existing bundle.
     #[arg(long)]
@@ -87,6 +89,9 @@ fn analysis_context(args: &CollectArgs) -> anyhow::Result<crate::analyse::Analys
         ..Default::default()
     })
 }
+
+/// [`DEFAULT_MAX_FILE_SIZE`] as `--help` shows it.
+const MAX_FILE_SIZE_SHOWN: &str = "64G";
 
 /// Parses `123`, `64K`, `10M`, `64G`, `1T` (binary multiples).
 pub fn parse_size(s: &str) -> Result<u64, String> {
@@ -156,15 +161,16 @@ pub fn local_actor(examiner: Option<String>) -> Actor {
 }
 
 pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
-    let case = case_of(&args)?;
     if args.inputs.is_empty() && args.case_file.is_none() {
         bail!("nothing to collect: give at least one INPUT or a --case-file");
     }
+    let case = case_of(&args)?;
     let output = if args.output.is_dir() {
         args.output.join(format!("{}.zip", case.case_id))
     } else {
         args.output.clone()
     };
+    require_parent_folder(&output)?;
     let (collected_at, time_fixed) = collection_time(args.collected_at.as_deref())?;
     let sign_key = match &args.sign_key {
         Some(p) => Some(load_signing_key(p)?),
@@ -209,6 +215,28 @@ pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
     } else {
         Status::Ok
     })
+}
+
+/// The bundle is written beside itself (a temp file, then a rename): its folder must exist,
+/// and a missing one is named as the user gave it, never by the temp file's name.
+fn require_parent_folder(output: &std::path::Path) -> anyhow::Result<()> {
+    let parent = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => return Ok(()),
+    };
+    match std::fs::metadata(parent) {
+        Ok(md) if md.is_dir() => Ok(()),
+        Ok(_) => bail!(
+            "{}: cannot write the bundle: {} is not a folder",
+            output.display(),
+            parent.display()
+        ),
+        Err(e) => bail!(
+            "{}: cannot write the bundle: folder {}: {e}",
+            output.display(),
+            parent.display()
+        ),
+    }
 }
 
 /// The case: the case file's, overridden by the flags; its id must name the bag folder.
@@ -257,6 +285,32 @@ fn progress_spinner() -> indicatif::ProgressBar {
     pb
 }
 
+/// The `--json` document of `collect` (schema: docs/schema/collect.schema.json).
+#[derive(Serialize, JsonSchema, Debug)]
+pub struct CollectOutput {
+    /// The bundle written, as the path it was written to.
+    pub bundle: String,
+    /// The bundle digest: SHA-256 of its tagmanifest-sha256.txt.
+    pub digest: crate::model::digest::Sha256Digest,
+    pub case_id: String,
+    pub collected_at: DateTime<Utc>,
+    /// Evidence items written.
+    pub items: u64,
+    /// Evidence items by kind (`module`, `public-key`, …).
+    pub items_by_kind: BTreeMap<String, u64>,
+    /// Payload files in the bag and their total size in bytes.
+    pub payload_files: u64,
+    pub payload_bytes: u64,
+    /// Findings by severity (`low`, `medium`, `high`, `critical`).
+    pub findings_by_severity: BTreeMap<String, u64>,
+    /// Source paths of the items that changed while they were read.
+    pub changed_during_acquisition: Vec<String>,
+    /// Sources seen but not collected, and why.
+    pub not_collected: Vec<crate::model::evidence::NotCollected>,
+    /// Whether the bundle carries an examiner signature (`--sign-key`).
+    pub signed: bool,
+}
+
 /// What collect prints: the `--json` document, or the bundle path, its digest and a summary
 /// line (and, unless `-q`, what was not collected or changed, on stderr).
 fn print_outcome(
@@ -283,20 +337,23 @@ fn print_outcome(
         .map(String::as_str)
         .collect();
     if args.json {
-        let doc = json!({
-            "bundle": outcome.path.display().to_string(),
-            "digest": outcome.digest,
-            "case_id": ev.case_id,
-            "collected_at": ev.collected_at,
-            "items": ev.items,
-            "items_by_kind": by_kind,
-            "payload_files": outcome.payload_files,
-            "payload_bytes": outcome.payload_bytes,
-            "findings_by_severity": by_sev.iter().map(|(s, n)| (s.as_str(), *n)).collect::<BTreeMap<_, _>>(),
-            "changed_during_acquisition": changed,
-            "not_collected": ev.not_collected,
-            "signed": signed,
-        });
+        let doc = CollectOutput {
+            bundle: outcome.path.display().to_string(),
+            digest: outcome.digest,
+            case_id: ev.case_id.clone(),
+            collected_at: ev.collected_at,
+            items: ev.items,
+            items_by_kind: by_kind,
+            payload_files: outcome.payload_files,
+            payload_bytes: outcome.payload_bytes,
+            findings_by_severity: by_sev
+                .iter()
+                .map(|(s, n)| (s.as_str().to_owned(), *n))
+                .collect(),
+            changed_during_acquisition: changed.iter().map(|c| (*c).to_owned()).collect(),
+            not_collected: ev.not_collected.clone(),
+            signed,
+        };
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(());
     }
@@ -340,6 +397,10 @@ mod tests {
     #[test]
     fn sizes_parse_with_binary_suffixes() {
         assert_eq!(parse_size("64G"), Ok(64 << 30));
+        assert_eq!(
+            parse_size(MAX_FILE_SIZE_SHOWN),
+            Ok(crate::acquire::DEFAULT_MAX_FILE_SIZE)
+        );
         assert_eq!(parse_size("10"), Ok(10));
         assert_eq!(parse_size("1k"), Ok(1024));
         assert!(parse_size("x").is_err());

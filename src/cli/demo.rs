@@ -36,6 +36,7 @@ const CASE_ID: &str = "IR-2026-0042";
 
 pub fn run(args: DemoArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
     let out = &args.out;
+    super::report::require_folder(out)?;
     OutputDir::create(out)?;
     let staged = stage_sample_incident(&out.join("incident"), args.force)
         .with_context(|| format!("staging the sample incident under {}", out.display()))?;
@@ -98,6 +99,7 @@ pub fn run(args: DemoArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
         TimelineArgs {
             bundle: bundle.clone(),
             format: TimelineFormat::Csv,
+            json: false,
             output: Some(timeline.clone()),
             force: args.force,
             from: None,

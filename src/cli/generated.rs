@@ -3,7 +3,6 @@
 //! and the man pages cannot disagree.
 
 use super::{Cli, Status};
-use anyhow::Context;
 use clap::{Args, CommandFactory};
 use std::path::PathBuf;
 
@@ -20,6 +19,9 @@ pub struct ManArgs {
     /// without it, the top page goes to stdout.
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
+    /// Replace pages already in DIR (without it, an existing page is an error).
+    #[arg(long, requires = "output")]
+    pub force: bool,
 }
 
 const BIN: &str = "wsc-forensics";
@@ -55,10 +57,10 @@ pub fn man(args: ManArgs) -> anyhow::Result<Status> {
         std::io::stdout().lock().write_all(&pages[0].1)?;
         return Ok(Status::Ok);
     };
-    std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    // Created inside the folder's handle, never through a link (io::output).
+    let out = crate::io::output::OutputDir::create(&dir)?;
     for (name, text) in pages {
-        let path = dir.join(&name);
-        std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))?;
+        out.write_file(&name, &text, args.force)?;
     }
     Ok(Status::Ok)
 }

@@ -19,6 +19,7 @@ use crate::wasm::verdict::{HashCoverage, InvalidReason, Verdict};
 use crate::wasm::{self, detached, ModuleReport, SignatureAnalysis, SignatureSource};
 use anyhow::Context;
 use clap::Args;
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -44,8 +45,17 @@ pub struct InspectArgs {
     pub transparency: TransparencyArgs,
 }
 
+/// The `--json` document of `inspect` (schema: docs/schema/inspect.schema.json): one input's
+/// document, or an array of them when several inputs were given.
+#[derive(Serialize, JsonSchema, Debug)]
+#[serde(untagged)]
+pub enum InspectDocument {
+    One(Box<InspectOutput>),
+    Many(Vec<InspectOutput>),
+}
+
 /// The `--json` document for one input.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, JsonSchema, Debug)]
 pub struct InspectOutput {
     pub path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,7 +86,7 @@ pub struct InspectOutput {
 }
 
 /// The transparency checks of a wsc keyless module and the trust root they used.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, JsonSchema, Debug)]
 pub struct KeylessChecks {
     pub trust_root: String,
     #[serde(flatten)]
@@ -87,7 +97,7 @@ pub fn run(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
     let keys = load_keys(&args.keys)?;
     let ctx = TransparencyContext::from_args(&args.transparency)?;
     let mut worst = Status::Ok;
-    let mut docs = Vec::new();
+    let mut docs: Vec<InspectOutput> = Vec::new();
     let mut consumed = std::collections::BTreeSet::new();
     for path in &args.files {
         if !consumed.insert(path.clone()) {
@@ -116,11 +126,12 @@ pub fn run(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
         }
     }
     if args.json {
-        let text = if docs.len() == 1 {
-            serde_json::to_string_pretty(&docs[0])?
+        let doc = if docs.len() == 1 {
+            InspectDocument::One(Box::new(docs.remove(0)))
         } else {
-            serde_json::to_string_pretty(&docs)?
+            InspectDocument::Many(docs)
         };
+        let text = serde_json::to_string_pretty(&doc)?;
         println!("{text}");
     }
     let _ = global;
@@ -211,6 +222,9 @@ pub fn inspect_one_with(
         module_file_sha256: true,
     });
     analyse_into(&mut out, path, file, head, k, &analysis);
+    if out.kind == Some(ItemKind::Attachment) && out.error.is_none() {
+        out.error = Some(unrecognised(path));
+    }
     out.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out.status = if out.error.is_some() {
         2
@@ -232,19 +246,42 @@ pub fn inspect_one_with(
     out
 }
 
+/// What `inspect` says of a file it has no analyser for (exit 2: nothing about it could be
+/// checked): an evidence bundle is named, with the command that reads it.
+fn unrecognised(path: &Path) -> String {
+    let name = path.display();
+    if crate::bundle::BundleReader::open(path).is_ok() {
+        format!("{name}: an evidence bundle (BagIt bag in a zip): use `wsc-forensics verify`, then `timeline` or `report`")
+    } else {
+        format!(
+            "{name}: not recognised: not a module, signature, key, certificate, log entry, \
+             Sigstore bundle, trust root, audit log or case file"
+        )
+    }
+}
+
 /// The kind `inspect` analyses a file as: [`kind::classify`], except that a `.wasm` that does
 /// not look like one is still judged as a module, so the scanner says exactly what is wrong
-/// with it (and `-K` never exits 0 for it).
+/// with it (and `-K` never exits 0 for it); and a small file the sniffer does not place that
+/// the key parser reads (a DER SubjectPublicKeyInfo, as `-K` accepts) is shown as the key it is.
 fn kind_of(path: &Path, head: &[u8]) -> ItemKind {
     let k = kind::classify(path, head);
     let wasm_name = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("wasm"));
     if wasm_name {
-        ItemKind::Module
-    } else {
-        k
+        return ItemKind::Module;
     }
+    if k == ItemKind::Attachment && head.len() < kind::SNIFF_LEN {
+        if let Ok(key) = keys::parse_key_file(&path.display().to_string(), head) {
+            return if key.is_secret {
+                ItemKind::SecretKey
+            } else {
+                ItemKind::PublicKey
+            };
+        }
+    }
+    k
 }
 
 /// Runs the analyser `collect` would run on the file (the head already read first, then the

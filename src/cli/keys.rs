@@ -11,6 +11,7 @@ use crate::model::evidence::Severity;
 use crate::source::walk::SkippedPath;
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
@@ -130,23 +131,27 @@ fn is_symlink_or_special(s: &SkippedPath) -> bool {
     s.reason.is_link_or_special()
 }
 
-#[derive(Serialize)]
-struct CheckOutput<'a> {
-    baseline: String,
-    summary: CheckSummary,
+/// The `--json` document of `keys check` (schema: docs/schema/keys-check.schema.json).
+#[derive(Serialize, JsonSchema)]
+pub struct CheckOutput<'a> {
+    /// The baseline, as given.
+    pub baseline: String,
+    pub summary: CheckSummary,
     #[serde(flatten)]
-    check: &'a BaselineCheck,
-    skipped: &'a [SkippedPath],
+    pub check: &'a BaselineCheck,
+    /// Paths not looked at, and why.
+    pub skipped: &'a [SkippedPath],
 }
 
-#[derive(Serialize, Clone, Copy)]
-struct CheckSummary {
-    unchanged: usize,
-    changed: usize,
-    missing: usize,
-    not_a_file: usize,
-    unreadable: usize,
-    new: usize,
+/// How many baseline entries and key files are in each state.
+#[derive(Serialize, JsonSchema, Clone, Copy)]
+pub struct CheckSummary {
+    pub unchanged: usize,
+    pub changed: usize,
+    pub missing: usize,
+    pub not_a_file: usize,
+    pub unreadable: usize,
+    pub new: usize,
 }
 
 fn run_check(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<Status> {
@@ -223,24 +228,26 @@ fn run_check(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<Status> {
     })
 }
 
-#[derive(Serialize)]
-struct AuditOutput<'a> {
-    summary: AuditSummary,
+/// The `--json` document of `keys` (schema: docs/schema/keys.schema.json).
+#[derive(Serialize, JsonSchema)]
+pub struct AuditOutput<'a> {
+    pub summary: AuditSummary,
     #[serde(flatten)]
-    audit: &'a KeyAudit,
+    pub audit: &'a KeyAudit,
 }
 
-#[derive(Serialize, Clone, Copy)]
-struct AuditSummary {
-    key_files: usize,
-    secret_keys: usize,
-    findings: usize,
-    critical: usize,
-    high: usize,
-    medium: usize,
-    low: usize,
-    other_files: usize,
-    skipped: usize,
+/// Counts of the audit: key files, findings by severity, other files, skipped paths.
+#[derive(Serialize, JsonSchema, Clone, Copy)]
+pub struct AuditSummary {
+    pub key_files: usize,
+    pub secret_keys: usize,
+    pub findings: usize,
+    pub critical: usize,
+    pub high: usize,
+    pub medium: usize,
+    pub low: usize,
+    pub other_files: usize,
+    pub skipped: usize,
 }
 
 fn run_audit(global: &GlobalArgs, args: KeysArgs) -> anyhow::Result<Status> {

@@ -15,6 +15,7 @@ pub mod demo;
 pub mod generated;
 pub mod inspect;
 pub mod keys;
+pub mod schema;
 pub mod scope;
 pub mod terminal;
 pub mod verify;
@@ -121,12 +122,12 @@ pub enum Command {
     /// Collect inputs into a hashed evidence bundle (BagIt bag in a zip); prints its digest.
     #[command(after_help = "Examples:
   wsc-forensics collect -o case.zip --case-file case.toml modules/ keys/
-  wsc-forensics collect -o case.zip --case-id IR-7 -K signer.pub --compress /srv/wasm")]
+  wsc-forensics collect -o IR-7.zip --case-id IR-7 -K signer.pub --sign-key examiner.sec modules/")]
     Collect(collect::CollectArgs),
     /// Verify that a bundle is complete and unaltered (exit 0 intact, 1 altered, 2 unreadable).
     #[command(after_help = "Examples:
   wsc-forensics verify case.zip
-  wsc-forensics verify --json --examiner-key examiner.pub case.zip")]
+  wsc-forensics verify --json --examiner-key examiner.pub IR-7.zip")]
     Verify(verify::VerifyArgs),
     /// What the tool sees in modules, detached signatures and key files: sections, signatures
     /// and verdicts, keys, findings (the forensic `wsc info`).
@@ -138,45 +139,45 @@ pub enum Command {
     /// (exit 1 when the bundle fails verification; the timeline is still written).
     #[command(after_help = "Examples:
   wsc-forensics timeline -o timeline.csv case.zip
-  wsc-forensics timeline --format jsonl case.zip")]
+  wsc-forensics timeline --json --from 2026-01-01 case.zip")]
     Timeline(timeline::TimelineArgs),
     /// Incident timeline, root-cause analysis, key-compromise notice, security advisory and
     /// metrics from a bundle, as Markdown and PDF (exit 1 when the bundle fails verification).
     #[command(after_help = "Examples:
   wsc-forensics report -o report/ case.zip
-  wsc-forensics report -o report/ --format md case.zip")]
+  wsc-forensics report -o report/ --force --format md case.zip")]
     Report(report::ReportArgs),
     /// Run the bundled sample incident (INC-1) end to end: collect → verify → timeline →
     /// report, into ./demo-out (or -o DIR).
     #[command(after_help = "Examples:
   wsc-forensics demo
-  wsc-forensics demo -o /tmp/demo")]
+  wsc-forensics demo -o demo-again/")]
     Demo(demo::DemoArgs),
     /// Audit key files (format, key id, owner, mode, findings); `keys baseline` / `keys check`
     /// keep a sha256sum-compatible record of them.
     #[command(after_help = "Examples:
-  wsc-forensics keys ~/.wsc/keys
-  wsc-forensics keys --revoked revoked.txt --case-file case.toml --json ~/.wsc/keys
-  wsc-forensics keys baseline ~/.wsc/keys > keys.sha256
-  wsc-forensics keys check --baseline keys.sha256 ~/.wsc/keys")]
+  wsc-forensics keys keys/
+  wsc-forensics keys --revoked revoked.txt --case-file case.toml --json keys/
+  wsc-forensics keys baseline keys/ > keys.sha256
+  wsc-forensics keys check --baseline keys.sha256 keys/")]
     Keys(keys::KeysArgs),
     /// Which modules did this key sign, and do those signatures still cover them? Writes the
     /// re-sign list.
     #[command(after_help = "Examples:
-  wsc-forensics scope -K compromised.pub -o resign.txt /srv/wasm
+  wsc-forensics scope -K compromised.pub -o resign.txt modules/
   wsc-forensics scope -K c858d5ec82d976c190cb33d0 --json case.zip")]
     Scope(scope::ScopeArgs),
     /// Shell completion script (bash, zsh, fish, powershell) on stdout, generated from this
     /// program's own flags.
     #[command(after_help = "Examples:
-  wsc-forensics completions bash > /etc/bash_completion.d/wsc-forensics
-  wsc-forensics completions zsh > ~/.zfunc/_wsc-forensics")]
+  wsc-forensics completions bash > wsc-forensics.bash
+  wsc-forensics completions zsh > _wsc-forensics")]
     Completions(generated::CompletionsArgs),
     /// Man pages generated from this program's own flags: the top page on stdout, or every
     /// page into -o DIR.
     #[command(after_help = "Examples:
   wsc-forensics man | man -l -
-  wsc-forensics man -o /usr/local/share/man/man1")]
+  wsc-forensics man -o man1/")]
     Man(generated::ManArgs),
 }
 
@@ -226,13 +227,45 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(status) => status.into(),
         Err(e) => {
-            eprintln!(
-                "wsc-forensics: error: {}",
-                terminal::escape_for_terminal(&error_line(&e))
-            );
+            eprint!("{}", error_text(&e));
             Status::InputError.into()
         }
     }
+}
+
+/// What a failed command prints on stderr: one line (escaped, see [`error_line`]); a TOML
+/// syntax error (case file, runbook) also keeps toml's layout on the lines below: the line
+/// of the file and a caret under the column, each line escaped on its own.
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut text = format!(
+        "wsc-forensics: error: {}\n",
+        terminal::escape_for_terminal(&error_line(e))
+    );
+    let layout = e.chain().find_map(|c| {
+        use crate::model::case::CaseFileError;
+        use crate::report::runbook::RunbookError;
+        use crate::report::templates::TemplateError;
+        let runbook = match c.downcast_ref() {
+            Some(TemplateError::Runbook(r)) => Some(r),
+            _ => c.downcast_ref::<RunbookError>(),
+        };
+        match (c.downcast_ref(), runbook) {
+            (Some(CaseFileError::Syntax { layout, .. }), _) => Some(layout),
+            (_, Some(RunbookError::Parse { layout, .. })) => Some(layout),
+            _ => None,
+        }
+    });
+    if let Some(layout) = layout {
+        // The quoted line and the caret; the position and the message are on the first line.
+        for line in layout
+            .lines()
+            .filter(|l| l.contains(" |") || l.trim() == "|")
+        {
+            text.push_str(&terminal::escape_for_terminal(line));
+            text.push('\n');
+        }
+    }
+    text
 }
 
 /// The first path named on the command line that does not exist (a dangling symlink exists):

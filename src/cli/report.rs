@@ -71,8 +71,14 @@ impl OpenedBundle {
 /// problems; an intact one carries the statement of what was proven; one that cannot be read
 /// at all is an error.
 pub fn open_verified(path: &Path, check: &BundleCheck) -> anyhow::Result<OpenedBundle> {
-    let verified = bundle::open_verified(path, &check.options()?)
-        .with_context(|| format!("reading evidence from {}", path.display()))?;
+    // The library's errors name the bundle; a zip that is no bundle lists what verification
+    // found, once (not under a second "not readable" heading).
+    let verified = bundle::open_verified(path, &check.options()?).map_err(|e| match e {
+        bundle::BundleError::NotZip { path, message } => {
+            anyhow::anyhow!("{}: {message}", path.display())
+        }
+        e => anyhow::Error::new(e),
+    })?;
     let integrity = match Proof::of(&verified.report) {
         Some(proof) => Integrity::Proven {
             statement: proof.to_string(),
@@ -101,6 +107,18 @@ pub fn run(args: ReportArgs, _global: &GlobalArgs) -> anyhow::Result<Status> {
     run_with(&args, &bundle, std::io::stdout().lock())
 }
 
+/// `-o DIR` names a folder (created when missing): an existing file there is a usage error
+/// that says so, not the operating system's "File exists".
+pub fn require_folder(dir: &Path) -> anyhow::Result<()> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(md) if !md.is_dir() && !md.file_type().is_symlink() => anyhow::bail!(
+            "{}: exists and is not a folder (-o names the folder to write into)",
+            dir.display()
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// Exit status of a reporting command: 1 when the bundle failed verification (the output is
 /// still written), else 0.
 pub fn status_of(b: &OpenedBundle) -> Status {
@@ -123,12 +141,28 @@ pub fn warn_if_altered(b: &OpenedBundle, bundle: &Path) {
     }
 }
 
+/// The `--json` document of `report` (schema: docs/schema/report.schema.json).
+#[derive(serde::Serialize, schemars::JsonSchema, Debug)]
+pub struct ReportOutput {
+    /// The bundle, as given on the command line.
+    pub bundle: String,
+    /// SHA-256 of the bundle's tagmanifest-sha256.txt.
+    pub bundle_digest: Sha256Digest,
+    /// Whether the bundle passed verification (the reports are written either way, marked).
+    pub intact: bool,
+    /// What verification found wrong (empty when intact).
+    pub problems: Vec<String>,
+    /// Every file written, in the order written.
+    pub files: Vec<String>,
+}
+
 /// Runs `report` on an opened bundle, printing each written path on `out`.
 pub fn run_with(
     args: &ReportArgs,
     bundle: &OpenedBundle,
     mut out: impl Write,
 ) -> anyhow::Result<Status> {
+    require_folder(&args.out)?;
     let templates = match &args.templates {
         Some(dir) => TemplateSet::with_overrides(dir)?,
         None => TemplateSet::builtin(),
@@ -147,13 +181,13 @@ pub fn run_with(
             Integrity::Intact | Integrity::Proven { .. } => (true, Vec::new()),
             Integrity::Altered { problems } => (false, problems.clone()),
         };
-        let doc = serde_json::json!({
-            "bundle": args.bundle.display().to_string(),
-            "bundle_digest": bundle.digest.to_hex(),
-            "intact": intact,
-            "problems": problems,
-            "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-        });
+        let doc = ReportOutput {
+            bundle: args.bundle.display().to_string(),
+            bundle_digest: bundle.digest,
+            intact,
+            problems,
+            files: written.iter().map(|p| p.display().to_string()).collect(),
+        };
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
         for p in written {

@@ -3,6 +3,7 @@
 
 use super::{GlobalArgs, Status};
 use crate::cli::terminal::{say_err, say_to};
+use crate::io::output::{Output, OutputDir};
 use crate::scope::{self, KeyCheck, ModuleScope, ModuleStatus, ScopeQuery, TimeWindow};
 use anyhow::Context;
 use clap::Args;
@@ -29,6 +30,9 @@ pub struct ScopeArgs {
     /// key that still verifies over all its bytes.
     #[arg(short = 'o', long = "output", alias = "list", value_name = "FILE")]
     pub list: Option<PathBuf>,
+    /// Replace an existing re-sign list (without it, an existing FILE is an error).
+    #[arg(long, requires = "list")]
+    pub force: bool,
     /// Machine-readable output (shape documented in the README).
     #[arg(long)]
     pub json: bool,
@@ -76,8 +80,15 @@ pub fn run_to(global: &GlobalArgs, args: ScopeArgs, out: &mut dyn Write) -> anyh
     };
     let list_context =
         |list: &std::path::Path| format!("writing the re-sign list {}", list.display());
-    let mut list = match &args.list {
-        Some(path) => Some(ListWriter::create(path).with_context(|| list_context(path))?),
+    // The list's folder is opened (and an existing list refused, without --force) before any
+    // module is read; the list is written there as modules come and renamed into place at the
+    // end, never through a link (io::output).
+    let list_dir = match &args.list {
+        Some(path) => Some(ListDir::open(path).with_context(|| list_context(path))?),
+        None => None,
+    };
+    let mut list = match &list_dir {
+        Some(d) => Some(d.create(args.force)?),
         None => None,
     };
     let mut json = if args.json {
@@ -110,7 +121,9 @@ pub fn run_to(global: &GlobalArgs, args: ScopeArgs, out: &mut dyn Write) -> anyh
             }
             if let (Some(l), ModuleStatus::Valid) = (list.as_mut(), m.status) {
                 let path = args.list.as_deref().expect("a list was asked for");
-                l.push(&m.path).with_context(|| list_context(path))?;
+                l.write_all(m.path.as_os_str().as_bytes())
+                    .and_then(|()| l.write_all(b"\n"))
+                    .with_context(|| list_context(path))?;
             }
             match json.as_mut() {
                 Some(j) => j.push(&m)?,
@@ -140,7 +153,10 @@ pub fn run_to(global: &GlobalArgs, args: ScopeArgs, out: &mut dyn Write) -> anyh
         }
     }
     if let (Some(l), Some(path)) = (list, &args.list) {
-        l.finish().with_context(|| list_context(path))?;
+        l.into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| list_context(path))?
+            .commit()?;
     }
     let s = &totals.summary;
     match json {
@@ -261,39 +277,32 @@ fn write_indented(
     Ok(())
 }
 
-/// The re-sign list, written as modules come to a temp file in the list's folder and renamed
-/// into place at the end (atomic: a reader sees the old list or the whole new one).
-struct ListWriter {
-    path: PathBuf,
-    tmp: tempfile::NamedTempFile,
-    w: std::io::BufWriter<std::fs::File>,
+/// The folder of the re-sign list, held open, and the list's file name in it.
+struct ListDir {
+    dir: OutputDir,
+    name: String,
 }
 
-impl ListWriter {
-    fn create(path: &std::path::Path) -> std::io::Result<Self> {
-        let dir = match path.parent() {
+impl ListDir {
+    fn open(path: &std::path::Path) -> anyhow::Result<Self> {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .with_context(|| format!("{}: not a file name for the re-sign list", path.display()))?;
+        let parent = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => std::path::Path::new("."),
         };
-        let tmp = tempfile::NamedTempFile::new_in(dir)?;
-        let w = std::io::BufWriter::new(tmp.as_file().try_clone()?);
-        Ok(ListWriter {
-            path: path.to_owned(),
-            tmp,
-            w,
+        Ok(ListDir {
+            dir: OutputDir::open(parent)?,
+            name: name.to_owned(),
         })
     }
 
-    fn push(&mut self, module: &std::path::Path) -> std::io::Result<()> {
-        self.w.write_all(module.as_os_str().as_bytes())?;
-        self.w.write_all(b"\n")
-    }
-
-    fn finish(self) -> std::io::Result<()> {
-        let ListWriter { path, tmp, w } = self;
-        w.into_inner().map_err(|e| e.into_error())?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(path).map(|_| ()).map_err(|e| e.error)
+    fn create(&self, force: bool) -> anyhow::Result<std::io::BufWriter<Output<'_>>> {
+        Ok(std::io::BufWriter::new(
+            self.dir.create_file(&self.name, force)?,
+        ))
     }
 }
 

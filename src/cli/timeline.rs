@@ -19,6 +19,9 @@ pub struct TimelineArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "csv")]
     pub format: TimelineFormat,
+    /// JSON Lines, one event a line (`--format jsonl`; schema: docs/schema/timeline-event.schema.json).
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
     /// Write to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -67,6 +70,11 @@ pub fn run_with(
         anyhow::ensure!(f <= t, "--from {f} is after --to {t}");
     }
     warn_if_altered(bundle, &args.bundle);
+    let format = if args.json {
+        TimelineFormat::Jsonl
+    } else {
+        args.format
+    };
     let events = timeline::filter(
         timeline::build(&bundle.evidence, &bundle.custody),
         args.from,
@@ -75,11 +83,11 @@ pub fn run_with(
     match &args.output {
         Some(p) => {
             write_new_file(p, args.force, |out| {
-                write(&events, args.format, std::io::BufWriter::new(out))
+                write(&events, format, std::io::BufWriter::new(out))
             })
             .with_context(|| format!("writing the timeline to {}", p.display()))?;
         }
-        None => write(&events, args.format, std::io::BufWriter::new(stdout))
+        None => write(&events, format, std::io::BufWriter::new(stdout))
             .context("writing the timeline")?,
     }
     Ok(status_of(bundle))

@@ -73,7 +73,7 @@ pub struct KeyFileWalk {
 }
 
 /// A readable regular file that is not a key file.
-#[derive(Serialize, Debug, Clone)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone)]
 pub struct NotAKey {
     #[serde(serialize_with = "serialize_path")]
     pub path: PathBuf,
@@ -339,7 +339,7 @@ fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, KeyAuditError> {
 }
 
 /// What happened to one key file since the baseline was written.
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone, PartialEq, Eq)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum BaselineChange {
     /// Same SHA-256 as recorded.
@@ -381,7 +381,8 @@ impl BaselineChange {
 }
 
 /// One checked path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Debug, Clone, PartialEq, Eq)]
+#[schemars(with = "BaselineCheckEntryJson")]
 pub struct BaselineCheckEntry {
     pub path: PathBuf,
     pub change: BaselineChange,
@@ -390,6 +391,29 @@ pub struct BaselineCheckEntry {
     /// `check` must not publish a digest the baseline does not hold (a replaced secret key's),
     /// nor repeat the baseline's.
     pub secret: bool,
+}
+
+/// The JSON record of a [`BaselineCheckEntry`] (its schema; the record is written by hand):
+/// a secret key's digests are left out.
+#[derive(schemars::JsonSchema)]
+#[schemars(rename = "BaselineCheckEntry")]
+#[allow(dead_code)]
+struct BaselineCheckEntryJson {
+    path: String,
+    /// `unchanged`, `changed`, `missing`, `not-a-file`, `unreadable` or `new`.
+    #[schemars(regex(pattern = r"^(unchanged|changed|missing|not-a-file|unreadable|new)$"))]
+    status: String,
+    /// Present (true) for a secret key file: no digest is printed for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret_key: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<Sha256Digest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expected: Option<Sha256Digest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actual: Option<Sha256Digest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
 }
 
 impl Serialize for BaselineCheckEntry {
@@ -442,7 +466,7 @@ fn is_secret_key_file(path: &Path) -> bool {
 
 /// Result of comparing the key files on disk with a baseline: every baseline entry (in baseline
 /// order), then new key files (sorted by path).
-#[derive(Serialize, Debug, Clone, Default)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone, Default)]
 pub struct BaselineCheck {
     pub entries: Vec<BaselineCheckEntry>,
 }
@@ -611,7 +635,8 @@ const NOTE_SECRET_KEY_MATERIAL: &str = "secret-key-material";
 
 /// What the audit says about one key file. Never holds a secret byte: for a secret key only
 /// the public half's identifiers appear.
-#[derive(Debug, Clone)]
+#[derive(schemars::JsonSchema, Debug, Clone)]
+#[schemars(with = "AuditedKeyFileJson")]
 pub struct AuditedKeyFile {
     pub path: PathBuf,
     /// The parsed key (its own findings are in `findings`), or why the file, which looks like
@@ -631,6 +656,39 @@ impl AuditedKeyFile {
     pub fn wsc_key_id(&self) -> Option<&str> {
         self.key.as_ref().ok().and_then(|k| k.wsc_key_id.as_deref())
     }
+}
+
+/// The JSON record of an [`AuditedKeyFile`] (its schema; the record is written by hand below).
+#[derive(schemars::JsonSchema)]
+#[schemars(rename = "AuditedKeyFile")]
+#[allow(dead_code)]
+struct AuditedKeyFileJson {
+    path: String,
+    /// null when the file could not be parsed.
+    format: Option<keys::KeyFormat>,
+    secret: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    algorithm: Option<keys::KeyAlgorithm>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_key: Option<PublicKey>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wsc_key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fingerprint_sha256: Option<Sha256Digest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bundle_key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ssh_comment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encrypted: Option<bool>,
+    /// Why a file that looks like a key could not be parsed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    /// Permission bits in octal (`"0600"`).
+    #[schemars(regex(pattern = r"^[0-7]{4}$"))]
+    permissions: String,
+    stat: FileStat,
+    findings: Vec<Finding>,
 }
 
 /// The `keys --json` record: path, `format` (null when unparsed), `secret`, the key's
@@ -678,7 +736,7 @@ impl Serialize for PathText<'_> {
 }
 
 /// The audit of all key files under the inputs.
-#[derive(Serialize, Debug, Clone, Default)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone, Default)]
 pub struct KeyAudit {
     pub keys: Vec<AuditedKeyFile>,
     /// Readable regular files that are not key files.

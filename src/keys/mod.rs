@@ -46,7 +46,7 @@ pub enum KeyError {
 }
 
 /// How a key file is encoded.
-#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum KeyFormat {
     /// wsc `keygen -K`: 33 bytes `01 ‖ pk`.
@@ -92,7 +92,7 @@ impl fmt::Display for KeyFormat {
 }
 
 /// Signature algorithm of a key.
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum KeyAlgorithm {
     Ed25519,
@@ -195,8 +195,21 @@ impl Serialize for PublicKey {
     }
 }
 
+impl schemars::JsonSchema for PublicKey {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Ed25519PublicKey".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        crate::model::digest::hex_schema(
+            "Ed25519 public key, 32 raw bytes as 64 lowercase hex characters",
+            32,
+        )
+    }
+}
+
 /// What a key file is. Holds no secret byte: for secret keys only the public half is derived.
-#[derive(Serialize, Clone, Debug, PartialEq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq)]
 pub struct KeyFile {
     pub format: KeyFormat,
     pub is_secret: bool,
@@ -260,7 +273,7 @@ impl KeyFile {
 }
 
 /// A key file plus its `lstat` metadata and the findings that need it.
-#[derive(Serialize, Clone, Debug, PartialEq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq)]
 pub struct KeyFileReport {
     pub key: KeyFile,
     pub stat: FileStat,

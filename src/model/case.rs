@@ -180,8 +180,37 @@ pub enum CaseFileError {
     },
     #[error("{path}: not valid UTF-8 text")]
     NotUtf8 { path: String },
+    /// `message` is one line (`line 2, column 12: …`), for findings and logs; `layout` is
+    /// toml's own text (the line quoted, a caret under the column), for a person at a terminal.
     #[error("{path}: {message}")]
-    Syntax { path: String, message: String },
+    Syntax {
+        path: String,
+        message: String,
+        layout: String,
+    },
+}
+
+/// A TOML syntax error of `text` as (one line naming the line and column, toml's own
+/// multi-line layout): the one rendering of TOML errors (case files, runbook overrides).
+pub fn toml_error_text(e: &toml::de::Error, text: &str) -> (String, String) {
+    let message = e.message().trim().replace('\n', " ");
+    let line = match e.span() {
+        Some(span) => {
+            let before = &text.as_bytes()[..span.start.min(text.len())];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let line_start = before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            let column = String::from_utf8_lossy(&before[line_start..])
+                .chars()
+                .count()
+                + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    };
+    (line, e.to_string().trim_end().to_owned())
 }
 
 impl CaseInfo {
@@ -196,9 +225,13 @@ impl CaseInfo {
         }
         let text =
             std::str::from_utf8(bytes).map_err(|_| CaseFileError::NotUtf8 { path: path.into() })?;
-        toml::from_str(text).map_err(|e| CaseFileError::Syntax {
-            path: path.to_owned(),
-            message: e.to_string().trim_end().replace('\n', " "),
+        toml::from_str(text).map_err(|e| {
+            let (message, layout) = toml_error_text(&e, text);
+            CaseFileError::Syntax {
+                path: path.to_owned(),
+                message,
+                layout,
+            }
         })
     }
 

@@ -50,6 +50,26 @@ impl Serialize for Sha256Digest {
     }
 }
 
+/// The JSON Schema of `bytes` bytes written as lowercase hex: the one schema of every
+/// fixed-size binary value the outputs print (digests, hashes, public keys).
+pub fn hex_schema(description: &str, bytes: usize) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": description,
+        "type": "string",
+        "pattern": format!("^[0-9a-f]{{{}}}$", bytes * 2)
+    })
+}
+
+impl schemars::JsonSchema for Sha256Digest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Sha256Digest".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        hex_schema("SHA-256 digest, 64 lowercase hex characters", 32)
+    }
+}
+
 impl<'de> Deserialize<'de> for Sha256Digest {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;

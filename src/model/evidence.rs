@@ -18,7 +18,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// A path recorded losslessly: `text` is the display form; `raw_hex` holds the exact bytes when
 /// the name is not valid UTF-8 (Unix file names are bytes).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    schemars::JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
 pub struct RecordedPath {
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,7 +52,7 @@ impl fmt::Display for RecordedPath {
 }
 
 /// `stat` metadata of a source file, as read before or after acquisition.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct FileStat {
     pub size: u64,
     /// Permission bits and file type, as `st_mode`.
@@ -100,7 +102,7 @@ pub fn unix_time(secs: i64, nsecs: i64) -> DateTime<Utc> {
 
 /// A dated fact about an item (stat times, certificate validity, Rekor integration, audit
 /// events, …): what the timeline is built from.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct ItemTime {
     pub at: DateTime<Utc>,
     /// Stable machine name of the event (`file.mtime`, `rekor.integrated`, `cert.not_before`, …).
@@ -128,7 +130,7 @@ impl ToolInfo {
 }
 
 /// A source that was seen but not collected, and why (symlink, FIFO, unreadable, too large, …).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct NotCollected {
     pub path: RecordedPath,
     pub reason: String,

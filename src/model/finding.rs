@@ -7,7 +7,19 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Severity levels of the incident runbook ("Incident Classification").
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    schemars::JsonSchema,
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Policy violation; respond within a week (e.g. key file permission issues).
@@ -68,7 +80,19 @@ impl std::str::FromStr for Severity {
 }
 
 /// Incident types of the runbook.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    schemars::JsonSchema,
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+)]
 pub enum IncidentType {
     /// INC-1: private key compromise.
     #[serde(rename = "INC-1")]
@@ -126,7 +150,7 @@ impl std::str::FromStr for IncidentType {
 }
 
 /// One thing the tool concluded, with the runbook severity and the incident type it points to.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
     /// Stable kebab-case identifier (`signature-does-not-cover-module`, …): what scripts match on.
     pub code: String,

@@ -4,7 +4,19 @@
 use serde::{Deserialize, Serialize};
 
 /// What kind of source an evidence item is; decides where it goes in the bag and who analyses it.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    schemars::JsonSchema,
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ItemKind {
     Module,

@@ -76,8 +76,14 @@ pub struct Runbook {
 /// A runbook file that does not parse or does not hold together.
 #[derive(Debug, thiserror::Error)]
 pub enum RunbookError {
+    /// `message` is one line; `layout` toml's own text with the caret (see
+    /// [`crate::model::case::toml_error_text`]).
     #[error("{path}: {message}")]
-    Parse { path: String, message: String },
+    Parse {
+        path: String,
+        message: String,
+        layout: String,
+    },
     #[error("{path}: finding code {code:?} is listed under two controls")]
     DuplicateCode { path: String, code: String },
     #[error("{path}: RACI table {table:?} row {activity:?} has {got} roles for {want} columns")]
@@ -99,9 +105,13 @@ impl Runbook {
 
     /// Parses and checks a runbook file (`path` names it in errors).
     pub fn parse(text: &str, path: &str) -> Result<Self, RunbookError> {
-        let rb: Runbook = toml::from_str(text).map_err(|e| RunbookError::Parse {
-            path: path.to_owned(),
-            message: e.to_string().trim_end().to_owned(),
+        let rb: Runbook = toml::from_str(text).map_err(|e| {
+            let (message, layout) = crate::model::case::toml_error_text(&e, text);
+            RunbookError::Parse {
+                path: path.to_owned(),
+                message,
+                layout,
+            }
         })?;
         for t in &rb.raci {
             if let Some(r) = t.rows.iter().find(|r| r.roles.len() != t.columns.len()) {

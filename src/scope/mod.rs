@@ -48,7 +48,7 @@ pub enum ScopeError {
 }
 
 /// One key the query asks about.
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct QueryKey {
     /// wsc key id (hex), what signatures carry.
     pub key_id: String,
@@ -60,7 +60,7 @@ pub struct QueryKey {
 }
 
 /// The compromise window for keyless signatures (Rekor integrated time).
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeWindow {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
@@ -106,7 +106,7 @@ impl TimeWindow {
 }
 
 /// What `scope` looks for.
-#[derive(Serialize, Debug, Clone, Default)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone, Default)]
 pub struct ScopeQuery {
     pub keys: Vec<QueryKey>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -210,7 +210,7 @@ impl ScopeQuery {
 }
 
 /// How one signature by a queried key stands.
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone, PartialEq, Eq)]
 #[serde(tag = "check", rename_all = "kebab-case")]
 pub enum KeyCheck {
     /// Verifies, and covers every byte after the signature section.
@@ -230,7 +230,7 @@ pub enum KeyCheck {
 }
 
 /// One signature by a queried key.
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct KeySignature {
     pub source: SignatureSource,
     pub set_index: usize,
@@ -244,7 +244,7 @@ pub struct KeySignature {
 }
 
 /// A signature by someone else on the same module.
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct OtherSigner {
     pub source: SignatureSource,
     /// Key id stored in the signature; `None`: no key id, signer unknown.
@@ -254,7 +254,7 @@ pub struct OtherSigner {
 }
 
 /// A keyless (Sigstore) signature: who the certificate names and when Rekor logged it.
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone, PartialEq)]
 pub struct KeylessSigner {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identity: Option<String>,
@@ -274,7 +274,7 @@ pub struct KeylessSigner {
 }
 
 /// The answer for one module.
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModuleStatus {
     /// A signature by a queried key verifies over every byte: re-sign it.
@@ -318,7 +318,7 @@ impl ModuleStatus {
 }
 
 /// Where a module was read from.
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone, PartialEq, Eq)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum ModuleOrigin {
     File,
@@ -330,7 +330,7 @@ pub enum ModuleOrigin {
 }
 
 /// Everything `scope` says about one module.
-#[derive(Serialize, Debug, Clone)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone)]
 pub struct ModuleScope {
     /// The input as given joined with the path inside it (bundles: the collected source path).
     #[serde(serialize_with = "serialize_path")]
@@ -350,7 +350,7 @@ pub struct ModuleScope {
 }
 
 /// Counts over all modules.
-#[derive(Serialize, Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ScopeSummary {
     pub modules: usize,
     pub valid: usize,
@@ -367,7 +367,7 @@ pub struct ScopeSummary {
 }
 
 /// The whole answer.
-#[derive(Serialize, Debug, Clone)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone)]
 pub struct ScopeResult {
     pub query: ScopeQuery,
     pub summary: ScopeSummary,

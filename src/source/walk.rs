@@ -53,7 +53,7 @@ impl SpecialKind {
 /// Why a path met by the walk was not taken. Serialised (for `keys` and `scope --json`) as a
 /// `reason` tag; the details that only evidence records (link target, error of a missing input,
 /// kind of special file) are not part of that form.
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone, PartialEq, Eq)]
 #[serde(tag = "reason", rename_all = "kebab-case")]
 pub enum SkipReason {
     /// An input named on the command line does not exist.
@@ -142,7 +142,7 @@ impl std::fmt::Display for SkipReason {
 }
 
 /// A path that was seen and skipped, with the reason.
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct SkippedPath {
     #[serde(serialize_with = "serialize_path")]
     pub path: PathBuf,

@@ -6,7 +6,9 @@ use super::rekor_entry::LogEntry;
 use serde::Serialize;
 
 /// Which check a result is about. The kebab-case names are the stable ids of `--json`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum CheckId {
     /// wsc keyless only: the module hash in the signature equals the module's recomputed hash.
@@ -45,7 +47,7 @@ impl CheckId {
 }
 
 /// The result of one check.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(schemars::JsonSchema, Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "result", rename_all = "kebab-case")]
 pub enum Outcome {
     Pass { detail: String },
@@ -89,7 +91,7 @@ pub(crate) fn not_possible(r: impl Into<String>) -> Outcome {
 }
 
 /// One check with its result.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(schemars::JsonSchema, Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Check {
     pub id: CheckId,
     #[serde(flatten)]

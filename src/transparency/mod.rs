@@ -103,7 +103,7 @@ impl Artifact<'_> {
 }
 
 /// What kind of file was analysed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(schemars::JsonSchema, Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum InputKind {
     RekorEntry { shape: EntryShape },
@@ -114,7 +114,7 @@ pub enum InputKind {
 }
 
 /// The facts a reader wants first.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(schemars::JsonSchema, Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub uuid: Option<String>,
     pub log_index: Option<u64>,
@@ -128,7 +128,7 @@ pub struct Summary {
 }
 
 /// Checks, findings and times of one piece of evidence.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(schemars::JsonSchema, Clone, Debug, PartialEq, Serialize)]
 pub struct Verification {
     pub summary: Summary,
     pub checks: Vec<Check>,
@@ -137,7 +137,7 @@ pub struct Verification {
 }
 
 /// Overall result of the checks, by the verdict policy ([`policy`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Every required check passed and no check failed.
@@ -169,7 +169,7 @@ impl Verification {
 }
 
 /// The report on one transparency file.
-#[derive(Clone, Debug, Serialize)]
+#[derive(schemars::JsonSchema, Clone, Debug, Serialize)]
 pub struct TransparencyReport {
     pub file: String,
     pub kind: InputKind,

@@ -7,7 +7,7 @@ use p256::ecdsa::signature::Verifier;
 use serde::Serialize;
 
 /// Algorithm of a key, as reports name it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LogKeyAlgorithm {
     EcdsaP256,

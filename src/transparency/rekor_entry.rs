@@ -14,7 +14,7 @@ const MAX_SET_BYTES: usize = 1024;
 const MAX_EMBEDDED_PROOF: usize = 64 * 1024;
 
 /// Which shape the entry was read from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EntryShape {
     /// `{"<uuid>": {body, integratedTime, logID, logIndex, verification}}`.

@@ -27,7 +27,7 @@ const MAX_KEY_BYTES: usize = 16 * 1024;
 const MAX_CERT_BYTES: usize = 64 * 1024;
 
 /// A time window from a `validFor` object; `end` absent means still valid.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(schemars::JsonSchema, Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ValidFor {
     pub start: Option<DateTime<Utc>>,
     pub end: Option<DateTime<Utc>>,
@@ -40,11 +40,12 @@ impl ValidFor {
 }
 
 /// One transparency log (Rekor) of the root.
-#[derive(Clone, Debug, Serialize)]
+#[derive(schemars::JsonSchema, Clone, Debug, Serialize)]
 pub struct TransparencyLog {
     pub base_url: String,
     /// SHA-256 of the key's DER SubjectPublicKeyInfo, as the root states it (`logId.keyId`).
     #[serde(serialize_with = "super::serialize_hex")]
+    #[schemars(with = "String")]
     pub log_id: Vec<u8>,
     /// The key details string of the root (`PKIX_ECDSA_P256_SHA_256`, `PKIX_ED25519`, …).
     pub key_details: String,
@@ -77,7 +78,7 @@ impl TransparencyLog {
 }
 
 /// One Fulcio certificate authority: its chain (issuing certificate first, root last).
-#[derive(Clone, Debug, Serialize)]
+#[derive(schemars::JsonSchema, Clone, Debug, Serialize)]
 pub struct CertificateAuthority {
     pub uri: String,
     pub subject: String,
@@ -88,7 +89,7 @@ pub struct CertificateAuthority {
 }
 
 /// A parsed trusted root.
-#[derive(Clone, Debug, Serialize)]
+#[derive(schemars::JsonSchema, Clone, Debug, Serialize)]
 pub struct TrustRoot {
     /// Where the root came from, stated in every report.
     pub origin: String,

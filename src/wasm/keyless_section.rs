@@ -87,7 +87,7 @@ pub fn decode(
 }
 
 /// What the leaf certificate says (decoded with x509-parser; not verified here).
-#[derive(Serialize, Clone, Debug, PartialEq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq)]
 pub struct CertificateSummary {
     pub subject: String,
     pub issuer: String,
@@ -179,7 +179,7 @@ fn der_utf8_string(v: &[u8]) -> Option<String> {
 }
 
 /// The embedded Rekor entry, read leniently (every field optional).
-#[derive(Serialize, Clone, Debug, PartialEq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq)]
 pub struct RekorSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
@@ -261,9 +261,10 @@ pub fn summarise_rekor_entry(json: &[u8]) -> RekorSummary {
 }
 
 /// Everything `inspect` says about a keyless signature.
-#[derive(Serialize, Clone, Debug, PartialEq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq)]
 pub struct KeylessReport {
     #[serde(serialize_with = "ser_hex")]
+    #[schemars(with = "String")]
     pub signature: Vec<u8>,
     pub certificate_count: usize,
     /// The leaf certificate.
@@ -274,6 +275,7 @@ pub struct KeylessReport {
     pub leaf_error: Option<String>,
     pub rekor: RekorSummary,
     #[serde(serialize_with = "ser_hex")]
+    #[schemars(with = "String")]
     pub embedded_module_hash: Vec<u8>,
     pub recomputed_module_hash: Option<Sha256Digest>,
     pub module_hash_matches: bool,

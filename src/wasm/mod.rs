@@ -19,7 +19,7 @@ use signature_section::SignatureData;
 use verdict::SignatureVerdict;
 
 /// Where the signature data came from.
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq, Eq)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum SignatureSource {
     /// The module's first section; offsets are file offsets of the module.
@@ -29,7 +29,7 @@ pub enum SignatureSource {
 }
 
 /// What the module's signature is.
-#[derive(Serialize, Clone, Debug, PartialEq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum SignatureAnalysis {
     /// No `signature` section and no detached signature.
@@ -48,7 +48,7 @@ pub enum SignatureAnalysis {
 }
 
 /// Everything found in one module.
-#[derive(Serialize, Clone, Debug, PartialEq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq)]
 pub struct ModuleReport {
     pub scan: ModuleScan,
     pub signature: SignatureAnalysis,
@@ -161,7 +161,13 @@ pub fn analyse_module(
             ),
         ));
     }
-    if scan.error.is_some() {
+    if let Some(e) = &scan.error {
+        findings.push(Finding::new(
+            "module-does-not-parse",
+            Severity::Medium,
+            Some(IncidentType::MaliciousModule),
+            format!("the module does not parse ({e}): wsc refuses it, and no signature on it can be checked"),
+        ));
         return ModuleReport {
             scan,
             signature: SignatureAnalysis::Unsigned,

@@ -33,7 +33,7 @@ const CORE_HEADER: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 const COMPONENT_HEADER: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
 
 /// What the 8-byte header says the file is.
-#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum HeaderKind {
     CoreModule,
@@ -41,7 +41,7 @@ pub enum HeaderKind {
 }
 
 /// Why the walk stopped. `offset` in [`ScanError`] says where.
-#[derive(Serialize, Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum ScanErrorKind {
     #[error("not a WebAssembly module (header {found})")]
@@ -79,7 +79,7 @@ pub enum ScanErrorKind {
 }
 
 /// A decoding error and the byte offset (from the start of the file) where it was found.
-#[derive(Serialize, Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("byte offset {offset}: {kind}")]
 pub struct ScanError {
     pub offset: u64,
@@ -87,7 +87,7 @@ pub struct ScanError {
 }
 
 /// One section as found in the file.
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct SectionInfo {
     /// Position among the sections, 0 = first after the header (as `wsc show` numbers them).
     pub index: usize,
@@ -190,7 +190,7 @@ pub struct ScanOptions {
 }
 
 /// The result of a walk: everything found up to the end or up to the error.
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct ModuleScan {
     pub header: Option<HeaderKind>,
     pub file_len: u64,

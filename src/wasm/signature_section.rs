@@ -34,6 +34,16 @@ impl Serialize for Hash32 {
     }
 }
 
+impl schemars::JsonSchema for Hash32 {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Hash32".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        crate::model::digest::hex_schema("32-byte hash, 64 lowercase hex characters", 32)
+    }
+}
+
 fn ser_hex<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&hex::encode(b))
 }
@@ -50,7 +60,7 @@ fn ser_hex_list<S: Serializer>(b: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// The decoded section payload.
-#[derive(Serialize, Clone, Debug, PartialEq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq)]
 pub struct SignatureData {
     /// File range of the payload (after the section name; the whole file for a detached `.sig`).
     pub range: Range<u64>,
@@ -64,7 +74,7 @@ pub struct SignatureData {
 }
 
 /// One list of hashes and the signatures over it.
-#[derive(Serialize, Clone, Debug, PartialEq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq)]
 pub struct SignedHashSet {
     pub index: usize,
     /// File range of the set's bytes (inside its length prefix).
@@ -78,27 +88,30 @@ pub struct SignedHashSet {
 }
 
 /// One signature element.
-#[derive(Serialize, Clone, Debug, PartialEq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq)]
 pub struct SignatureEntry {
     /// Position among the set's elements (dropped ones included).
     pub index: usize,
     pub range: Range<u64>,
     #[serde(serialize_with = "ser_opt_hex")]
+    #[schemars(with = "Option<String>")]
     pub key_id: Option<Vec<u8>>,
     pub alg_id: u8,
     #[serde(serialize_with = "ser_hex")]
+    #[schemars(with = "String")]
     pub signature: Vec<u8>,
     /// `false` for an old-format element that ends before the certificate count.
     pub cert_count_present: bool,
     /// DER certificates (§9), device certificate first.
     #[serde(serialize_with = "ser_hex_list")]
+    #[schemars(with = "Vec<String>")]
     pub certificates: Vec<Vec<u8>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trailing: Option<Range<u64>>,
 }
 
 /// A signature element wsc would not use, and why.
-#[derive(Serialize, Clone, Debug, PartialEq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq)]
 pub struct DroppedElement {
     pub index: usize,
     pub range: Range<u64>,

@@ -26,7 +26,7 @@ pub fn signed_message(data: &SignatureData, set: &SignedHashSet) -> Vec<u8> {
 }
 
 /// A section outside the covered range.
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct UncoveredSection {
     pub index: usize,
     pub id: u8,
@@ -47,7 +47,7 @@ impl UncoveredSection {
 }
 
 /// What a set's stored hashes say about the module's current bytes, keys aside.
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq, Eq)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum HashCoverage {
     /// A stored hash equals the hash of every byte after the signature section.
@@ -99,7 +99,7 @@ pub fn set_coverage(scan: &ModuleScan, set: &SignedHashSet) -> HashCoverage {
 }
 
 /// Why a signature made by (or claiming) a given key does not hold.
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum InvalidReason {
     /// Made by this key, but no hash matches the current bytes.
@@ -109,7 +109,7 @@ pub enum InvalidReason {
 }
 
 /// Why a signature cannot be checked.
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum UnsupportedReason {
     /// Not Ed25519: wsc silently drops such an element.
@@ -119,17 +119,21 @@ pub enum UnsupportedReason {
 }
 
 /// The verdict for one signature.
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq, Eq)]
 #[serde(tag = "verdict", rename_all = "kebab-case")]
 pub enum Verdict {
     /// Made by `key` and covers every byte after the signature section.
     Valid {
         key: String,
+        // In JSON only as `SignatureVerdict::covered` (one `covered` key per object).
+        #[serde(skip_serializing)]
         covered: Range<u64>,
     },
     /// Made by `key`, covers only `covered`; `uncovered` sections follow.
     Partial {
         key: String,
+        // In JSON only as `SignatureVerdict::covered` (one `covered` key per object).
+        #[serde(skip_serializing)]
         covered: Range<u64>,
         at_delimiter: bool,
         uncovered: Vec<UncoveredSection>,
@@ -178,7 +182,7 @@ impl Verdict {
 }
 
 /// One signature and its verdict.
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct SignatureVerdict {
     pub set_index: usize,
     pub signature_index: usize,

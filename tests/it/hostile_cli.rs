@@ -202,12 +202,26 @@ fn empty_files() {
     assert_eq!(r.code, 2);
     one_error_line(&r.stderr, &sig.display().to_string());
     assert!(r.stderr.contains("specification version"), "{}", r.stderr);
-    // Anything else empty is kept as an attachment (exit 0), with the empty file's hash.
+    // Anything else empty is not recognised: nothing about it could be checked (exit 2), one
+    // line each, naming the file.
     let r = run(inspect().arg(&other).arg(&key));
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains(
-        "0 bytes, sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-    ));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", r.stderr);
+    for (line, p) in lines.iter().zip([&other, &key]) {
+        assert!(
+            line.contains(&format!("{}: not recognised", p.display())),
+            "{line}"
+        );
+    }
+    // In JSON its size and hash are still given, with the error and status 2.
+    let r = run(inspect().arg("--json").arg(&other));
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["status"], 2);
+    assert_eq!(
+        v["sha256"],
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
     // As a -K key it is a usage error naming the file.
     let r = run(inspect()
         .arg("-K")

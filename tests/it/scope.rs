@@ -203,7 +203,15 @@ fn key_in_any_format_gives_the_same_answer() {
     ] {
         let o = run_in(
             t.path(),
-            &["scope", "--key", &key(k), "--list", "l.txt", "modules"],
+            &[
+                "scope",
+                "--key",
+                &key(k),
+                "--list",
+                "l.txt",
+                "--force",
+                "modules",
+            ],
         );
         assert_eq!(code(&o), 1, "{k}");
         assert_eq!(list_file(t.path(), "l.txt"), A_RESIGN, "{k}");
@@ -211,7 +219,9 @@ fn key_in_any_format_gives_the_same_answer() {
     let raw = "e3749b84e3e8af4036b3d26615547959acebcda20c9b05e421506c4bcf819e04";
     run_in(
         t.path(),
-        &["scope", "--key", raw, "--list", "l.txt", "modules"],
+        &[
+            "scope", "--key", raw, "--list", "l.txt", "--force", "modules",
+        ],
     );
     assert_eq!(list_file(t.path(), "l.txt"), A_RESIGN);
 }

@@ -68,6 +68,8 @@ fn args(inputs: Vec<PathBuf>, json: bool, list: Option<PathBuf>) -> ScopeArgs {
         keys: None,
         window: Some("2025-01-01..".into()),
         list,
+        // The list may be written again by the next measurement.
+        force: true,
         json,
         inputs,
     }

@@ -42,7 +42,7 @@ pub struct VerifyOptions {
 }
 
 /// Overall result; decides the exit code (0, 1, 2).
-#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Complete and unaltered (and signed by the examiner key, when one was given).
@@ -54,7 +54,7 @@ pub enum Verdict {
 }
 
 /// The examiner signature, as found.
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq, Eq)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum SignatureStatus {
     Absent,
@@ -68,7 +68,7 @@ pub enum SignatureStatus {
 }
 
 /// The full result of [`verify_bundle`] (the `--json` document).
-#[derive(Serialize, Clone, Debug)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug)]
 pub struct VerifyReport {
     pub bundle: String,
     pub verdict: Verdict,

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 /// One thing wrong with a bundle. `entry` fields are zip entry names; `path` fields are bag
 /// paths (relative to the bag folder).
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq, Eq)]
 #[serde(tag = "problem", rename_all = "kebab-case")]
 pub enum Problem {
     NotReadable {
