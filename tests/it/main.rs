@@ -6,6 +6,7 @@ mod common;
 mod report_support;
 
 mod architecture;
+mod bagit_conformance;
 mod capture;
 mod collect;
 mod command_line;

@@ -3,6 +3,7 @@
 //! wrong examiner key, and hostile zip structure are all caught and named; a non-bundle is
 //! exit 2.
 
+use crate::common::bags::{read_entries, tamper, write_entries, Entries};
 use crate::common::cmd;
 
 use crate::common::fixture;
@@ -46,39 +47,6 @@ fn bundle(dir: &Path, extra: &[&str]) -> (PathBuf, String) {
         .unwrap()
         .to_owned();
     (out, digest)
-}
-
-type Entries = Vec<(String, Vec<u8>)>;
-
-fn read_entries(zip: &Path) -> Entries {
-    let mut za = zip::ZipArchive::new(std::fs::File::open(zip).unwrap()).unwrap();
-    (0..za.len())
-        .map(|i| {
-            let mut f = za.by_index(i).unwrap();
-            let mut v = Vec::new();
-            f.read_to_end(&mut v).unwrap();
-            (f.name().unwrap().into_owned(), v)
-        })
-        .collect()
-}
-
-/// Writes `entries` as a new, well-formed zip (valid CRCs): only the bag content is altered.
-fn write_entries(zip: &Path, entries: &Entries) {
-    let mut zw = zip::ZipWriter::new(std::fs::File::create(zip).unwrap());
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored)
-        .unix_permissions(0o644);
-    for (name, bytes) in entries {
-        zw.start_file(name.as_str(), opts).unwrap();
-        zw.write_all(bytes).unwrap();
-    }
-    zw.finish().unwrap();
-}
-
-fn tamper(zip: &Path, f: impl FnOnce(&mut Entries)) {
-    let mut e = read_entries(zip);
-    f(&mut e);
-    write_entries(zip, &e);
 }
 
 fn entry<'a>(e: &'a mut Entries, suffix: &str) -> &'a mut Vec<u8> {
