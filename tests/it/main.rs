@@ -46,4 +46,5 @@ mod transparency_snapshots;
 mod transparency_tamper;
 mod verified_handle;
 mod verify;
+mod verify_any_bag;
 mod zip_agreement;
