@@ -4,9 +4,10 @@
 //! and in bounded time and memory. (`../`, absolute names, symlink and encrypted entries, lying
 //! sizes and duplicates are covered in `tests/verify.rs`.)
 
+use crate::common::bags::{read_entries, write_entries};
 use crate::common::fixture;
 use assert_cmd::Command;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -37,32 +38,6 @@ fn collect(dir: &Path) -> PathBuf {
         .assert()
         .success();
     out
-}
-
-type Entries = Vec<(String, Vec<u8>)>;
-
-fn read_entries(zip: &Path) -> Entries {
-    let mut za = zip::ZipArchive::new(std::fs::File::open(zip).unwrap()).unwrap();
-    (0..za.len())
-        .map(|i| {
-            let mut f = za.by_index(i).unwrap();
-            let mut v = Vec::new();
-            f.read_to_end(&mut v).unwrap();
-            (f.name().unwrap().into_owned(), v)
-        })
-        .collect()
-}
-
-fn write_entries(zip: &Path, entries: &Entries) {
-    let mut zw = zip::ZipWriter::new(std::fs::File::create(zip).unwrap());
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored)
-        .unix_permissions(0o644);
-    for (name, bytes) in entries {
-        zw.start_file(name.as_str(), opts).unwrap();
-        zw.write_all(bytes).unwrap();
-    }
-    zw.finish().unwrap();
 }
 
 struct Verified {
