@@ -113,7 +113,7 @@ fn print_report(report: &VerifyReport) {
         SignatureStatus::Invalid => "signature INVALID".to_owned(),
     };
     let n = report.problems.len();
-    let generic = report.kind == BagKind::GenericBag;
+    let generic = report.kind == Some(BagKind::GenericBag);
     match (report.verdict, generic) {
         (Verdict::Intact, false) => say!(
             "intact: {} payload files, {} bytes, {sig}",

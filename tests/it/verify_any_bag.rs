@@ -80,7 +80,7 @@ fn ours_with(defect: impl FnOnce(&mut Entries)) -> (VerifyReport, Vec<Problem>) 
         retag(e);
     });
     let r = report(&zip);
-    assert_eq!(r.kind, BagKind::WscBundle);
+    assert_eq!(r.kind, Some(BagKind::WscBundle));
     for p in &before {
         assert!(r.problems.contains(p), "{p:?} went away");
     }
@@ -104,7 +104,7 @@ fn generic(defect: impl FnOnce(&mut Bag)) -> VerifyReport {
     defect(&mut bag);
     bag.write_dir(dir.path());
     let r = report(dir.path());
-    assert_eq!(r.kind, BagKind::GenericBag);
+    assert_eq!(r.kind, Some(BagKind::GenericBag));
     r
 }
 
@@ -285,7 +285,7 @@ fn a_bag_claiming_to_be_ours_without_our_files_is_altered() {
     retag(&mut e);
     write_entries(&zip, &e);
     let r = report(&zip);
-    assert_eq!(r.kind, BagKind::WscBundle);
+    assert_eq!(r.kind, Some(BagKind::WscBundle));
     assert_eq!(r.verdict, Verdict::Altered);
     assert!(r
         .problems
@@ -320,7 +320,7 @@ fn our_intact_bundle_is_still_a_bundle_with_every_check() {
     let r = report(&zip);
     assert_eq!(
         (r.verdict, r.kind),
-        (Verdict::Intact, BagKind::WscBundle),
+        (Verdict::Intact, Some(BagKind::WscBundle)),
         "{:?}",
         r.problems
     );
@@ -335,4 +335,28 @@ fn our_intact_bundle_is_still_a_bundle_with_every_check() {
         "{text}"
     );
     assert!(text.contains("intact: "), "{text}");
+}
+
+#[test]
+fn a_generic_bag_holding_an_evidence_json_is_never_read_as_a_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let evidence = b"{\"schema_version\": 1}";
+    let bag = Bag::new(
+        "1.0",
+        &["sha256"],
+        &[
+            ("data/evidence.json", evidence),
+            ("data/custody.jsonl", b""),
+        ],
+        Some("Bag-Software-Agent: bagit.py v1.9.0\n"),
+    );
+    let zip = dir.path().join("g.zip");
+    bag.write_zip(&zip, Some("IR-X"));
+    let r = report(&zip);
+    assert_eq!(
+        (r.verdict, r.kind),
+        (Verdict::Intact, Some(BagKind::GenericBag))
+    );
+    let e = wsc_forensics::bundle::open_verified(&zip, &VerifyOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("not a wsc-forensics bundle"), "{e}");
 }

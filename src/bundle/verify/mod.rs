@@ -103,7 +103,8 @@ pub struct VerifyReport {
     pub verdict: Verdict,
     /// Where the bag was found (absent when none was).
     pub layout: Option<Layout>,
-    pub kind: BagKind,
+    /// Whose bag it is (absent when no bag was found).
+    pub kind: Option<BagKind>,
     /// bagit.txt's BagIt-Version, as the bag wrote it (absent when it could not be read).
     pub bagit_version: Option<String>,
     /// SHA-256 of tagmanifest-sha256.txt (absent when it could not be read).
@@ -145,7 +146,7 @@ fn unreadable(shown: &str, problem: Problem) -> VerifyReport {
         bundle: shown.to_owned(),
         verdict: Verdict::Unreadable,
         layout: None,
-        kind: BagKind::WscBundle,
+        kind: None,
         bagit_version: None,
         warnings: Vec::new(),
         digest: None,
@@ -267,7 +268,7 @@ fn verify_ours(
             Verdict::Altered
         },
         layout: Some(Layout::ZipFolder { folder: root }),
-        kind: BagKind::WscBundle,
+        kind: Some(BagKind::WscBundle),
         bagit_version,
         digest,
         case_id: case_id.or(external_id),
@@ -365,7 +366,7 @@ fn generic_report(
         bundle: shown.to_owned(),
         verdict,
         layout: Some(layout),
-        kind: BagKind::GenericBag,
+        kind: Some(BagKind::GenericBag),
         bagit_version: out.version,
         digest: None,
         case_id: out.external_id,

@@ -105,7 +105,9 @@ pub(super) fn check(
             let Some((path, file)) = resolve(m, line.clone(), index, &nfc, out) else {
                 continue;
             };
-            match seen.get(&path) {
+            // Two lines naming one file (by two spellings, too) are a duplicate.
+            let key = file.map_or_else(|| path.clone(), |i| source.files()[i].rel.clone());
+            match seen.get(&key) {
                 Some(c) if *c == line.checksum && duplicates_allowed(&texts.version) => {
                     out.warnings.push(Warning::DuplicateSameChecksum {
                         manifest: m.name.clone(),
@@ -119,7 +121,7 @@ pub(super) fn check(
                 }),
                 None => {}
             }
-            seen.insert(path.clone(), line.checksum.clone());
+            seen.insert(key, line.checksum.clone());
             match file {
                 Some(file) => {
                     listed.insert(file);
