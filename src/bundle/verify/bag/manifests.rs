@@ -82,7 +82,8 @@ pub(super) fn check(
             });
         }
     }
-    let nfc = Fallback::of(source);
+    // Built on the first path that names no file as written.
+    let nfc = std::cell::OnceCell::new();
     let mut expects = Vec::new();
     let mut needs: BTreeMap<usize, BTreeSet<Algorithm>> = BTreeMap::new();
     for (k, m) in manifests.iter().enumerate() {
@@ -102,7 +103,7 @@ pub(super) fn check(
         let mut listed: HashSet<usize> = HashSet::new();
         let mut seen: HashMap<String, String> = HashMap::new();
         for line in lines {
-            let Some((path, file)) = resolve(m, line.clone(), index, &nfc, out) else {
+            let Some((path, file)) = resolve(source, m, line.clone(), index, &nfc, out) else {
                 continue;
             };
             // Two lines naming one file (by two spellings, too) are a duplicate.
@@ -152,10 +153,11 @@ pub(super) fn check(
 /// leading `./` are read past with a warning, an unsafe path is a problem, a name that matches
 /// only after Unicode normalisation is used with a warning. `None`: the line is refused.
 fn resolve(
+    source: &dyn BagSource,
     m: &Manifest,
     line: AnyManifestLine,
     index: &HashMap<&str, usize>,
-    nfc: &Fallback,
+    nfc: &std::cell::OnceCell<Fallback>,
     out: &mut Outcome,
 ) -> Option<(String, Option<usize>)> {
     let mut path = line.path;
@@ -190,6 +192,7 @@ fn resolve(
     let file = match index.get(path.as_str()) {
         Some(&i) => Some(i),
         None => {
+            let nfc = nfc.get_or_init(|| Fallback::of(source));
             let normal: String = path.nfc().collect();
             if let Some(&i) = nfc.nfc.get(&normal) {
                 out.warnings.push(Warning::NormalizedMatch {
