@@ -21,7 +21,7 @@
 # wsc-verify-core, lighter start-up than the CLI) is used.
 #
 # Peers: bagit-python 1.9 (make a bag with `--processes 2`, then `zip -0 -r`; `--validate
-# --processes 2`), `sha256sum` + `zip -0 -r` and `sha256sum -c`, and the runbook's per-module
+# --processes 2`, against our verify of the bundle and of bagit-python's bag directory itself), `sha256sum` + `zip -0 -r` and `sha256sum -c`, and the runbook's per-module
 # `wsc verify` loop for scope. Floors: warm `cat` of every byte, writing every byte once
 # (cat > file + sync), 2-way parallel SHA-256 with SHA-NI (openssl dgst).
 # Our collect is given the corpus and the keys folder (modules are judged against the keys, as in
@@ -90,7 +90,12 @@ rm -f "$OUT/manual.zip"
 # The last collect round may have been --compress: verify the default bundle.
 want verify && { rm -f "$OUT/case.zip"; bash -c "$(collect_cmd)" > /dev/null 2>&1; }
 PREP="" measure verify "'$BIN' verify -q '$OUT/case.zip'"
+# With ONLY naming a validate row but not bagit-make+zip, the bag directory is made untimed.
+{ want bagit-validate || want verify-bag-dir; } && [ ! -d "$OUT/bag" ] && { cp -a corpus "$OUT/bag" && python3 -m bagit --quiet --processes 2 --sha256 "$OUT/bag"; }
 PREP="" measure bagit-validate "python3 -m bagit --quiet --validate --processes 2 '$OUT/bag'"
+# The same bag directory (made by bagit-python above, SHA-256 manifests) verified by us as a
+# generic BagIt bag: every manifest line against the bytes, completeness, Payload-Oxum.
+PREP="" measure verify-bag-dir "'$BIN' verify -q '$OUT/bag'"
 PREP="" measure sha256sum-c "sha256sum -c --quiet manual.sha256"
 PREP="rm -f '$OUT/scope.txt'" measure scope "'$BIN' scope -q --key keys/key-0.pub --list '$OUT/scope.txt' corpus; test \$? -le 1"
 PREP="" measure wsc-verify-loop "find corpus -name '*.wasm' -exec '$WSC_LOOP_BIN' verify -K keys/key-0.pub -i {} \\; 2>/dev/null | grep -c valid; true"
@@ -123,6 +128,7 @@ row collect-compress "$(ratio collect-compress collect)× the default" ""
 row bagit-make+zip "" ""
 row sha256sum+zip "" ""
 row verify "$(ratio bagit-validate verify)× (CPU $(cratio bagit-validate verify)×) faster than bagit validate; $(ratio sha256sum-c verify)× faster than sha256sum -c" "$(ratio verify floor-sha256-2way)× the SHA-256 floor"
+row verify-bag-dir "$(ratio bagit-validate verify-bag-dir)× (CPU $(cratio bagit-validate verify-bag-dir)×) faster than bagit validate on the same directory" "$(ratio verify-bag-dir floor-sha256-2way)× the SHA-256 floor"
 row bagit-validate "" ""
 row sha256sum-c "" ""
 row scope "$(ratio wsc-verify-loop scope)× (CPU $(cratio wsc-verify-loop scope)×) faster than the wsc verify loop; list exact: $SCOPE_EXACT ($ORACLE modules)" "$(ratio scope floor-sha256-2way)× the SHA-256 floor"

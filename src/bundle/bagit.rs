@@ -179,6 +179,293 @@ pub fn parse_oxum(value: &str) -> Option<(u64, u64)> {
     Some((a.parse().ok()?, b.parse().ok()?))
 }
 
+/// BagIt versions this verifier knows: those of the Library of Congress conformance suite,
+/// 0.93 to 1.0 (RFC 8493).
+pub const KNOWN_VERSIONS: [&str; 6] = ["0.93", "0.94", "0.95", "0.96", "0.97", "1.0"];
+
+/// What a bag's `bagit.txt` declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BagitDeclaration {
+    pub version: String,
+    pub encoding: String,
+}
+
+/// Splits text at LF, CRLF or CR; a last line end is optional (no empty last line).
+fn text_lines(text: &str) -> Vec<&str> {
+    let mut lines: Vec<&str> = text.split('\n').collect();
+    if lines.last() == Some(&"") {
+        lines.pop();
+    }
+    let mut out = Vec::with_capacity(lines.len());
+    for l in lines {
+        let l = l.strip_suffix('\r').unwrap_or(l);
+        out.extend(l.split('\r'));
+    }
+    out
+}
+
+/// Parses `bagit.txt` exactly (RFC 8493 §2.1.1): UTF-8 with no byte-order mark, two lines,
+/// `BagIt-Version: M.N` then `Tag-File-Character-Encoding: ENCODING`, each label followed by
+/// exactly `: ` and a value with no whitespace around it. The error is a sentence for the
+/// examiner, quoting the bag's own words.
+pub fn parse_bagit_txt(bytes: &[u8]) -> Result<BagitDeclaration, String> {
+    if bytes.starts_with(b"\xef\xbb\xbf") {
+        return Err("starts with a byte-order mark, which BagIt forbids".into());
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| "is not UTF-8".to_owned())?;
+    let lines = text_lines(text);
+    if lines.len() != 2 {
+        return Err(format!(
+            "has {} line(s); BagIt calls for exactly two (BagIt-Version, Tag-File-Character-Encoding)",
+            lines.len()
+        ));
+    }
+    let field = |line: &str, label: &str| -> Result<String, String> {
+        let value = line
+            .strip_prefix(label)
+            .and_then(|rest| rest.strip_prefix(": "))
+            .filter(|v| !v.is_empty() && v.trim() == *v)
+            .ok_or_else(|| format!("line `{line}` is not `{label}: <value>` exactly"))?;
+        Ok(value.to_owned())
+    };
+    let version = field(lines[0], "BagIt-Version")?;
+    let encoding = field(lines[1], "Tag-File-Character-Encoding")?;
+    let well_formed = version.split_once('.').is_some_and(|(a, b)| {
+        !a.is_empty() && !b.is_empty() && (a.bytes().chain(b.bytes())).all(|c| c.is_ascii_digit())
+    });
+    if !well_formed {
+        return Err(format!("BagIt-Version {version} is not of the form M.N"));
+    }
+    if !KNOWN_VERSIONS.contains(&version.as_str()) {
+        return Err(format!(
+            "BagIt-Version {version} is not a version this verifier knows (0.93 to 1.0)"
+        ));
+    }
+    Ok(BagitDeclaration { version, encoding })
+}
+
+/// Decodes a tag file (bag-info.txt, manifests, fetch.txt) in the bag's declared
+/// Tag-File-Character-Encoding: UTF-8, US-ASCII, ISO-8859-1, UTF-16 (byte-order mark, else big
+/// endian), UTF-16BE, UTF-16LE. Any other encoding cannot be read, which is an error.
+pub fn decode_tag_text(bytes: &[u8], encoding: &str) -> Result<String, String> {
+    let enc = encoding.to_ascii_uppercase().replace('_', "-");
+    let utf16 = |bytes: &[u8], big: bool| -> Result<String, String> {
+        if !bytes.len().is_multiple_of(2) {
+            return Err(format!("odd number of bytes for {encoding}"));
+        }
+        let units: Vec<u16> = bytes
+            .chunks_exact(2)
+            .map(|c| {
+                if big {
+                    u16::from_be_bytes([c[0], c[1]])
+                } else {
+                    u16::from_le_bytes([c[0], c[1]])
+                }
+            })
+            .collect();
+        String::from_utf16(&units).map_err(|_| format!("not valid {encoding}"))
+    };
+    match enc.as_str() {
+        "UTF-8" | "UTF8" => std::str::from_utf8(bytes)
+            .map(str::to_owned)
+            .map_err(|_| "not valid UTF-8".into()),
+        "US-ASCII" | "ASCII" if bytes.is_ascii() => Ok(String::from_utf8_lossy(bytes).into_owned()),
+        "US-ASCII" | "ASCII" => Err("not US-ASCII".into()),
+        "ISO-8859-1" | "LATIN1" | "LATIN-1" | "ISO8859-1" => {
+            Ok(bytes.iter().map(|&b| char::from(b)).collect())
+        }
+        "UTF-16" => match bytes {
+            [0xfe, 0xff, rest @ ..] => utf16(rest, true),
+            [0xff, 0xfe, rest @ ..] => utf16(rest, false),
+            _ => utf16(bytes, true),
+        },
+        "UTF-16BE" => utf16(bytes.strip_prefix(&[0xfe, 0xff]).unwrap_or(bytes), true),
+        "UTF-16LE" => utf16(bytes.strip_prefix(&[0xff, 0xfe]).unwrap_or(bytes), false),
+        _ => Err(format!(
+            "Tag-File-Character-Encoding {encoding} is not one this verifier can decode"
+        )),
+    }
+}
+
+/// One line of a manifest of any algorithm, as written: the checksum (lower case) and the path
+/// (percent-escapes decoded, any leading `*` or `./` kept for the caller to judge).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnyManifestLine {
+    pub line: usize,
+    pub checksum: String,
+    pub path: String,
+}
+
+/// Parses manifest text of an algorithm whose checksums are `hex_len` hex characters: one
+/// `<checksum> <whitespace> <path>` per line (blank lines skipped).
+pub fn parse_any_manifest(
+    text: &str,
+    hex_len: usize,
+) -> Result<Vec<AnyManifestLine>, ManifestLineError> {
+    let mut out = Vec::new();
+    for (i, line) in text_lines(text).into_iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let err = |message: String| ManifestLineError {
+            line: i + 1,
+            message,
+        };
+        let (hex, path) = line
+            .split_once([' ', '\t'])
+            .ok_or_else(|| err("expected `<checksum> <path>`".into()))?;
+        let path = path.trim_start_matches([' ', '\t']);
+        if path.is_empty() {
+            return Err(err("missing path".into()));
+        }
+        if hex.len() != hex_len || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(err(format!("checksum is not {hex_len} hex characters")));
+        }
+        out.push(AnyManifestLine {
+            line: i + 1,
+            checksum: hex.to_ascii_lowercase(),
+            path: decode_manifest_path(path),
+        });
+    }
+    Ok(out)
+}
+
+/// One line of `fetch.txt`: `URL LENGTH PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchLine {
+    pub line: usize,
+    pub url: String,
+    pub length: Option<u64>,
+    pub path: String,
+}
+
+/// Parses `fetch.txt` (RFC 8493 §2.2.3). Each URL must be http, https or ftp with a host, the
+/// length a number or `-`; the path is checked by the caller ([`unsafe_bag_path`]).
+pub fn parse_fetch(text: &str) -> Result<Vec<FetchLine>, ManifestLineError> {
+    let mut out = Vec::new();
+    for (i, line) in text_lines(text).into_iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let err = |message: String| ManifestLineError {
+            line: i + 1,
+            message,
+        };
+        let mut rest = line;
+        let mut token = || {
+            let t = rest.trim_start_matches([' ', '\t']);
+            let end = t.find([' ', '\t']).unwrap_or(t.len());
+            rest = &t[end..];
+            &t[..end]
+        };
+        let (url, length) = (token(), token());
+        let path = rest.trim_start_matches([' ', '\t']);
+        if path.is_empty() {
+            return Err(err("expected `<url> <length> <path>`".into()));
+        }
+        if let Some(why) = unsafe_url(url) {
+            return Err(err(format!("URL {url} refused: {why}")));
+        }
+        let length = match length {
+            "-" => None,
+            n => Some(
+                n.parse()
+                    .map_err(|_| err(format!("length {n} is neither a number nor -")))?,
+            ),
+        };
+        out.push(FetchLine {
+            line: i + 1,
+            url: url.to_owned(),
+            length,
+            path: decode_manifest_path(path),
+        });
+    }
+    Ok(out)
+}
+
+/// Why a fetch URL is refused: only http, https and ftp URLs with a host are fetchable.
+fn unsafe_url(url: &str) -> Option<&'static str> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Some("not an absolute URL");
+    };
+    if !["http", "https", "ftp"].contains(&scheme.to_ascii_lowercase().as_str()) {
+        return Some("scheme other than http, https or ftp");
+    }
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() {
+        return Some("no host");
+    }
+    if url.chars().any(char::is_control) {
+        return Some("contains a control character");
+    }
+    None
+}
+
+/// Why a path written in a manifest or fetch.txt is unsafe, judged on the text as written: it
+/// must stay inside the bag on every system (relative, no `.`/`..`/empty components, no home
+/// directory shortcut, no drive letter or backslash, no NUL).
+pub fn unsafe_bag_path(path: &str) -> Option<&'static str> {
+    if path.is_empty() {
+        return Some("empty");
+    }
+    if path.starts_with('/') {
+        return Some("absolute path");
+    }
+    if path.starts_with('~') {
+        return Some("home-directory shortcut");
+    }
+    if path.contains('\0') {
+        return Some("contains NUL");
+    }
+    if path.contains('\\') {
+        return Some("contains a backslash (a separator on Windows)");
+    }
+    let b = path.as_bytes();
+    if b.len() >= 2 && b[1] == b':' && b[0].is_ascii_alphabetic() {
+        return Some("drive letter");
+    }
+    for comp in path.split('/') {
+        match comp {
+            "" => return Some("empty path component"),
+            "." => return Some("`.` path component"),
+            ".." => return Some("`..` path component (outside the bag)"),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Parses bag-info.txt leniently as RFC 8493 §2.2.2 allows: labels may have whitespace before
+/// the colon, values are trimmed, a line starting with whitespace continues the value before
+/// (folded values), labels may repeat. Returns the 1-based number of a line that is neither.
+pub fn parse_bag_info(text: &str) -> Result<Vec<(String, String)>, usize> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (i, line) in text_lines(text).into_iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            match out.last_mut() {
+                Some((_, v)) => {
+                    if !v.is_empty() {
+                        v.push(' ');
+                    }
+                    v.push_str(line.trim());
+                }
+                None => return Err(i + 1),
+            }
+            continue;
+        }
+        let (label, value) = line.split_once(':').ok_or(i + 1)?;
+        let label = label.trim_end();
+        if label.is_empty() || label.contains(char::is_whitespace) {
+            return Err(i + 1);
+        }
+        out.push((label.to_owned(), value.trim().to_owned()));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,5 +549,86 @@ mod tests {
         let oxum = tags.iter().find(|(l, _)| l == "Payload-Oxum").unwrap();
         assert_eq!(parse_oxum(&oxum.1), Some((10, 2)));
         assert_eq!(parse_tag_file("no colon here"), Err(1));
+    }
+
+    #[test]
+    fn bagit_txt_is_parsed_exactly() {
+        let ok =
+            parse_bagit_txt(b"BagIt-Version: 0.97\r\nTag-File-Character-Encoding: UTF-8").unwrap();
+        assert_eq!(ok.version, "0.97");
+        for (bad, why) in [
+            (
+                &b"BagIt-Version : 1.0\nTag-File-Character-Encoding : UTF-8\n"[..],
+                "`BagIt-Version : 1.0`",
+            ),
+            (
+                b"\xef\xbb\xbfBagIt-Version: 0.97\nTag-File-Character-Encoding: UTF-8\n",
+                "byte-order mark",
+            ),
+            (
+                b"BagIt-Version: .97\nTag-File-Character-Encoding: UTF-8\n",
+                "BagIt-Version .97 is not",
+            ),
+            (
+                b"BagIt-Version: 1.0 \nTag-File-Character-Encoding: UTF-8\n",
+                "`BagIt-Version: 1.0 `",
+            ),
+            (b"BagIt-Version: 0.97\n", "1 line(s)"),
+            (
+                b"BagIt-Version: 2.0\nTag-File-Character-Encoding: UTF-8\n",
+                "BagIt-Version 2.0 is not a version",
+            ),
+        ] {
+            let e = parse_bagit_txt(bad).unwrap_err();
+            assert!(e.contains(why), "{e}");
+            assert!(!e.contains("Some("), "{e}");
+        }
+    }
+
+    #[test]
+    fn fetch_lines_and_paths_are_judged() {
+        let f = parse_fetch("http://h/x - data/a b\r\nftp://h/y 12 data/c%0Ad\n").unwrap();
+        assert_eq!(f[0].path, "data/a b");
+        assert_eq!((f[1].length, f[1].path.as_str()), (Some(12), "data/c\nd"));
+        assert!(parse_fetch("file:///etc/passwd - data/x\n").is_err());
+        assert!(parse_fetch("javascript:x - data/x\n").is_err());
+        assert!(parse_fetch("http:// - data/x\n").is_err());
+        for p in [
+            "../../../README.md",
+            "/tmp/test.txt",
+            "~/x",
+            "~root/foo",
+            "data/./x",
+            "a\\b",
+            "C:x",
+            "data//x",
+        ] {
+            assert!(unsafe_bag_path(p).is_some(), "{p}");
+        }
+        assert_eq!(unsafe_bag_path("data/%7Edir/x y"), None);
+    }
+
+    #[test]
+    fn tag_text_decodes_in_the_declared_encoding() {
+        assert_eq!(decode_tag_text(b"\xe9", "ISO-8859-1").unwrap(), "é");
+        assert_eq!(decode_tag_text(b"\xfe\xff\x00a", "UTF-16").unwrap(), "a");
+        assert_eq!(decode_tag_text(b"\xff\xfea\x00", "utf-16").unwrap(), "a");
+        assert!(decode_tag_text(b"\xe9", "UTF-8").is_err());
+        assert!(decode_tag_text(b"x", "EBCDIC").is_err());
+    }
+
+    #[test]
+    fn bag_info_allows_folded_repeated_and_spaced_labels() {
+        let t = parse_bag_info("A : 1\nA:   2\nB: x\n   y\n").unwrap();
+        assert_eq!(
+            t,
+            vec![
+                ("A".into(), "1".into()),
+                ("A".into(), "2".into()),
+                ("B".into(), "x y".into())
+            ]
+        );
+        assert_eq!(parse_bag_info("no colon"), Err(1));
+        assert_eq!(parse_bag_info("  leading continuation"), Err(1));
     }
 }

@@ -31,6 +31,9 @@ pub enum BundleError {
     },
     #[error("{path}: not a readable zip archive: {message}")]
     NotZip { path: PathBuf, message: String },
+    /// A bag that verify read as another tool's (generic BagIt), not one of our bundles.
+    #[error("{path}: a generic BagIt bag (bag-info.txt does not name wsc-forensics), not a wsc-forensics bundle")]
+    GenericBag { path: PathBuf },
     #[error("{path}: {count} entries, over the limit of {max}")]
     TooManyEntries {
         path: PathBuf,

@@ -5,7 +5,9 @@
 //! verification proved ([`Proof`]), for every command that prints it.
 
 use crate::bundle::reader::{load_contents, BundleContents, BundleError, BundleReader};
-use crate::bundle::verify::{verify_file, SignatureStatus, Verdict, VerifyOptions, VerifyReport};
+use crate::bundle::verify::{
+    verify_file, BagKind, SignatureStatus, Verdict, VerifyOptions, VerifyReport,
+};
 use crate::io::pread::PreadFile;
 use std::fmt;
 use std::path::Path;
@@ -82,6 +84,12 @@ pub fn open_verified(path: &Path, opts: &VerifyOptions) -> Result<VerifiedBundle
         return Err(BundleError::NotZip {
             path: path.to_owned(),
             message: why.join("; "),
+        });
+    }
+    // A bag another tool made passed RFC 8493 only: it is no bundle to read evidence from.
+    if report.kind == Some(BagKind::GenericBag) {
+        return Err(BundleError::GenericBag {
+            path: path.to_owned(),
         });
     }
     let mut reader = BundleReader::from_file(file, path)?;

@@ -2,9 +2,9 @@
 //! readable bundle.
 
 use crate::bundle::signature::load_verifying_key;
-use crate::bundle::verify::SignatureStatus;
+use crate::bundle::verify::{BagKind, Layout, SignatureStatus, VerifyReport};
 use crate::bundle::{verify_bundle, Verdict, VerifyOptions};
-use crate::cli::terminal::say;
+use crate::cli::terminal::{say, say_err};
 use crate::cli::{GlobalArgs, Status};
 use crate::model::digest::Sha256Digest;
 use anyhow::Context;
@@ -13,8 +13,9 @@ use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
-    /// The bundle (zip) to verify; it is read directly, never unpacked.
-    #[arg(value_name = "BUNDLE.zip")]
+    /// The bundle (zip) or any BagIt bag (a directory, or a zip with the bag at its root or in
+    /// one top folder) to verify; a zip is read directly, never unpacked.
+    #[arg(value_name = "BAG")]
     pub bundle: PathBuf,
     #[command(flatten)]
     pub check: BundleCheck,
@@ -63,41 +64,81 @@ pub fn run(args: VerifyArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        say!("{}", report.bundle);
-        if let Some(d) = report.digest {
-            say!("bundle digest {d}");
-        }
-        let sig = match &report.signature {
-            SignatureStatus::Absent => "not signed".to_owned(),
-            SignatureStatus::Valid {
-                key_id,
-                examiner_key_checked: true,
-            } => format!("signed by the examiner key {key_id}"),
-            SignatureStatus::Valid { key_id, .. } => {
-                format!("signed by key {key_id} (not checked against an examiner key)")
-            }
-            SignatureStatus::Invalid => "signature INVALID".to_owned(),
-        };
-        match report.verdict {
-            Verdict::Intact => say!(
-                "intact: {} payload files, {} bytes, {sig}",
-                report.payload_files,
-                report.payload_bytes
-            ),
-            Verdict::Altered => say!(
-                "ALTERED or incomplete: {} problem(s), {sig}",
-                report.problems.len()
-            ),
-            Verdict::Unreadable => say!("NOT A READABLE BUNDLE"),
-        }
-        for p in &report.problems {
-            say!("  {p}");
-        }
+        print_report(&report);
         let _ = global;
+    }
+    // Warnings go to stderr too, so a tool that runs us as a validator (the BagIt conformance
+    // suite's harness) sees them whatever the output format.
+    for w in &report.warnings {
+        say_err!("warning: {w}");
     }
     Ok(match report.verdict {
         Verdict::Intact => Status::Ok,
-        Verdict::Altered => Status::EvidenceProblem,
+        Verdict::Altered | Verdict::Invalid | Verdict::Incomplete => Status::EvidenceProblem,
         Verdict::Unreadable => Status::InputError,
     })
+}
+
+/// Which layout was found, in words.
+fn layout_line(report: &VerifyReport) -> Option<String> {
+    let what = match report.layout.as_ref()? {
+        Layout::Directory => "bag directory".to_owned(),
+        Layout::ZipRoot => "zip, bag at the root".to_owned(),
+        Layout::ZipFolder { folder } => format!("zip, bag in folder {folder}/"),
+    };
+    let version = match &report.bagit_version {
+        Some(v) => format!("BagIt-Version {v}"),
+        None => "BagIt-Version not recorded".to_owned(),
+    };
+    Some(format!("layout: {what}, {version}"))
+}
+
+fn print_report(report: &VerifyReport) {
+    say!("{}", report.bundle);
+    if let Some(line) = layout_line(report) {
+        say!("{line}");
+    }
+    if let Some(d) = report.digest {
+        say!("bundle digest {d}");
+    }
+    let sig = match &report.signature {
+        SignatureStatus::Absent => "not signed".to_owned(),
+        SignatureStatus::Valid {
+            key_id,
+            examiner_key_checked: true,
+        } => format!("signed by the examiner key {key_id}"),
+        SignatureStatus::Valid { key_id, .. } => {
+            format!("signed by key {key_id} (not checked against an examiner key)")
+        }
+        SignatureStatus::Invalid => "signature INVALID".to_owned(),
+    };
+    let n = report.problems.len();
+    let generic = report.kind == Some(BagKind::GenericBag);
+    match (report.verdict, generic) {
+        (Verdict::Intact, false) => say!(
+            "intact: {} payload files, {} bytes, {sig}",
+            report.payload_files,
+            report.payload_bytes
+        ),
+        (Verdict::Intact, true) => say!(
+            "intact (generic BagIt bag): {} payload files, {} bytes",
+            report.payload_files,
+            report.payload_bytes
+        ),
+        (Verdict::Altered, false) => say!("ALTERED or incomplete: {n} problem(s), {sig}"),
+        (Verdict::Altered, true) => say!(
+            "ALTERED (generic BagIt bag): its bytes disagree with its manifests, {n} problem(s)"
+        ),
+        (Verdict::Invalid, _) => say!("NOT A VALID BagIt BAG: {n} problem(s)"),
+        (Verdict::Incomplete, _) => say!(
+            "INCOMPLETE (generic BagIt bag): files listed in fetch.txt are not fetched, {n} problem(s)"
+        ),
+        (Verdict::Unreadable, _) => say!("NOT A READABLE BUNDLE"),
+    }
+    for p in &report.problems {
+        say!("  {p}");
+    }
+    for w in &report.warnings {
+        say!("  warning: {w}");
+    }
 }

@@ -4,7 +4,7 @@
 //! and in bounded time and memory. (`../`, absolute names, symlink and encrypted entries, lying
 //! sizes and duplicates are covered in `tests/verify.rs`.)
 
-use crate::common::bag_entries::{read_entries, write_entries};
+use crate::common::bags::{read_entries, write_entries};
 use crate::common::fixture;
 use assert_cmd::Command;
 use std::io::Write;

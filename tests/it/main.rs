@@ -6,6 +6,7 @@ mod common;
 mod report_support;
 
 mod architecture;
+mod bagit_conformance;
 mod capture;
 mod collect;
 mod command_line;
@@ -47,4 +48,5 @@ mod transparency_snapshots;
 mod transparency_tamper;
 mod verified_handle;
 mod verify;
+mod verify_any_bag;
 mod zip_agreement;

@@ -489,7 +489,7 @@ fn a_collected_bundle_is_read_from_the_zip() {
 /// a malformed one is named as the whole-document parse names it.
 #[test]
 fn a_bundle_evidence_json_the_fast_reader_leaves_alone_gives_the_same_answer() {
-    use crate::common::bag_entries::{entry, read_entries, write_entries};
+    use crate::common::bags::{entry, read_entries, write_entries};
     let t = corpus();
     let collect = [
         "collect",

@@ -3,7 +3,7 @@
 //! wrong examiner key, and hostile zip structure are all caught and named; a non-bundle is
 //! exit 2.
 
-use crate::common::bag_entries::{entry, read_entries, write_entries, Entries};
+use crate::common::bags::{entry, read_entries, tamper, write_entries, Entries};
 use crate::common::cmd;
 
 use crate::common::fixture;
@@ -47,12 +47,6 @@ fn bundle(dir: &Path, extra: &[&str]) -> (PathBuf, String) {
         .unwrap()
         .to_owned();
     (out, digest)
-}
-
-fn tamper(zip: &Path, f: impl FnOnce(&mut Entries)) {
-    let mut e = read_entries(zip);
-    f(&mut e);
-    write_entries(zip, &e);
 }
 
 fn sha(b: &[u8]) -> String {

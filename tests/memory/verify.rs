@@ -40,7 +40,7 @@ fn make_bundle(dir: &Path, files: usize, name_len: usize, pad: usize) -> Made {
     let mut custody = String::new();
     for (i, (name, bytes)) in payload.iter().enumerate() {
         items.push(format!(
-            r#"{{"source":{{"text":"/src/{i}"}},"kind":"other","sha256":"{}","bag_path":"{name}","analysis":{{"pad":"{padding}","deep":[[{{"a":[1,2,3]}}]]}},"findings":[]}}"#,
+            r#"{{"source":{{"text":"/src/{i}"}},"kind":"attachment","sha256":"{}","bag_path":"{name}","analysis":{{"pad":"{padding}","deep":[[{{"a":[1,2,3]}}]]}},"findings":[]}}"#,
             hex(bytes)
         ));
         custody.push_str(&format!(

@@ -2,7 +2,7 @@
 //! structural pass ([`super::structure`]) found in the file's bytes, and each entry must be a
 //! safe, plain, unencrypted file inside the bag folder (names judged on raw bytes).
 
-use super::structure::Structure;
+use super::structure::{Strictness, Structure};
 use super::Problem;
 use super::{Zip, ACCEPTED, PAYLOAD};
 
@@ -45,12 +45,14 @@ pub(super) fn unsafe_name(name: &[u8]) -> Option<String> {
 /// The structure phase, entry by entry: the zip library must read exactly the records the
 /// structural pass found in the file's bytes (so what is hashed is what every reader sees),
 /// and each entry must be a safe, plain, unencrypted file inside the bag folder. Returns the
-/// per-entry flags of the file entries to hash.
+/// per-entry flags of the file entries to hash. In a zip another tool wrote
+/// ([`Strictness::Foreign`]) directory entries are allowed (and not part of the bag).
 pub(super) fn entry_types(
     za: &mut Zip,
     layout: &Structure,
     prefix: &str,
     problems: &mut Vec<Problem>,
+    strictness: Strictness,
 ) -> Vec<u8> {
     let entries = za.len();
     if layout.records.len() != entries || za.offset() != 0 {
@@ -123,7 +125,9 @@ pub(super) fn entry_types(
             continue;
         };
         if f.is_dir() {
-            problems.push(Problem::DirectoryEntry { entry: entry() });
+            if strictness == Strictness::Canonical {
+                problems.push(Problem::DirectoryEntry { entry: entry() });
+            }
             continue;
         }
         *flag = if rel.starts_with(b"data/") {

@@ -3,6 +3,7 @@
 //! manifests, evidence, custody and signature. Every problem is a typed [`Problem`] naming the
 //! file. [`verify_file`] is the orchestrator; each phase is a module.
 
+pub(crate) mod bag;
 mod custody;
 mod entries;
 mod evidence;
@@ -13,7 +14,7 @@ mod signature;
 pub mod structure;
 mod tag_files;
 
-pub use problem::Problem;
+pub use problem::{Problem, ProblemClass, Warning};
 
 use crate::bundle::bagit::{BAGIT_TXT_NAME, BAG_INFO_NAME, MANIFEST_NAME, TAG_MANIFEST_NAME};
 use crate::bundle::reader::MAX_METADATA_BYTES;
@@ -51,6 +52,34 @@ pub enum Verdict {
     Altered,
     /// Not a zip, or no bag in it.
     Unreadable,
+    /// A bag another tool made that is not valid BagIt (RFC 8493): its manifests may agree
+    /// with its bytes, but it is not a bag as written.
+    Invalid,
+    /// A valid bag whose fetch.txt lists files not fetched yet: never intact.
+    Incomplete,
+}
+
+/// Where the bag was found.
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Layout {
+    /// A directory holding bagit.txt.
+    Directory,
+    /// A zip with bagit.txt at its root.
+    ZipRoot,
+    /// A zip with one top folder holding the bag (the layout our writer uses).
+    ZipFolder { folder: String },
+}
+
+/// Whose bag it is, which decides the checks made on top of BagIt.
+#[derive(schemars::JsonSchema, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum BagKind {
+    /// A wsc-forensics bundle (bag-info.txt says so, or it holds our files): every bundle
+    /// check (canonical zip layout, evidence, custody, signature) on top of BagIt.
+    WscBundle,
+    /// A bag another tool made: RFC 8493 only.
+    GenericBag,
 }
 
 /// The examiner signature, as found.
@@ -72,6 +101,12 @@ pub enum SignatureStatus {
 pub struct VerifyReport {
     pub bundle: String,
     pub verdict: Verdict,
+    /// Where the bag was found (absent when none was).
+    pub layout: Option<Layout>,
+    /// Whose bag it is (absent when no bag was found).
+    pub kind: Option<BagKind>,
+    /// bagit.txt's BagIt-Version, as the bag wrote it (absent when it could not be read).
+    pub bagit_version: Option<String>,
     /// SHA-256 of tagmanifest-sha256.txt (absent when it could not be read).
     pub digest: Option<Sha256Digest>,
     pub case_id: Option<String>,
@@ -80,6 +115,8 @@ pub struct VerifyReport {
     pub payload_bytes: u64,
     pub signature: SignatureStatus,
     pub problems: Vec<Problem>,
+    /// What the bag does that the BagIt conformance suite warns of; not failures.
+    pub warnings: Vec<Warning>,
     /// Digests of evidence.json and custody.jsonl as this verification hashed them, so a
     /// caller reading them afterwards can prove it read the same bytes (not in the JSON).
     #[serde(skip)]
@@ -94,11 +131,11 @@ pub struct MetadataDigests {
 }
 
 impl VerifyReport {
-    /// Process exit code: 0 intact, 1 altered or incomplete, 2 not a readable bundle.
+    /// Process exit code: 0 intact, 1 altered, invalid or incomplete, 2 not a readable bag.
     pub fn exit_code(&self) -> u8 {
         match self.verdict {
             Verdict::Intact => 0,
-            Verdict::Altered => 1,
+            Verdict::Altered | Verdict::Invalid | Verdict::Incomplete => 1,
             Verdict::Unreadable => 2,
         }
     }
@@ -108,6 +145,10 @@ fn unreadable(shown: &str, problem: Problem) -> VerifyReport {
     VerifyReport {
         bundle: shown.to_owned(),
         verdict: Verdict::Unreadable,
+        layout: None,
+        kind: None,
+        bagit_version: None,
+        warnings: Vec::new(),
         digest: None,
         case_id: None,
         entries: 0,
@@ -126,6 +167,9 @@ fn unreadable(shown: &str, problem: Problem) -> VerifyReport {
 /// digest and a few flags are kept beside the zip crate's central directory.
 pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> VerifyReport {
     let shown = bundle.display().to_string();
+    if std::fs::metadata(bundle).is_ok_and(|m| m.is_dir()) {
+        return verify_dir(bundle, &shown, opts);
+    }
     match PreadFile::open(bundle) {
         Ok(file) => verify_file(&file, &shown, opts),
         Err(e) => unreadable(
@@ -137,23 +181,59 @@ pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> VerifyReport {
     }
 }
 
-/// Verifies the bundle open as `file` (`shown` names it in the report). Callers that go on to
-/// read the bundle read through this same handle, so what was verified is what they read.
+/// Verifies the bag in the zip open as `file` (`shown` names it in the report): ours get every
+/// bundle check, a bag another tool made RFC 8493's. Callers that go on to read the bundle read
+/// through this same handle, so what was verified is what they read.
 pub fn verify_file(file: &PreadFile, shown: &str, opts: &VerifyOptions) -> VerifyReport {
-    // The file's bytes first: when the zip library cannot make sense of them either, what the
-    // structural pass found says where and why.
-    let layout = structure::check(file, Strictness::Canonical);
-    let (mut za, root) = match open_zip(file) {
+    let (za, found) = match open_zip(file) {
         Ok(z) => z,
         Err(problem) => {
+            // What the structural pass finds says where and why the zip library gave up.
             let mut report = unreadable(shown, problem);
-            report.problems.extend(layout.problems);
+            report
+                .problems
+                .extend(structure::check(file, Strictness::Canonical).problems);
             return report;
         }
     };
+    match found {
+        Found::Folder(root) if is_ours(&za, &format!("{root}/")) => {
+            verify_ours(file, za, root, shown, opts)
+        }
+        Found::Folder(root) => {
+            let prefix = format!("{root}/");
+            verify_zip_generic(
+                file,
+                za,
+                &prefix,
+                Layout::ZipFolder { folder: root },
+                shown,
+                opts,
+            )
+        }
+        Found::Root => verify_zip_generic(file, za, "", Layout::ZipRoot, shown, opts),
+    }
+}
+
+/// Our bundle: every phase, then the BagIt checks the phases do not make (manifests of other
+/// algorithms, fetch.txt), only when such files are there.
+fn verify_ours(
+    file: &PreadFile,
+    mut za: Zip,
+    root: String,
+    shown: &str,
+    opts: &VerifyOptions,
+) -> VerifyReport {
+    let layout = structure::check(file, Strictness::Canonical);
     let prefix = format!("{root}/");
     let mut problems = layout.problems.clone();
-    let flags = entries::entry_types(&mut za, &layout, &prefix, &mut problems);
+    let flags = entries::entry_types(
+        &mut za,
+        &layout,
+        &prefix,
+        &mut problems,
+        Strictness::Canonical,
+    );
     // Its records (a raw name each) have been compared; the hashing phase needs none of them.
     drop(layout);
     let names = Names {
@@ -162,11 +242,16 @@ pub fn verify_file(file: &PreadFile, shown: &str, opts: &VerifyOptions) -> Verif
     };
     let at = Located::find(&names, &flags);
     let hashes = hashing::hash_entries(&za, &names, &at, flags, &mut problems);
-    tag_files::check_bagit(&hashes, &at, &mut problems);
+    let bagit_version = tag_files::check_bagit(&hashes, &at, &mut problems);
     let (payload_files, payload_bytes) = tag_files::payload(&hashes, &names);
     let external_id =
         tag_files::check_bag_info(&hashes, &at, (payload_files, payload_bytes), &mut problems);
     manifests::check(&hashes, &names, &at, &mut problems);
+    if has_other_bagit_files(&za, &prefix) {
+        let accepted = (0..hashes.flags.len()).filter(|&i| hashes.flags[i] & ACCEPTED != 0);
+        let source = bag::source::ZipBag::new(&za, &prefix, accepted);
+        problems.extend(bag::check(&source, bag::Scope::BesidesOurs).problems);
+    }
     let hashed = |at: Option<usize>| {
         at.filter(|&i| hashes.flags[i] & HASHED != 0)
             .map(|i| hashes.digests[i])
@@ -182,6 +267,9 @@ pub fn verify_file(file: &PreadFile, shown: &str, opts: &VerifyOptions) -> Verif
         } else {
             Verdict::Altered
         },
+        layout: Some(Layout::ZipFolder { folder: root }),
+        kind: Some(BagKind::WscBundle),
+        bagit_version,
         digest,
         case_id: case_id.or(external_id),
         entries: za.len(),
@@ -189,6 +277,7 @@ pub fn verify_file(file: &PreadFile, shown: &str, opts: &VerifyOptions) -> Verif
         payload_bytes,
         signature,
         problems,
+        warnings: Vec::new(),
         metadata: MetadataDigests {
             evidence: hashed(at.evidence),
             custody: hashed(at.custody),
@@ -196,8 +285,109 @@ pub fn verify_file(file: &PreadFile, shown: &str, opts: &VerifyOptions) -> Verif
     }
 }
 
-/// The archive and its bag folder, or why it is not a readable bundle.
-fn open_zip(file: &PreadFile) -> Result<(Zip, String), Problem> {
+/// A bag another tool zipped: the layout rules every reader agrees on, then RFC 8493.
+fn verify_zip_generic(
+    file: &PreadFile,
+    mut za: Zip,
+    prefix: &str,
+    layout: Layout,
+    shown: &str,
+    opts: &VerifyOptions,
+) -> VerifyReport {
+    let structure = structure::check(file, Strictness::Foreign);
+    let mut problems = structure.problems.clone();
+    let flags = entries::entry_types(
+        &mut za,
+        &structure,
+        prefix,
+        &mut problems,
+        Strictness::Foreign,
+    );
+    drop(structure);
+    let accepted = (0..flags.len()).filter(|&i| flags[i] & ACCEPTED != 0);
+    let source = bag::source::ZipBag::new(&za, prefix, accepted);
+    let out = bag::check(&source, bag::Scope::Full);
+    if prefix.is_empty() && claims_ours(out.agent.as_deref()) {
+        problems.push(Problem::BundleClaim {
+            detail: "the bag is at the zip root; a bundle holds it in one case folder".into(),
+        });
+    }
+    generic_report(shown, layout, za.len(), problems, out, opts)
+}
+
+/// A bag directory: RFC 8493 over its files, walked without following links.
+fn verify_dir(dir: &Path, shown: &str, opts: &VerifyOptions) -> VerifyReport {
+    let (source, mut problems) = bag::source::DirBag::walk(dir);
+    let out = bag::check(&source, bag::Scope::Full);
+    if claims_ours(out.agent.as_deref()) {
+        problems.push(Problem::BundleClaim {
+            detail: "it is a directory: a bundle is verified as the zip it was written as".into(),
+        });
+    }
+    let files = bag::source::BagSource::files(&source).len();
+    generic_report(shown, Layout::Directory, files, problems, out, opts)
+}
+
+/// bag-info.txt's Bag-Software-Agent names this tool.
+fn claims_ours(agent: Option<&str>) -> bool {
+    agent.is_some_and(|a| a.trim_start().starts_with("wsc-forensics"))
+}
+
+fn generic_report(
+    shown: &str,
+    layout: Layout,
+    entries: usize,
+    mut problems: Vec<Problem>,
+    out: bag::Outcome,
+    opts: &VerifyOptions,
+) -> VerifyReport {
+    problems.extend(out.problems);
+    if opts.examiner_key.is_some() {
+        problems.push(Problem::BundleOnly {
+            option: "--examiner-key".into(),
+        });
+    }
+    if opts.expect_digest.is_some() {
+        problems.push(Problem::BundleOnly {
+            option: "--expect-digest".into(),
+        });
+    }
+    let has = |c: ProblemClass| problems.iter().any(|p| p.class() == c);
+    let verdict = if problems.is_empty() {
+        Verdict::Intact
+    } else if has(ProblemClass::Altered) {
+        Verdict::Altered
+    } else if has(ProblemClass::Invalid) {
+        Verdict::Invalid
+    } else {
+        Verdict::Incomplete
+    };
+    VerifyReport {
+        bundle: shown.to_owned(),
+        verdict,
+        layout: Some(layout),
+        kind: Some(BagKind::GenericBag),
+        bagit_version: out.version,
+        digest: None,
+        case_id: out.external_id,
+        entries,
+        payload_files: out.payload_files,
+        payload_bytes: out.payload_bytes,
+        signature: SignatureStatus::Absent,
+        problems,
+        warnings: out.warnings,
+        metadata: MetadataDigests::default(),
+    }
+}
+
+/// Where the bag is in a zip.
+enum Found {
+    Root,
+    Folder(String),
+}
+
+/// The archive and where its bag is, or why it is not a readable bag.
+fn open_zip(file: &PreadFile) -> Result<(Zip, Found), Problem> {
     let za = ZipArchive::new(file.clone()).map_err(|e| Problem::NotReadable {
         message: format!("not a zip archive: {e}"),
     })?;
@@ -205,8 +395,60 @@ fn open_zip(file: &PreadFile) -> Result<(Zip, String), Problem> {
         let (count, max) = (za.len(), MAX_ENTRIES);
         return Err(Problem::TooManyEntries { count, max });
     }
+    if za.index_for_name_raw(BAGIT_TXT_NAME.as_bytes()).is_some() {
+        return Ok((za, Found::Root));
+    }
     let root = find_root(za.file_names_raw()).map_err(|roots| Problem::NoBagFolder { roots })?;
-    Ok((za, root))
+    Ok((za, Found::Folder(root)))
+}
+
+/// Whether the bag under `prefix` is ours: bag-info.txt's Bag-Software-Agent says so; with no
+/// agent named (or no readable bag-info.txt), whether it holds one of our files.
+fn is_ours(za: &Zip, prefix: &str) -> bool {
+    let index = |rel: &str| za.index_for_name_raw(format!("{prefix}{rel}").as_bytes());
+    let mut agent = None;
+    if let Some(i) = index(BAG_INFO_NAME) {
+        let mut za = za.clone();
+        let bytes = za.by_index(i).ok().and_then(|f| {
+            let mut bytes = Vec::new();
+            f.take(64 << 10).read_to_end(&mut bytes).ok().map(|_| bytes)
+        });
+        if let Some(bytes) = bytes {
+            let text = String::from_utf8_lossy(&bytes);
+            agent = crate::bundle::bagit::parse_bag_info(&text)
+                .ok()
+                .and_then(|tags| {
+                    tags.into_iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case("Bag-Software-Agent"))
+                        .map(|(_, v)| v)
+                });
+        }
+    }
+    match agent {
+        Some(a) => claims_ours(Some(&a)),
+        None => [EVIDENCE_PATH, CUSTODY_PATH, SIGNATURE_NAME]
+            .iter()
+            .any(|rel| index(rel).is_some()),
+    }
+}
+
+/// Whether the bag folder holds BagIt files our phases do not read: a manifest or tag manifest
+/// of another algorithm, or fetch.txt (names only, no per-entry memory).
+fn has_other_bagit_files(za: &Zip, prefix: &str) -> bool {
+    za.file_names_raw().any(|n| {
+        let Some(rel) = n.strip_prefix(prefix.as_bytes()) else {
+            return false;
+        };
+        let Ok(rel) = std::str::from_utf8(rel) else {
+            return false;
+        };
+        rel == bag::FETCH_NAME
+            || ((rel.starts_with("manifest-") || rel.starts_with("tagmanifest-"))
+                && rel.ends_with(".txt")
+                && !rel.contains('/')
+                && rel != MANIFEST_NAME
+                && rel != TAG_MANIFEST_NAME)
+    })
 }
 
 // The entry table every phase reads: the archive type, the bag's named files by zip index,

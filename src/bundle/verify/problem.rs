@@ -132,6 +132,166 @@ pub enum Problem {
         expected: Sha256Digest,
         actual: Sha256Digest,
     },
+    /// A manifest line's checksum (any algorithm) is not the file's.
+    ChecksumMismatch {
+        manifest: String,
+        path: String,
+        algorithm: String,
+        expected: String,
+        actual: String,
+    },
+    /// A payload file that a payload manifest does not list.
+    NotInManifest {
+        manifest: String,
+        path: String,
+    },
+    /// A path in a manifest or fetch.txt that could leave the bag, or is not where it must be.
+    UnsafeManifestPath {
+        manifest: String,
+        path: String,
+        reason: String,
+    },
+    /// fetch.txt is malformed, refused, or lists a file a payload manifest does not (line 0:
+    /// the file as a whole).
+    FetchInvalid {
+        line: usize,
+        detail: String,
+    },
+    /// A file fetch.txt lists is not in the bag yet: the bag is incomplete.
+    NotFetched {
+        path: String,
+        url: String,
+    },
+    NoPayloadManifest,
+    /// A manifest of an algorithm this verifier cannot compute: not checked, so not intact.
+    UnknownAlgorithm {
+        manifest: String,
+        algorithm: String,
+    },
+    /// Something in a bag directory that is not a regular file (never followed or read).
+    NotRegularFile {
+        path: String,
+        detail: String,
+    },
+    /// A tag file that cannot be decoded in the bag's declared encoding.
+    TagFileUndecodable {
+        path: String,
+        detail: String,
+    },
+    /// The bag says it is a wsc-forensics bundle (bag-info.txt) but is not one as written.
+    BundleClaim {
+        detail: String,
+    },
+    /// A check asked for (`--examiner-key`, `--expect-digest`) that only a wsc-forensics
+    /// bundle can pass: on another bag it cannot be made, which is a failure.
+    BundleOnly {
+        option: String,
+    },
+}
+
+/// What a verdict rests on: the bytes disagree with the manifests (altered), the bag is not
+/// valid BagIt (invalid), or files are still to be fetched (incomplete).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProblemClass {
+    Altered,
+    Invalid,
+    Incomplete,
+}
+
+impl Problem {
+    /// The class of this problem in a bag another tool made.
+    pub fn class(&self) -> ProblemClass {
+        use Problem::*;
+        match self {
+            HashMismatch { .. }
+            | ChecksumMismatch { .. }
+            | MissingFile { .. }
+            | NotInManifest { .. }
+            | UnlistedPayload { .. }
+            | OxumMismatch { .. }
+            | SizeMismatch { .. }
+            | EntryUnreadable { .. } => ProblemClass::Altered,
+            NotFetched { .. } => ProblemClass::Incomplete,
+            _ => ProblemClass::Invalid,
+        }
+    }
+}
+
+/// Something a valid bag does that the Library of Congress conformance suite calls a warning:
+/// reported (text and JSON), not a failure.
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(tag = "warning", rename_all = "kebab-case")]
+pub enum Warning {
+    /// `<checksum> *<path>`: md5sum's binary-mode marker, read past.
+    BinaryMarker {
+        manifest: String,
+        line: usize,
+        path: String,
+    },
+    /// `./<path>`: read as the path without it.
+    DotSlash {
+        manifest: String,
+        line: usize,
+        path: String,
+    },
+    /// The path names a file only after Unicode normalisation (NFC).
+    NormalizedMatch { manifest: String, path: String },
+    /// The path names a file only when case is ignored (a bag made on a case-insensitive file
+    /// system); the one file that matches is checked.
+    CaseMatch { manifest: String, path: String },
+    /// The same path twice with the same checksum, which BagIt before 1.0 did not forbid.
+    DuplicateSameChecksum {
+        manifest: String,
+        path: String,
+        version: String,
+    },
+    /// Files whose names differ only in case: they collide on case-insensitive file systems.
+    CaseCollision { paths: Vec<String> },
+    /// Files whose names differ only in Unicode normalisation.
+    NormalizationCollision { paths: Vec<String> },
+    /// A file an operating system leaves behind (.DS_Store, Thumbs.db…) in the payload.
+    SystemFile { path: String },
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use Warning::*;
+        match self {
+            BinaryMarker { manifest, line, path } => write!(
+                f,
+                "{manifest} line {line}: `*{path}` carries md5sum's binary-mode marker; read as {path}"
+            ),
+            DotSlash { manifest, line, path } => {
+                write!(f, "{manifest} line {line}: `./{path}` read as {path}")
+            }
+            NormalizedMatch { manifest, path } => write!(
+                f,
+                "{manifest}: {path} names a file only after Unicode normalisation"
+            ),
+            CaseMatch { manifest, path } => write!(
+                f,
+                "{manifest}: {path} names a file only when case is ignored"
+            ),
+            DuplicateSameChecksum { manifest, path, version } => write!(
+                f,
+                "{manifest}: {path} listed twice with the same checksum (allowed before BagIt 1.0; this bag is BagIt-Version {version})"
+            ),
+            CaseCollision { paths } => write!(
+                f,
+                "{} differ only in case: they collide on case-insensitive file systems",
+                paths.join(", ")
+            ),
+            NormalizationCollision { paths } => write!(
+                f,
+                "{} differ only in Unicode normalisation: they collide on normalising file systems",
+                paths.join(", ")
+            ),
+            SystemFile { path } => write!(
+                f,
+                "{path}: a file an operating system leaves behind, in the payload"
+            ),
+        }
+    }
 }
 
 impl std::fmt::Display for Problem {
@@ -209,6 +369,46 @@ impl std::fmt::Display for Problem {
             SignatureInvalid { detail } => write!(f, "{SIGNATURE_NAME}: {detail}"),
             DigestMismatch { expected, actual } => {
                 write!(f, "bundle digest {actual}, expected {expected}")
+            }
+            ChecksumMismatch {
+                manifest,
+                path,
+                algorithm,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "{path}: {algorithm} {actual}, {manifest} says {expected}"
+            ),
+            NotInManifest { manifest, path } => {
+                write!(f, "{path}: payload file not in {manifest}")
+            }
+            UnsafeManifestPath {
+                manifest,
+                path,
+                reason,
+            } => write!(f, "{manifest}: path {path} refused ({reason})"),
+            FetchInvalid { line: 0, detail } => write!(f, "fetch.txt: {detail}"),
+            FetchInvalid { line, detail } => write!(f, "fetch.txt line {line}: {detail}"),
+            NotFetched { path, url } => {
+                write!(f, "{path}: listed in fetch.txt ({url}), not fetched")
+            }
+            NoPayloadManifest => write!(f, "no payload manifest (manifest-<algorithm>.txt)"),
+            UnknownAlgorithm {
+                manifest,
+                algorithm,
+            } => write!(
+                f,
+                "{manifest}: algorithm {algorithm} is not one this verifier computes; not checked"
+            ),
+            NotRegularFile { path, detail } => write!(f, "{path}: {detail}"),
+            TagFileUndecodable { path, detail } => write!(f, "{path}: {detail}"),
+            BundleOnly { option } => write!(
+                f,
+                "{option} applies to wsc-forensics bundles; this generic BagIt bag cannot pass it"
+            ),
+            BundleClaim { detail } => {
+                write!(f, "bag-info.txt names wsc-forensics, but {detail}")
             }
         }
     }

@@ -3,7 +3,9 @@
 
 use super::Problem;
 use super::{Hashes, Located, Names, HASHED, PAYLOAD};
-use crate::bundle::bagit::{parse_oxum, parse_tag_file, BAGIT_TXT_NAME, BAG_INFO_NAME};
+use crate::bundle::bagit::{
+    parse_bagit_txt, parse_oxum, parse_tag_file, BAGIT_TXT_NAME, BAG_INFO_NAME,
+};
 
 /// A required tag file is missing (unless it is there but unreadable: that is named already).
 pub(super) fn missing_tag(
@@ -25,36 +27,42 @@ fn text(hashes: &Hashes, at: Option<usize>) -> Option<String> {
         .map(|b| String::from_utf8_lossy(b).into_owned())
 }
 
-/// bagit.txt says BagIt 1.0 in UTF-8.
-pub(super) fn check_bagit(hashes: &Hashes, at: &Located, problems: &mut Vec<Problem>) {
+/// bagit.txt is exactly BagIt 1.0 in UTF-8 (the strict RFC 8493 syntax, as every bag gets);
+/// the version as written, when it could be read.
+pub(super) fn check_bagit(
+    hashes: &Hashes,
+    at: &Located,
+    problems: &mut Vec<Problem>,
+) -> Option<String> {
     let bagit_at = at.bagit;
-    match text(hashes, bagit_at) {
-        None => missing_tag(hashes, problems, BAGIT_TXT_NAME, bagit_at),
-        Some(t) => match parse_tag_file(&t) {
-            Err(line) => problems.push(Problem::BadBagitTxt {
-                detail: format!("line {line} is not `Label: value`"),
-            }),
-            Ok(tags) => {
-                let get = |l: &str| tags.iter().find(|(k, _)| k == l).map(|(_, v)| v.as_str());
-                if get("BagIt-Version") != Some("1.0") {
-                    problems.push(Problem::BadBagitTxt {
-                        detail: format!(
-                            "BagIt-Version is {:?}, expected \"1.0\"",
-                            get("BagIt-Version")
-                        ),
-                    });
-                }
-                if get("Tag-File-Character-Encoding")
-                    .map(str::to_ascii_uppercase)
-                    .as_deref()
-                    != Some("UTF-8")
-                {
-                    problems.push(Problem::BadBagitTxt {
-                        detail: "Tag-File-Character-Encoding is not UTF-8".into(),
-                    });
-                }
+    let Some(bytes) = hashes.kept(bagit_at) else {
+        missing_tag(hashes, problems, BAGIT_TXT_NAME, bagit_at);
+        return None;
+    };
+    match parse_bagit_txt(bytes) {
+        Err(detail) => {
+            problems.push(Problem::BadBagitTxt { detail });
+            None
+        }
+        Ok(d) => {
+            if d.version != "1.0" {
+                problems.push(Problem::BadBagitTxt {
+                    detail: format!(
+                        "BagIt-Version {}, but a wsc-forensics bundle is BagIt-Version 1.0",
+                        d.version
+                    ),
+                });
             }
-        },
+            if !d.encoding.eq_ignore_ascii_case("UTF-8") {
+                problems.push(Problem::BadBagitTxt {
+                    detail: format!(
+                        "Tag-File-Character-Encoding {}, but a wsc-forensics bundle is UTF-8",
+                        d.encoding
+                    ),
+                });
+            }
+            Some(d.version)
+        }
     }
 }
 

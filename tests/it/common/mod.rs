@@ -43,7 +43,7 @@ pub fn pdftotext_available() -> bool {
     oracle_available("pdftotext", &["-v"], "apt-get install poppler-utils")
 }
 
-pub mod bag_entries;
+pub mod bags;
 pub mod mutate;
 pub mod zip_bytes;
 
