@@ -20,6 +20,7 @@ body{font-family:'DejaVu Sans',Verdana,sans-serif;font-size:10pt;line-height:1.4
 header,footer{color:#595959;font-size:8pt;border-bottom:1px solid #999;padding-bottom:.3em;margin-bottom:1em;display:flex;justify-content:space-between;gap:1em}
 footer{border-bottom:none;border-top:1px solid #999;padding-top:.3em;margin-top:2em}
 .altered{color:#bf0000;font-weight:bold;font-size:9pt}
+.alarm{color:#bf1414}
 .tlp{font-weight:bold}
 h1{font-size:16pt}h2{font-size:13pt;margin-top:1.4em}h3{font-size:11pt}
 table{border-collapse:collapse;margin:.6em 0;font-size:8pt}
@@ -52,6 +53,13 @@ pub fn render(markdown: &str, title: &str, frame: &PageFrame, chart: &PhaseChart
     });
     let mut body = String::new();
     pulldown_cmark::html::push_html(&mut body, events);
+    // The words marking what went wrong, in red as in the PDF (colour plus the word).
+    for word in ["MISSED", "CRITICAL", "HIGH"] {
+        body = body.replace(
+            &format!("<strong>{word}</strong>"),
+            &format!("<strong class=\"alarm\">{word}</strong>"),
+        );
+    }
     let mut out = String::with_capacity(body.len() + 4096);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str(

@@ -259,6 +259,15 @@ struct Layout {
     quote_depth: usize,
 }
 
+/// The words a template sets in bold to mark what went wrong (a missed target, a Critical or
+/// High finding) are also printed in red: colour plus the word, so print and colour-blind
+/// readers keep it.
+const ALARM_WORDS: &[&str] = &["MISSED", "CRITICAL", "HIGH"];
+
+fn alarm_color(face: Face, s: &str) -> Option<Color> {
+    (face == Face::Bold && ALARM_WORDS.contains(&s.trim())).then(|| rgb(0.75, 0.08, 0.08))
+}
+
 fn rgb(r: f32, g: f32, b: f32) -> Color {
     Color::Rgb(Rgb::new(r, g, b, None))
 }
@@ -427,7 +436,8 @@ impl Layout {
                 self.line(bar_x, self.y, bar_x, self.y - lh, 2.0, rgb(0.75, 0.1, 0.1));
             }
             for (dx, face, s) in line {
-                self.text_at(x0 + dx, baseline, *face, size, s, col.clone());
+                let c = alarm_color(*face, s).unwrap_or_else(|| col.clone());
+                self.text_at(x0 + dx, baseline, *face, size, s, c);
             }
             self.y -= lh;
         }
@@ -440,8 +450,13 @@ impl Layout {
             HeadingLevel::H3 => 11.5,
             _ => 10.5,
         };
-        // Keep a heading with at least a few lines of what follows.
-        self.ensure(size * 1.4 + 40.0);
+        // Keep a heading with a few lines of what follows (a section heading with its first
+        // sub-heading and table rows).
+        let keep = match level {
+            HeadingLevel::H1 | HeadingLevel::H2 => 90.0,
+            _ => 40.0,
+        };
+        self.ensure(size * 1.4 + keep);
         if self.y < TOP {
             self.y -= size * 0.6;
         }
@@ -677,7 +692,7 @@ impl Layout {
                         *face,
                         TABLE_SIZE,
                         s,
-                        col.clone(),
+                        alarm_color(*face, s).unwrap_or_else(|| col.clone()),
                     );
                 }
             }

@@ -449,3 +449,46 @@ fn run_digest() -> String {
         .unwrap();
     json(&o)["digest"].as_str().expect("digest").to_owned()
 }
+
+#[test]
+fn a_missed_target_is_red_and_written_missed_in_the_pdf_chart_and_html() {
+    use crate::report_support::{bundle_digest, custody, evidence};
+    use wsc_forensics::report::{self, Integrity, PageFrame, ReportInput, TemplateSet};
+    let ev = evidence();
+    let c = custody(&ev);
+    let input = ReportInput {
+        evidence: &ev,
+        custody: &c,
+        bundle_digest: bundle_digest(),
+        integrity: &Integrity::Intact,
+        internal: false,
+    };
+    let reports = report::render_markdown(&input, &TemplateSet::builtin()).unwrap();
+    let m = reports.iter().find(|r| r.name == "metrics").unwrap();
+    // The fixture's case misses the time-to-detect target and does not declare `recovered`.
+    let words: Vec<&str> = m.chart.rows.iter().map(|r| r.verdict.word()).collect();
+    assert_eq!(words, ["", "MISSED", "MET", "NOT RECORDED", "NOT RECORDED"]);
+    let frame = PageFrame::for_report(&input, "metrics");
+    let html = report::render_html(m, &frame);
+    assert!(html.contains(">MISSED</text>") && html.contains("fill=\"#bf1414\""));
+    assert!(
+        html.contains("<strong class=\"alarm\">MISSED</strong>"),
+        "{html}"
+    );
+    if !pdftotext_available() || !crate::report_support::pdftoppm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("metrics.pdf");
+    std::fs::write(&pdf, report::render_pdf(m, &frame).unwrap()).unwrap();
+    let page = page_with(&pdf, "Against target").expect("chart drawn");
+    let text = String::from_utf8(run("pdftotext", &[pdf.as_os_str(), os("-")])).unwrap();
+    assert!(
+        text.contains("MISSED") && text.contains("NOT RECORDED"),
+        "{text}"
+    );
+    let (_, _, px) = raster(&pdf, page, 100);
+    let (red, green) = (pixels_like(&px, MISSED_RED), pixels_like(&px, MET_GREEN));
+    assert!(red > 150, "{red} MISSED-red pixels");
+    assert!(green > 30, "{green} MET-green pixels");
+}
