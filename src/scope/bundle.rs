@@ -127,7 +127,28 @@ enum BundleAssessments {
 /// Reads evidence.json whole (at most [`ASSESS_MAX_EVIDENCE`]) and assesses every module
 /// with the same function `report` and `timeline` use.
 fn assess_bundle(reader: &mut BundleReader) -> BundleAssessments {
+    use std::io::Read;
+    let reader_path = reader.path().to_path_buf();
     use crate::bundle::EVIDENCE_PATH;
+    // Measured first by streaming it (nothing held), so a large one is never buffered.
+    let size = reader.entry_reader(EVIDENCE_PATH).and_then(|r| {
+        std::io::copy(&mut r.take(ASSESS_MAX_EVIDENCE + 1), &mut std::io::sink()).map_err(|e| {
+            crate::bundle::BundleError::Entry {
+                path: reader_path.clone(),
+                entry: EVIDENCE_PATH.to_owned(),
+                message: e.to_string(),
+            }
+        })
+    });
+    match size {
+        Ok(n) if n > ASSESS_MAX_EVIDENCE => {
+            return BundleAssessments::NotMade(format!(
+                "{EVIDENCE_PATH} is over {ASSESS_MAX_EVIDENCE} bytes, the most scope reads whole to assess modules; run `report` for the assessment"
+            ))
+        }
+        Ok(_) => {}
+        Err(e) => return BundleAssessments::NotMade(e.to_string()),
+    }
     let bytes = match reader.read_entry(EVIDENCE_PATH, ASSESS_MAX_EVIDENCE) {
         Ok(b) => b,
         Err(crate::bundle::BundleError::TooLarge { max, .. }) => {
