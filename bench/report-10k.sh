@@ -5,12 +5,12 @@
 # warm cache; wall time, CPU time (user + sys) and peak RSS (GNU time). Not part of CI (a timed
 # test would be flaky on shared machines); the target is under 2 s.
 #
-#   bash bench/report-10k.sh            MODULES=2600 (about 10,400 events)
+#   bash bench/report-10k.sh            MODULES=3000 (about 10,350 events)
 #
 # Environment: BENCH_OUT (default bench/out-report; removed at the end unless KEEP=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MODULES=${MODULES:-2600}
+MODULES=${MODULES:-3000}
 OUT=${BENCH_OUT:-bench/out-report}
 cargo build --release --quiet --bin wsc-forensics --example gen_corpus
 BIN=$PWD/target/release/wsc-forensics
