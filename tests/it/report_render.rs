@@ -382,12 +382,14 @@ fn html_reports_are_self_contained_reproducible_and_render_in_a_real_browser() {
             format!("--print-to-pdf={}", printed.display()),
             format!("--screenshot={}", shot.display()),
         ] {
-            let o = std::process::Command::new("chromium")
+            // A browser that hangs fails the test instead of holding it.
+            let o = assert_cmd::Command::new("chromium")
                 .args([
                     "--headless",
                     "--no-sandbox",
                     "--disable-gpu",
                     "--no-first-run",
+                    "--disable-dev-shm-usage",
                 ])
                 .args([
                     "--no-pdf-header-footer",
@@ -397,6 +399,7 @@ fn html_reports_are_self_contained_reproducible_and_render_in_a_real_browser() {
                 .arg(format!("--user-data-dir={}", profile.path().display()))
                 .arg(&what)
                 .arg(&url)
+                .timeout(std::time::Duration::from_secs(120))
                 .output()
                 .unwrap();
             assert!(
