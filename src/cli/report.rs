@@ -1,4 +1,4 @@
-//! `report BUNDLE.zip --out DIR [--format md,pdf] [--templates DIR]`: renders the incident
+//! `report BUNDLE.zip --out DIR [--format md,pdf,html] [--templates DIR]`: renders the incident
 //! timeline, RCA, key-compromise notice, advisory and metrics from a bundle, and prints the paths.
 
 use super::verify::BundleCheck;

@@ -163,13 +163,14 @@ pub fn run_to(global: &GlobalArgs, args: ScopeArgs, out: &mut dyn Write) -> anyh
         Some(j) => j.finish(out, &query, &totals)?,
         None if !global.quiet => say_to!(
             out,
-            "{} modules: {} valid (re-sign), {} suspicious, {} key id match (not verified); \
-             {} signed by others only, {} keyless ({} in window), {} unsigned, \
+            "{} modules: {} valid (re-sign), {} suspicious, {} key id match (not verified), \
+             {} already re-signed; {} signed by others only, {} keyless ({} in window), {} unsigned, \
              {} undecodable, {} errors",
             s.modules,
             s.valid,
             s.suspicious,
             s.key_id_match_not_verified,
+            s.re_signed,
             s.other_signers,
             s.keyless,
             s.keyless_in_window,
@@ -399,6 +400,9 @@ fn row(m: &ModuleScope) -> String {
     }
     if let Some(e) = &m.error {
         parts.push(e.clone());
+    }
+    if let Some(a) = &m.assessment {
+        parts.push(format!("assessment: {}", a.status.as_str()));
     }
     let path = match &m.origin {
         scope::ModuleOrigin::File => m.path.display().to_string(),

@@ -364,6 +364,9 @@ pub struct ReportContext {
     pub item_numbers: BTreeMap<String, String>,
     pub exec: ExecView,
     pub timeline: Vec<TimelineEvent>,
+    /// The phase chart (drawn where a template writes `<!-- phase-chart -->`).
+    #[serde(skip)]
+    pub phase_chart: super::phase_chart::PhaseChart,
 }
 
 /// The failed control a finding points to (by its exact code in the runbook's control table),
@@ -737,6 +740,7 @@ pub fn build(input: &ReportInput<'_>, runbook: &Runbook) -> ReportContext {
         disclosure: disclosure_view(case),
         internal: input.internal,
         timeline: timeline::build(ev, input.custody),
+        phase_chart: super::phase_chart::PhaseChart::of_case(case),
     }
 }
 

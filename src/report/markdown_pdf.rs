@@ -2,6 +2,7 @@
 //! lists, tables with wrapped cells and repeated headers, code blocks, page headers/footers),
 //! with the embedded DejaVu fonts subset to the glyphs used, and a deterministic byte output.
 
+use super::phase_chart::{self, Paint, PhaseChart, Shape};
 use super::{Integrity, PageFrame};
 use printpdf::{
     Color, FontId, Line, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFont,
@@ -258,6 +259,15 @@ struct Layout {
     quote_depth: usize,
 }
 
+/// The words a template sets in bold to mark what went wrong (a missed target, a Critical or
+/// High finding) are also printed in red: colour plus the word, so print and colour-blind
+/// readers keep it.
+const ALARM_WORDS: &[&str] = &["MISSED", "CRITICAL", "HIGH"];
+
+fn alarm_color(face: Face, s: &str) -> Option<Color> {
+    (face == Face::Bold && ALARM_WORDS.contains(&s.trim())).then(|| rgb(0.75, 0.08, 0.08))
+}
+
 fn rgb(r: f32, g: f32, b: f32) -> Color {
     Color::Rgb(Rgb::new(r, g, b, None))
 }
@@ -351,6 +361,51 @@ impl Layout {
         self.ops.push(Op::RestoreGraphicsState);
     }
 
+    /// Draws the phase chart as vector graphics at the current position (one block: moved to
+    /// the next page whole when it does not fit).
+    fn phase_chart(&mut self, chart: &PhaseChart) {
+        let (h, shapes) = chart.shapes();
+        self.ensure(h + 8.0);
+        let (x0, y0) = (MARGIN_X, self.y - 4.0);
+        let paint = |p: Paint| {
+            let (r, g, b) = p.rgb();
+            rgb(r, g, b)
+        };
+        for shape in shapes {
+            match shape {
+                Shape::Rect { x, y, w, h, fill } => {
+                    self.rect(x0 + x, y0 - y - h, w, h, paint(fill));
+                }
+                Shape::Line {
+                    x1,
+                    y1,
+                    x2,
+                    y2,
+                    width,
+                    stroke,
+                } => self.line(x0 + x1, y0 - y1, x0 + x2, y0 - y2, width, paint(stroke)),
+                Shape::Text {
+                    x,
+                    y,
+                    size,
+                    bold,
+                    text,
+                    fill,
+                    anchor_end,
+                } => {
+                    let face = if bold { Face::Bold } else { Face::Sans };
+                    let x = if anchor_end {
+                        x - text_width(face, size, &text)
+                    } else {
+                        x
+                    };
+                    self.text_at(x0 + x, y0 - y, face, size, &text, paint(fill));
+                }
+            }
+        }
+        self.y = y0 - h - 8.0;
+    }
+
     fn text_color(&self) -> Color {
         if self.quote_depth > 0 {
             rgb(0.65, 0.0, 0.0)
@@ -381,7 +436,8 @@ impl Layout {
                 self.line(bar_x, self.y, bar_x, self.y - lh, 2.0, rgb(0.75, 0.1, 0.1));
             }
             for (dx, face, s) in line {
-                self.text_at(x0 + dx, baseline, *face, size, s, col.clone());
+                let c = alarm_color(*face, s).unwrap_or_else(|| col.clone());
+                self.text_at(x0 + dx, baseline, *face, size, s, c);
             }
             self.y -= lh;
         }
@@ -394,8 +450,13 @@ impl Layout {
             HeadingLevel::H3 => 11.5,
             _ => 10.5,
         };
-        // Keep a heading with at least a few lines of what follows.
-        self.ensure(size * 1.4 + 40.0);
+        // Keep a heading with a few lines of what follows (a section heading with its first
+        // sub-heading and table rows).
+        let keep = match level {
+            HeadingLevel::H1 | HeadingLevel::H2 => 90.0,
+            _ => 40.0,
+        };
+        self.ensure(size * 1.4 + keep);
         if self.y < TOP {
             self.y -= size * 0.6;
         }
@@ -631,7 +692,7 @@ impl Layout {
                         *face,
                         TABLE_SIZE,
                         s,
-                        col.clone(),
+                        alarm_color(*face, s).unwrap_or_else(|| col.clone()),
                     );
                 }
             }
@@ -676,7 +737,7 @@ impl Inline {
     }
 }
 
-fn lay_out(markdown: &str) -> Layout {
+fn lay_out(markdown: &str, chart: &PhaseChart) -> Layout {
     let mut l = Layout::new();
     let mut inl = Inline::default();
     let mut lists: Vec<Option<u64>> = Vec::new();
@@ -790,6 +851,7 @@ fn lay_out(markdown: &str) -> Layout {
             // can never produce one (values are escaped). Other HTML is shown as text.
             Event::Html(t) if t.trim() == "<!-- pagebreak -->" && l.y < TOP => l.new_page(),
             Event::Html(t) if t.trim() == "<!-- pagebreak -->" => {}
+            Event::Html(t) if t.trim() == phase_chart::MARKER => l.phase_chart(chart),
             Event::Html(t) | Event::InlineHtml(t) => inl.push(Face::Sans, &t),
             Event::SoftBreak => inl.push(Face::Sans, " "),
             Event::HardBreak => inl.push(Face::Sans, "\n"),
@@ -920,8 +982,13 @@ fn subset_face(face: Face, used: &BTreeSet<char>) -> Result<ParsedFont, String> 
 }
 
 /// Lays out `markdown` and returns the PDF bytes.
-pub fn render(markdown: &str, title: &str, frame: &PageFrame) -> Result<Vec<u8>, String> {
-    let mut l = lay_out(markdown);
+pub fn render(
+    markdown: &str,
+    title: &str,
+    frame: &PageFrame,
+    chart: &PhaseChart,
+) -> Result<Vec<u8>, String> {
+    let mut l = lay_out(markdown, chart);
     frame_pages(&mut l, title, frame);
 
     let mut doc = PdfDocument::new(title);
@@ -957,6 +1024,9 @@ pub fn render(markdown: &str, title: &str, frame: &PageFrame) -> Result<Vec<u8>,
         ]),
     );
     set_document_info(&mut lo, frame);
+    // Plain PDF 1.7 (ISO 32000-1), which is what the file is; printpdf writes a 1.3 header.
+    // No PDF/A or PDF/X conformance is claimed: none is checked here.
+    lo.version = "1.7".to_owned();
     lo.compress();
     let mut out = Vec::new();
     lo.save_to(&mut out)
@@ -1020,21 +1090,24 @@ mod tests {
 
     #[test]
     fn code_blocks_keep_lines_and_indentation_and_tabs_never_show_as_boxes() {
-        let l = lay_out("```\nfn f() {\n    x\t1\n}\n```\n");
+        let l = lay_out("```\nfn f() {\n    x\t1\n}\n```\n", &PhaseChart::default());
         assert_eq!(shown_texts(&l), ["fn f() {", "    x    1", "}"]);
-        let l = lay_out("a\u{1}b\tc");
+        let l = lay_out("a\u{1}b\tc", &PhaseChart::default());
         assert_eq!(shown_texts(&l), ["a\u{fffd}b c"]);
     }
 
     #[test]
     fn page_breaks_long_tables_and_explicit_breaks_make_pages() {
-        let l = lay_out("# One\n\ntext\n\n<!-- pagebreak -->\n\n# Two\n");
+        let l = lay_out(
+            "# One\n\ntext\n\n<!-- pagebreak -->\n\n# Two\n",
+            &PhaseChart::default(),
+        );
         assert_eq!(l.pages.len(), 2);
         let mut md = String::from("| a | b |\n| --- | --- |\n");
         for i in 0..200 {
             md.push_str(&format!("| row {i} | value |\n"));
         }
-        let l = lay_out(&md);
+        let l = lay_out(&md, &PhaseChart::default());
         assert!(l.pages.len() >= 3, "{}", l.pages.len());
         // The header row is repeated on every page: its bold text is on each one.
         for page in &l.pages {

@@ -47,7 +47,7 @@ impl MetricKind {
     }
 
     /// The target as a limit, and whether reaching it exactly still counts as met ("within").
-    fn limit(self) -> (Duration, bool) {
+    pub(crate) fn limit(self) -> (Duration, bool) {
         match self {
             MetricKind::TimeToDetect => (Duration::hours(24), false),
             MetricKind::TimeToContain => (Duration::hours(4), false),

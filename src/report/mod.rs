@@ -3,8 +3,10 @@
 
 pub mod context;
 pub mod escape;
+pub mod html;
 pub mod markdown_pdf;
 pub mod metrics;
+pub mod phase_chart;
 pub mod runbook;
 pub mod templates;
 pub mod timeline_table;
@@ -38,6 +40,8 @@ pub struct RenderedReport {
     /// First heading of the Markdown, used as the PDF title.
     pub title: String,
     pub markdown: String,
+    /// The phase chart a `<!-- phase-chart -->` line of the Markdown stands for.
+    pub chart: phase_chart::PhaseChart,
 }
 
 /// Output formats of the `report` command.
@@ -45,6 +49,8 @@ pub struct RenderedReport {
 pub enum ReportFormat {
     Md,
     Pdf,
+    /// One self-contained HTML file per report (inline CSS and SVG, no script).
+    Html,
 }
 
 /// A report that could not be produced.
@@ -91,6 +97,7 @@ pub fn render_markdown_with(
             name: stem,
             title,
             markdown: md,
+            chart: ctx.phase_chart.clone(),
         });
     }
     Ok(out)
@@ -135,7 +142,7 @@ impl PageFrame {
 
 /// Lays out one report as PDF bytes (deterministic: same Markdown and frame, same bytes).
 pub fn render_pdf(report: &RenderedReport, frame: &PageFrame) -> Result<Vec<u8>, ReportError> {
-    markdown_pdf::render(&report.markdown, &report.title, frame).map_err(|message| {
+    markdown_pdf::render(&report.markdown, &report.title, frame, &report.chart).map_err(|message| {
         ReportError::Pdf {
             report: report.name.clone(),
             message,
@@ -143,7 +150,12 @@ pub fn render_pdf(report: &RenderedReport, frame: &PageFrame) -> Result<Vec<u8>,
     })
 }
 
-/// Renders every report and writes `DIR/<name>.md` and/or `DIR/<name>.pdf`; returns the paths
+/// Lays out one report as a self-contained HTML document (deterministic).
+pub fn render_html(report: &RenderedReport, frame: &PageFrame) -> String {
+    html::render(&report.markdown, &report.title, frame, &report.chart)
+}
+
+/// Renders every report and writes `DIR/<name>.md`, `DIR/<name>.pdf` and/or `DIR/<name>.html`; returns the paths
 /// written, in order. Files are created inside `DIR` without following links; an existing one
 /// is replaced only with `force`.
 pub fn write_reports(
@@ -165,6 +177,11 @@ pub fn write_reports(
             let bytes = render_pdf(r, &PageFrame::for_report(input, &r.name))?;
             let name = format!("{}.pdf", r.name);
             written.push(dir.write_file(&name, &bytes, force)?);
+        }
+        if formats.contains(&ReportFormat::Html) {
+            let page = render_html(r, &PageFrame::for_report(input, &r.name));
+            let name = format!("{}.html", r.name);
+            written.push(dir.write_file(&name, page.as_bytes(), force)?);
         }
     }
     Ok(written)

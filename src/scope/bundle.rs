@@ -62,6 +62,7 @@ pub(super) fn scope_bundle(
         })
         .map_err(|e| e.to_string())?;
     reader.check_custody().map_err(|e| e.to_string())?;
+    let assessments = assess_bundle(&mut reader);
     let temp_error = |e: io::Error| format!("{}: temporary file: {e}", path.display());
     if let Some(e) = spill_error {
         return Err(temp_error(e));
@@ -98,6 +99,7 @@ pub(super) fn scope_bundle(
             Ok(Some(mut m)) => {
                 m.path = source;
                 m.origin = origin;
+                assessments.attach(&mut m, &bag_path);
                 m
             }
             Ok(None) => error_module(
@@ -109,6 +111,90 @@ pub(super) fn scope_bundle(
         });
     }
     Ok(other)
+}
+
+/// Largest evidence.json whose modules `scope` assesses: the one assessment
+/// ([`crate::analyse::assessment::assess`]) needs the whole evidence model, and scope's memory
+/// must not grow with the bundle, so a larger one gets no assessment (each module says why).
+pub const ASSESS_MAX_EVIDENCE: u64 = 4 << 20;
+
+/// The library's assessments of a bundle's modules, by bag path, or why there are none.
+enum BundleAssessments {
+    Made(std::collections::HashMap<String, ModuleAssessment>),
+    NotMade(String),
+}
+
+/// Reads evidence.json whole (at most [`ASSESS_MAX_EVIDENCE`]) and assesses every module
+/// with the same function `report` and `timeline` use.
+fn assess_bundle(reader: &mut BundleReader) -> BundleAssessments {
+    use std::io::Read;
+    let reader_path = reader.path().to_path_buf();
+    use crate::bundle::EVIDENCE_PATH;
+    // Measured first by streaming it (nothing held), so a large one is never buffered.
+    let size = reader.entry_reader(EVIDENCE_PATH).and_then(|r| {
+        std::io::copy(&mut r.take(ASSESS_MAX_EVIDENCE + 1), &mut std::io::sink()).map_err(|e| {
+            crate::bundle::BundleError::Entry {
+                path: reader_path.clone(),
+                entry: EVIDENCE_PATH.to_owned(),
+                message: e.to_string(),
+            }
+        })
+    });
+    match size {
+        Ok(n) if n > ASSESS_MAX_EVIDENCE => {
+            return BundleAssessments::NotMade(format!(
+                "{EVIDENCE_PATH} is over {ASSESS_MAX_EVIDENCE} bytes, the most scope reads whole to assess modules; run `report` for the assessment"
+            ))
+        }
+        Ok(_) => {}
+        Err(e) => return BundleAssessments::NotMade(e.to_string()),
+    }
+    let bytes = match reader.read_entry(EVIDENCE_PATH, ASSESS_MAX_EVIDENCE) {
+        Ok(b) => b,
+        Err(crate::bundle::BundleError::TooLarge { max, .. }) => {
+            return BundleAssessments::NotMade(format!(
+                "{EVIDENCE_PATH} is over {max} bytes, the most scope reads whole to assess modules; run `report` for the assessment"
+            ))
+        }
+        Err(e) => return BundleAssessments::NotMade(e.to_string()),
+    };
+    let ev = match crate::bundle::reader::parse_evidence(&bytes) {
+        Ok(ev) => ev,
+        Err(e) => return BundleAssessments::NotMade(format!("{EVIDENCE_PATH}: {e}")),
+    };
+    drop(bytes);
+    let assessed = crate::analyse::assessment::assess(&ev);
+    BundleAssessments::Made(
+        assessed
+            .modules
+            .into_iter()
+            .filter_map(|(item, a)| Some((item.bag_path.clone()?, a)))
+            .collect(),
+    )
+}
+
+impl BundleAssessments {
+    /// Gives a module its assessment; a module the assessment finds already re-signed by the
+    /// case's replacement key is `re-signed`, not `valid` (off the re-sign list).
+    fn attach(&self, m: &mut ModuleScope, bag_path: &str) {
+        match self {
+            BundleAssessments::Made(map) => match map.get(bag_path) {
+                Some(a) => {
+                    if a.status == crate::analyse::assessment::ModuleStatus::ReSigned
+                        && m.status.carries_key()
+                    {
+                        m.status = ModuleStatus::ReSigned;
+                    }
+                    m.assessment = Some(a.clone());
+                }
+                None => {
+                    m.assessment_not_made =
+                        Some("not an assessed module item of evidence.json".into())
+                }
+            },
+            BundleAssessments::NotMade(why) => m.assessment_not_made = Some(why.clone()),
+        }
+    }
 }
 
 /// Bytes of the module list (source path, bag path) sorted in memory before a run is

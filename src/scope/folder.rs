@@ -169,5 +169,7 @@ pub(super) fn error_module(path: &Path, origin: ModuleOrigin, error: String) -> 
         keyless: None,
         detached_signature: None,
         error: Some(error),
+        assessment: None,
+        assessment_not_made: None,
     }
 }

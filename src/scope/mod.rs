@@ -14,6 +14,7 @@ use bundle::*;
 use folder::*;
 use module::*;
 
+use crate::analyse::assessment::ModuleAssessment;
 use crate::io::bounded_read::{read_regular_file, BoundedReadError};
 use crate::keys::{self, PublicKey};
 use crate::source::walk::{serialize_path, SkipReason, SkippedPath};
@@ -283,6 +284,10 @@ pub enum ModuleStatus {
     Suspicious,
     /// Carries a queried key id; nothing verified (no public key given).
     KeyIdMatchNotVerified,
+    /// In a bundle whose case file declares a replacement key, the library's one assessment
+    /// ([`crate::analyse::assessment`]) finds a valid signature by that key and no serious
+    /// finding: already re-signed, so not on the re-sign list (it carries a queried key).
+    ReSigned,
     /// Signed, but not by a queried key.
     OtherSigners,
     /// Keyless (Sigstore) signature.
@@ -299,7 +304,10 @@ impl ModuleStatus {
     pub fn carries_key(self) -> bool {
         matches!(
             self,
-            ModuleStatus::Valid | ModuleStatus::Suspicious | ModuleStatus::KeyIdMatchNotVerified
+            ModuleStatus::Valid
+                | ModuleStatus::Suspicious
+                | ModuleStatus::KeyIdMatchNotVerified
+                | ModuleStatus::ReSigned
         )
     }
 
@@ -308,6 +316,7 @@ impl ModuleStatus {
             ModuleStatus::Valid => "valid",
             ModuleStatus::Suspicious => "suspicious",
             ModuleStatus::KeyIdMatchNotVerified => "key-id-match-not-verified",
+            ModuleStatus::ReSigned => "re-signed",
             ModuleStatus::OtherSigners => "other-signers",
             ModuleStatus::Keyless => "keyless",
             ModuleStatus::Unsigned => "unsigned",
@@ -347,6 +356,14 @@ pub struct ModuleScope {
     pub detached_signature: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Modules of a bundle: the library's one assessment of the module from the bundle's
+    /// evidence and case file, the same that `report` and `timeline` print. Folder inputs have
+    /// no case file and carry none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assessment: Option<ModuleAssessment>,
+    /// Modules of a bundle whose assessment could not be made, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assessment_not_made: Option<String>,
 }
 
 /// Counts over all modules.
@@ -356,6 +373,8 @@ pub struct ScopeSummary {
     pub valid: usize,
     pub suspicious: usize,
     pub key_id_match_not_verified: usize,
+    /// Already re-signed by the case's replacement key (bundles only).
+    pub re_signed: usize,
     pub other_signers: usize,
     pub keyless: usize,
     pub keyless_in_window: usize,
@@ -432,7 +451,7 @@ impl ScopeTotals {
     /// Some module carries a queried key (valid, suspicious or key-id match).
     pub fn any_carries_key(&self) -> bool {
         let s = &self.summary;
-        s.valid + s.suspicious + s.key_id_match_not_verified > 0
+        s.valid + s.suspicious + s.key_id_match_not_verified + s.re_signed > 0
     }
 
     /// An input was missing or unreadable, or a bundle could not be opened.
@@ -492,6 +511,7 @@ fn tally(summary: &mut ScopeSummary, m: &ModuleScope) {
         ModuleStatus::Valid => summary.valid += 1,
         ModuleStatus::Suspicious => summary.suspicious += 1,
         ModuleStatus::KeyIdMatchNotVerified => summary.key_id_match_not_verified += 1,
+        ModuleStatus::ReSigned => summary.re_signed += 1,
         ModuleStatus::OtherSigners => summary.other_signers += 1,
         ModuleStatus::Keyless => summary.keyless += 1,
         ModuleStatus::Unsigned => summary.unsigned += 1,

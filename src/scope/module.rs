@@ -255,6 +255,8 @@ fn judge(
         keyless: None,
         detached_signature: detached.as_ref().map(|(p, _)| p.clone()),
         error: scan_error.clone(),
+        assessment: None,
+        assessment_not_made: None,
     };
     let mut undecodable = false;
     if let Some(scan) = emb_scan {

@@ -34,6 +34,7 @@ mod report;
 mod report_cli;
 mod report_e2e;
 mod report_props;
+mod report_render;
 mod scope;
 mod secrets_sweep;
 mod terminal_escape;

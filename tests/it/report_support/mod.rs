@@ -346,3 +346,13 @@ pub fn custody(ev: &Evidence) -> Vec<CustodyEvent> {
     });
     out
 }
+
+/// Headless Chromium (Debian `chromium`), the real browser the HTML report is checked in.
+pub fn chromium_available() -> bool {
+    crate::common::oracle_available("chromium", &["--version"], "apt-get install chromium")
+}
+
+/// `pdftoppm` from poppler-utils, the independent PDF rasteriser.
+pub fn pdftoppm_available() -> bool {
+    crate::common::oracle_available("pdftoppm", &["-v"], "apt-get install poppler-utils")
+}
