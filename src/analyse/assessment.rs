@@ -12,7 +12,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How one signature by a known key stands over the module's current bytes.
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum SignatureCheck {
     /// Verifies over every byte.
@@ -34,7 +34,7 @@ impl SignatureCheck {
 }
 
 /// One signature of a module by a known key (lower-case wsc key id).
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct SignatureFact {
     pub key_id: String,
     pub check: SignatureCheck,
@@ -80,7 +80,7 @@ impl CompromiseFacts {
 }
 
 /// Where a module's signing time falls against the compromise start.
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum Placement {
     Before,
@@ -101,7 +101,7 @@ impl Placement {
 }
 
 /// The one conclusion about a module, most serious first.
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModuleStatus {
     /// A High or Critical finding is about it (tampered, unbound Rekor entry, ...).
@@ -155,7 +155,7 @@ pub struct ModuleFacts {
 }
 
 /// What is concluded about one module.
-#[derive(Serialize, Debug, Clone)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone)]
 pub struct ModuleAssessment {
     pub status: ModuleStatus,
     pub signatures: Vec<SignatureFact>,
@@ -284,7 +284,7 @@ fn summary(
 }
 
 /// Roles a key has in the case.
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "kebab-case")]
 pub enum KeyRole {
     Compromised,
@@ -306,7 +306,7 @@ impl KeyRole {
 }
 
 /// What is known about one key.
-#[derive(Serialize, Debug, Clone)]
+#[derive(schemars::JsonSchema, Serialize, Debug, Clone)]
 pub struct KeyAssessment {
     pub key_id: String,
     pub roles: Vec<KeyRole>,
