@@ -6,7 +6,7 @@
 
 use crate::common::failed_checks as failed;
 use crate::common::sigstore_instance::{
-    b64, unb64, Instance, Options, IDENTITY, ISSUER, V1_NAME, V2_NAME,
+    b64, client_trust_config, unb64, Instance, Options, IDENTITY, ISSUER, V1_NAME, V2_NAME,
 };
 use serde_json::{json, Value};
 use wsc_forensics::transparency::{
@@ -320,4 +320,52 @@ fn cosignatures_are_ignored_but_never_replace_the_log_signature() {
         .collect();
     *envelope(&mut b[1]) = Value::String(only_witness);
     only_fails(&judge(&b[1], &root), CheckId::Checkpoint, "key hint");
+}
+
+// --- sigstore-python as the oracle on the private instance ---
+
+#[test]
+fn sigstore_python_agrees_on_the_private_instance_and_its_tampered_bundles() {
+    use crate::transparency_oracle::{available, oracle_passes};
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let artifact = dir.path().join("artifact");
+    std::fs::write(&artifact, ARTIFACT).unwrap();
+    let cfg = dir.path().join("trust_config.json");
+    let inst = Instance::new(Options::default());
+    let root = inst.trusted_root();
+    std::fs::write(
+        &cfg,
+        serde_json::to_vec(&client_trust_config(&root)).unwrap(),
+    )
+    .unwrap();
+    let bad_sct = Instance::new(Options {
+        sct_signature_bad: true,
+        ..Options::default()
+    })
+    .bundles_v1(ARTIFACT, 3)
+    .swap_remove(1);
+    let mut bad_proof = inst.bundles_v1(ARTIFACT, 3).swap_remove(2);
+    let h = &mut entry(&mut bad_proof)["inclusionProof"]["hashes"][0];
+    let mut raw = unb64(h.as_str().unwrap());
+    raw[5] ^= 1;
+    *h = Value::String(b64(&raw));
+    let cases = [
+        (
+            "untouched",
+            inst.bundles_v1(ARTIFACT, 3).swap_remove(0),
+            true,
+        ),
+        ("SCT signature", bad_sct, false),
+        ("proof hash", bad_proof, false),
+    ];
+    for (what, bundle, expected) in cases {
+        let path = dir.path().join("bundle.sigstore.json");
+        std::fs::write(&path, serde_json::to_vec(&bundle).unwrap()).unwrap();
+        let ours = judge(&bundle, &root).verdict == Verdict::AllRequiredPassed;
+        let theirs = oracle_passes(&cfg, &path, IDENTITY, ISSUER, &artifact);
+        assert_eq!((ours, theirs), (expected, expected), "{what}");
+    }
 }

@@ -77,6 +77,9 @@ pub const OID_AKID: &[u8] = &[0x55, 0x1d, 0x23];
 pub const OID_EKU: &[u8] = &[0x55, 0x1d, 0x25];
 pub const OID_CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
 pub const OID_TIME_STAMPING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08];
+/// 1.3.6.1.4.1.57264.1.1 (Fulcio issuer v1: the raw string, not DER).
+pub const OID_FULCIO_ISSUER_V1: &[u8] =
+    &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xbf, 0x30, 0x01, 0x01];
 /// 1.3.6.1.4.1.57264.1.8 (Fulcio issuer v2).
 pub const OID_FULCIO_ISSUER_V2: &[u8] =
     &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xbf, 0x30, 0x01, 0x08];
@@ -409,6 +412,7 @@ impl Instance {
             extension(OID_EKU, false, seq(&[oid(OID_CODE_SIGNING)])),
             aki_ext(&self.ca_key),
             extension(OID_SAN, true, seq(&[tlv(0x86, IDENTITY.as_bytes())])),
+            extension(OID_FULCIO_ISSUER_V1, false, ISSUER.as_bytes().to_vec()),
             extension(OID_FULCIO_ISSUER_V2, false, tlv(0x0c, ISSUER.as_bytes())),
         ];
         let serial = 0x1000 + index;
@@ -668,4 +672,18 @@ impl Instance {
             }],
         })
     }
+}
+
+/// A sigstore-python client trust configuration (`--trust-config`) around a trusted root, with
+/// an empty signing configuration (verification only, offline).
+pub fn client_trust_config(trusted_root: &Value) -> Value {
+    json!({
+        "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
+        "trustedRoot": trusted_root,
+        "signingConfig": {
+            "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+            "caUrls": [], "oidcUrls": [], "rekorTlogUrls": [], "tsaUrls": [],
+            "rekorTlogConfig": {"selector": "ANY"}, "tsaConfig": {"selector": "ANY"}
+        }
+    })
 }
