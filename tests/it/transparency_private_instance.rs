@@ -164,6 +164,21 @@ fn a_token_naming_another_signer_fails_only_signed_timestamp() {
 }
 
 #[test]
+fn a_token_naming_its_signer_by_key_id_passes_and_by_another_key_id_fails() {
+    let (b, root) = v2(Options {
+        tsa_signer_key_id: true,
+        ..Options::default()
+    });
+    all_pass(&judge(&b[0], &root), V2_CHECKS);
+    let (b, root) = v2(Options {
+        tsa_signer_key_id: true,
+        tsa_signer_serial_other: true,
+        ..Options::default()
+    });
+    only_fails(&judge(&b[0], &root), CheckId::SignedTimestamp, "key id");
+}
+
+#[test]
 fn a_tsa_chain_that_does_not_link_fails_only_signed_timestamp() {
     let (b, mut root) = v2(Options::default());
     // The authority's chain ends in a root that did not issue its certificate (the Fulcio CA).

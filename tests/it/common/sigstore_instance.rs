@@ -292,8 +292,10 @@ pub struct Options {
     pub tsa_without_eku: bool,
     /// The token's signature is flipped after signing.
     pub tsa_signature_bad: bool,
-    /// The token names the TSA by another serial number.
+    /// The token names the TSA by another serial number (or key id, with `tsa_signer_key_id`).
     pub tsa_signer_serial_other: bool,
+    /// The token names the TSA by subject key identifier, not issuer and serial number.
+    pub tsa_signer_key_id: bool,
     /// The token's message imprint is over other bytes than the signature.
     pub tsa_imprint_other: bool,
     /// The v2 checkpoint carries a witness cosignature after the log's signature.
@@ -349,7 +351,11 @@ impl Instance {
         let tsa_key = scalar(6, 0);
         let tsa_root_name = name("Example", "example-tsa-root");
         let tsa_root = root_ca(&tsa_root_name, &tsa_root_key);
-        let mut tsa_exts = vec![key_usage_ext(0x80), aki_ext(&tsa_root_key)];
+        let mut tsa_exts = vec![
+            key_usage_ext(0x80),
+            ski_ext(&tsa_key),
+            aki_ext(&tsa_root_key),
+        ];
         if !opts.tsa_without_eku {
             tsa_exts.push(extension(OID_EKU, true, seq(&[oid(OID_TIME_STAMPING)])));
         }
@@ -488,13 +494,18 @@ impl Instance {
             let last = sig.len() - 1;
             sig[last] ^= 1;
         }
-        let serial = match self.opts.tsa_signer_serial_other {
-            true => TSA_SERIAL + 1,
-            false => TSA_SERIAL,
+        let other = self.opts.tsa_signer_serial_other;
+        let (version, sid) = if self.opts.tsa_signer_key_id {
+            let mut id = key_id(&self.tsa_key);
+            id[0] ^= u8::from(other);
+            (3, tlv(0x80, &id))
+        } else {
+            let serial = TSA_SERIAL + u64::from(other);
+            (1, seq(&[name("Example", "example-tsa-root"), int(serial)]))
         };
         let signer_info = seq(&[
-            int(1),
-            seq(&[name("Example", "example-tsa-root"), int(serial)]),
+            int(version),
+            sid,
             sha256.clone(),
             tlv(0xa0, &attrs),
             seq(&[oid(OID_ECDSA_SHA256)]),
