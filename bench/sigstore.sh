@@ -8,7 +8,8 @@
 #   N=1000 RUNS=3 bash bench/sigstore.sh          (these are the defaults)
 #
 # Environment: BENCH_OUT (work folder, default bench/out-sigstore), SIGSTORE_PYTHON (interpreter
-# with `pip install sigstore==4.5.1`, default python3).
+# with `pip install sigstore==4.5.1`, default python3), NO_BUILD=1 (use target/release as built,
+# e.g. on a loaded machine; the results file then names the commit the binaries were built at).
 #
 # The corpus (examples/gen_sigstore_corpus.rs): N v0.3 bundles over one artifact, each by its own
 # leaf (embedded SCT from the instance's CT log), logged in one Rekor v1 tree (SET, inclusion
@@ -30,7 +31,7 @@ SIGSTORE_VERSION=$("$PY" -m sigstore --version 2>/dev/null | awk '{print $NF}') 
     { echo "missing: sigstore-python ($PY -m pip install sigstore==4.5.1)" >&2; exit 2; }
 [ "$SIGSTORE_VERSION" = 4.5.1 ] || echo "note: sigstore-python $SIGSTORE_VERSION, not 4.5.1" >&2
 
-cargo build --release --quiet --bin wsc-forensics --example gen_sigstore_corpus
+[ "${NO_BUILD:-}" = 1 ] || cargo build --release --quiet --bin wsc-forensics --example gen_sigstore_corpus
 BIN=$PWD/target/release/wsc-forensics
 rm -rf "$OUT" && mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)

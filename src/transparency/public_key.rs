@@ -1,6 +1,7 @@
 //! Public keys met in transparency evidence (Rekor log keys, Fulcio leaf keys) and signature
 //! checks with them: ECDSA P-256 / P-384 (DER or raw r‖s signatures) and Ed25519, through the
-//! RustCrypto crates. Only glue lives here.
+//! RustCrypto crates; RSA PKCS#1 v1.5 with SHA-256 for the keys of trust-root logs only (the
+//! staging root's first CT log), through x509-parser's signature check. Only glue lives here.
 
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
 use p256::ecdsa::signature::Verifier;
@@ -13,6 +14,8 @@ pub enum LogKeyAlgorithm {
     EcdsaP256,
     EcdsaP384,
     Ed25519,
+    /// RSA PKCS#1 v1.5 with SHA-256 (trust-root logs only).
+    RsaPkcs1Sha256,
     Unsupported,
 }
 
@@ -22,6 +25,8 @@ pub enum PublicKey {
     P256(p256::ecdsa::VerifyingKey),
     P384(p384::ecdsa::VerifyingKey),
     Ed25519(ed25519_dalek::VerifyingKey),
+    /// DER SubjectPublicKeyInfo of an RSA key; made only by [`PublicKey::from_log_spki_der`].
+    RsaPkcs1Sha256(Vec<u8>),
 }
 
 /// Why a signature did not verify.
@@ -53,11 +58,34 @@ impl PublicKey {
         ))
     }
 
+    /// A trust-root log key: the keys of [`PublicKey::from_spki_der`], and RSA (`rsaEncryption`
+    /// SPKI, verified as PKCS#1 v1.5 with SHA-256, the RFC 6962 RSA scheme). Signers' keys never
+    /// go through here.
+    pub fn from_log_spki_der(der: &[u8]) -> Result<PublicKey, SignatureProblem> {
+        use x509_parser::prelude::FromDer;
+        if let Ok(k) = PublicKey::from_spki_der(der) {
+            return Ok(k);
+        }
+        match x509_parser::x509::SubjectPublicKeyInfo::from_der(der) {
+            Ok((rest, spki))
+                if rest.is_empty()
+                    && spki.algorithm.algorithm
+                        == x509_parser::oid_registry::OID_PKCS1_RSAENCRYPTION =>
+            {
+                Ok(PublicKey::RsaPkcs1Sha256(der.to_vec()))
+            }
+            _ => Err(SignatureProblem::Unsupported(
+                "key is not EC P-256, EC P-384, Ed25519 or RSA",
+            )),
+        }
+    }
+
     pub fn algorithm(&self) -> LogKeyAlgorithm {
         match self {
             PublicKey::P256(_) => LogKeyAlgorithm::EcdsaP256,
             PublicKey::P384(_) => LogKeyAlgorithm::EcdsaP384,
             PublicKey::Ed25519(_) => LogKeyAlgorithm::Ed25519,
+            PublicKey::RsaPkcs1Sha256(_) => LogKeyAlgorithm::RsaPkcs1Sha256,
         }
     }
 
@@ -79,6 +107,7 @@ impl PublicKey {
                 k.verify_strict(message, &s)
                     .map_err(|_| SignatureProblem::Invalid)
             }
+            PublicKey::RsaPkcs1Sha256(spki) => verify_rsa_pkcs1_sha256(spki, message, sig),
         }
     }
 
@@ -99,8 +128,31 @@ impl PublicKey {
             PublicKey::Ed25519(_) => Err(SignatureProblem::Unsupported(
                 "Ed25519 signs the artifact itself, not a digest; the artifact bytes are needed",
             )),
+            PublicKey::RsaPkcs1Sha256(_) => Err(SignatureProblem::Unsupported(
+                "an RSA key is accepted for trust-root logs only, not for signers",
+            )),
         }
     }
+}
+
+/// RSA PKCS#1 v1.5 with SHA-256 over `message` (2048 to 8192-bit keys), via x509-parser.
+fn verify_rsa_pkcs1_sha256(
+    spki: &[u8],
+    message: &[u8],
+    sig: &[u8],
+) -> Result<(), SignatureProblem> {
+    use x509_parser::prelude::FromDer;
+    let (_, key) = x509_parser::x509::SubjectPublicKeyInfo::from_der(spki)
+        .map_err(|_| SignatureProblem::Unsupported("the RSA key does not parse"))?;
+    let alg = x509_parser::x509::AlgorithmIdentifier::new(
+        x509_parser::oid_registry::OID_PKCS1_SHA256WITHRSA,
+        None,
+    );
+    let bits = x509_parser::asn1_rs::BitString::new(0, sig);
+    x509_parser::verify::verify_signature(&key, &alg, &bits, message).map_err(|e| match e {
+        x509_parser::error::X509Error::SignatureVerificationError => SignatureProblem::Invalid,
+        _ => SignatureProblem::Unsupported("RSA key or signature not usable"),
+    })
 }
 
 fn p256_sig(sig: &[u8]) -> Result<p256::ecdsa::Signature, SignatureProblem> {

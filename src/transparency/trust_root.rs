@@ -189,7 +189,7 @@ impl TrustRoot {
 impl TransparencyLog {
     /// A log from its base URL, DER SPKI key and validity (the log id is computed).
     pub fn new(base_url: &str, spki_der: &[u8], valid_for: ValidFor) -> TransparencyLog {
-        let key = PublicKey::from_spki_der(spki_der).ok();
+        let key = PublicKey::from_log_spki_der(spki_der).ok();
         let algorithm = key
             .as_ref()
             .map(|k| k.algorithm())
@@ -241,7 +241,7 @@ fn parse_log(t: &Node<'_>) -> Result<TransparencyLog, TransparencyError> {
     let valid_for = parse_valid_for(&pk)?;
     // A key the crates cannot parse (or an unknown algorithm) keeps the log listed, so entries
     // naming it are reported as "log known, key unusable" rather than "log unknown".
-    let key = PublicKey::from_spki_der(&raw).ok();
+    let key = PublicKey::from_log_spki_der(&raw).ok();
     let algorithm = key
         .as_ref()
         .map(|k| k.algorithm())

@@ -4,10 +4,11 @@
 //! that the verdict fails. The untouched instance passes every check, so each failure is the
 //! corruption's doing.
 
-use crate::common::failed_checks as failed;
 use crate::common::sigstore_instance::{
-    b64, client_trust_config, unb64, Instance, Options, IDENTITY, ISSUER, V1_NAME, V2_NAME,
+    b64, client_trust_config, unb64, Instance, Options, RsaCtLog, IDENTITY, ISSUER, V1_NAME,
+    V2_NAME,
 };
+use crate::common::{failed_checks as failed, oracle_available};
 use serde_json::{json, Value};
 use wsc_forensics::transparency::{
     analyse_transparency_file, Artifact, CheckId, IdentityPolicy, TransparencyReport, TrustRoot,
@@ -233,6 +234,29 @@ fn an_sct_outside_its_ct_log_valid_for_fails_only_certificate_transparency() {
         CheckId::CertificateTransparency,
         "not valid at the SCT's time",
     );
+}
+
+#[test]
+fn an_sct_by_an_rsa_ct_log_verifies_and_a_wrong_one_fails_only_certificate_transparency() {
+    if !oracle_available("openssl", &["version"], "apt-get install openssl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for bad in [false, true] {
+        let mut inst = Instance::new(Options {
+            sct_signature_bad: bad,
+            ..Options::default()
+        });
+        inst.ct_rsa = Some(RsaCtLog::generate(dir.path()).expect("openssl makes an RSA key"));
+        let root = inst.trusted_root();
+        let b = inst.bundles_v2(ARTIFACT, 2);
+        let rep = judge(&b[1], &root);
+        if bad {
+            only_fails(&rep, CheckId::CertificateTransparency, "does not verify");
+        } else {
+            all_pass(&rep, V2_CHECKS);
+        }
+    }
 }
 
 // --- Rekor v2 inclusion proof and checkpoint ---

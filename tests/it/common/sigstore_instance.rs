@@ -311,9 +311,69 @@ pub enum Rekor {
     V2,
 }
 
+/// An RSA CT log (PKCS#1 v1.5, SHA-256), signing through the `openssl` command line.
+pub struct RsaCtLog {
+    /// DER SubjectPublicKeyInfo.
+    pub spki: Vec<u8>,
+    /// The private key, PEM.
+    pub key_pem: std::path::PathBuf,
+}
+
+impl RsaCtLog {
+    /// A new 2048-bit key in `dir`; `None` when `openssl` cannot make one.
+    pub fn generate(dir: &std::path::Path) -> Option<RsaCtLog> {
+        use std::process::Command;
+        let key_pem = dir.join("ct-rsa.pem");
+        let ok = Command::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+            ])
+            .arg(&key_pem)
+            .output()
+            .ok()?
+            .status
+            .success();
+        if !ok {
+            return None;
+        }
+        let out = Command::new("openssl")
+            .args(["pkey", "-pubout", "-outform", "DER", "-in"])
+            .arg(&key_pem)
+            .output()
+            .ok()?;
+        out.status.success().then_some(RsaCtLog {
+            spki: out.stdout,
+            key_pem,
+        })
+    }
+
+    fn sign(&self, data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new("openssl")
+            .args(["dgst", "-sha256", "-sign"])
+            .arg(&self.key_pem)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("openssl runs");
+        child.stdin.take().unwrap().write_all(data).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "openssl dgst -sign failed");
+        out.stdout
+    }
+}
+
 /// The instance's fixed keys and certificates (deterministic: RFC 6979, fixed scalars).
 pub struct Instance {
     pub opts: Options,
+    /// When set, the CT log is this RSA log instead of the P-256 one.
+    pub ct_rsa: Option<RsaCtLog>,
     pub ca_key: SigningKey,
     pub ca: Vec<u8>,
     pub ct_key: SigningKey,
@@ -371,6 +431,7 @@ impl Instance {
         );
         Instance {
             opts,
+            ct_rsa: None,
             ca_key,
             ca,
             ct_key: scalar(2, 0),
@@ -388,8 +449,15 @@ impl Instance {
         name("Example", "example-ca")
     }
 
+    pub fn ct_spki(&self) -> Vec<u8> {
+        match &self.ct_rsa {
+            Some(rsa) => rsa.spki.clone(),
+            None => spki(&self.ct_key),
+        }
+    }
+
     pub fn ct_log_id(&self) -> [u8; 32] {
-        Sha256::digest(spki(&self.ct_key)).into()
+        Sha256::digest(self.ct_spki()).into()
     }
 
     pub fn log_v1_id(&self) -> Vec<u8> {
@@ -435,13 +503,19 @@ impl Instance {
         if self.opts.sct_signature_bad {
             signed.push(0);
         }
-        let sig: Signature = self.ct_key.sign(&signed);
-        let sig = sig.to_der().as_bytes().to_vec();
+        // RFC 5246 SignatureAndHashAlgorithm: sha256 (4) with rsa (1) or ecdsa (3).
+        let (sig, sig_alg) = match &self.ct_rsa {
+            Some(rsa) => (rsa.sign(&signed), 1u8),
+            None => {
+                let sig: Signature = self.ct_key.sign(&signed);
+                (sig.to_der().as_bytes().to_vec(), 3u8)
+            }
+        };
         let mut sct = vec![0u8];
         sct.extend_from_slice(&self.ct_log_id());
         sct.extend_from_slice(&SCT_MILLIS.to_be_bytes());
         sct.extend_from_slice(&0u16.to_be_bytes());
-        sct.extend_from_slice(&[4, 3]);
+        sct.extend_from_slice(&[4, sig_alg]);
         sct.extend_from_slice(&(sig.len() as u16).to_be_bytes());
         sct.extend_from_slice(&sig);
         let mut list = ((sct.len() + 2) as u16).to_be_bytes().to_vec();
@@ -670,8 +744,12 @@ impl Instance {
             }],
             "ctlogs": [{
                 "baseUrl": "https://ctfe.example.test", "hashAlgorithm": "SHA2_256",
-                "publicKey": {"rawBytes": b64(&spki(&self.ct_key)),
-                              "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": since},
+                "publicKey": {"rawBytes": b64(&self.ct_spki()),
+                              "keyDetails": match self.ct_rsa {
+                                  Some(_) => "PKCS1_RSA_PKCS1V5",
+                                  None => "PKIX_ECDSA_P256_SHA_256",
+                              },
+                              "validFor": since},
                 "logId": {"keyId": b64(&self.ct_log_id())},
             }],
             "timestampAuthorities": [{
