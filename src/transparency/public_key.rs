@@ -1,10 +1,14 @@
 //! Public keys met in transparency evidence (Rekor log keys, Fulcio leaf keys) and signature
-//! checks with them: ECDSA P-256 / P-384 (DER or raw r‖s signatures) and Ed25519, through the
-//! RustCrypto crates; RSA PKCS#1 v1.5 with SHA-256 for the keys of trust-root logs only (the
-//! staging root's first CT log), through x509-parser's signature check. Only glue lives here.
+//! checks with them: ECDSA P-256 / P-384 (DER or raw r‖s signatures) and Ed25519; RSA PKCS#1
+//! v1.5 with SHA-256 for the keys of trust-root logs only (the staging root's first CT log),
+//! through x509-parser's signature check. Only glue lives here.
+//!
+//! Keys and signatures are parsed by the RustCrypto crates (which decide what is malformed);
+//! ECDSA over a message is then verified by ring (assembly P-256/P-384, several times faster,
+//! the same implementation x509-parser verifies certificates with), and ECDSA over a digest
+//! (which ring cannot take) by RustCrypto.
 
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
-use p256::ecdsa::signature::Verifier;
 use serde::Serialize;
 
 /// Algorithm of a key, as reports name it.
@@ -93,14 +97,18 @@ impl PublicKey {
     /// (P-256: SHA-256, P-384: SHA-384, Ed25519: pure).
     pub fn verify_message(&self, message: &[u8], sig: &[u8]) -> Result<(), SignatureProblem> {
         match self {
-            PublicKey::P256(k) => {
-                let s = p256_sig(sig)?;
-                k.verify(message, &s).map_err(|_| SignatureProblem::Invalid)
-            }
-            PublicKey::P384(k) => {
-                let s = p384_sig(sig)?;
-                k.verify(message, &s).map_err(|_| SignatureProblem::Invalid)
-            }
+            PublicKey::P256(k) => ring_verify(
+                &ring::signature::ECDSA_P256_SHA256_FIXED,
+                k.to_sec1_point(false).as_bytes(),
+                message,
+                &p256_sig(sig)?.to_bytes(),
+            ),
+            PublicKey::P384(k) => ring_verify(
+                &ring::signature::ECDSA_P384_SHA384_FIXED,
+                k.to_sec1_point(false).as_bytes(),
+                message,
+                &p384_sig(sig)?.to_bytes(),
+            ),
             PublicKey::Ed25519(k) => {
                 let s = ed25519_dalek::Signature::from_slice(sig)
                     .map_err(|_| SignatureProblem::Malformed(sig.len()))?;
@@ -133,6 +141,19 @@ impl PublicKey {
             )),
         }
     }
+}
+
+/// ECDSA over `message` with ring: `point` is the uncompressed SEC1 key, `sig` the fixed-size
+/// r‖s that the RustCrypto parse (DER or raw) produced.
+fn ring_verify(
+    alg: &'static ring::signature::EcdsaVerificationAlgorithm,
+    point: &[u8],
+    message: &[u8],
+    sig: &[u8],
+) -> Result<(), SignatureProblem> {
+    ring::signature::UnparsedPublicKey::new(alg, point)
+        .verify(message, sig)
+        .map_err(|_| SignatureProblem::Invalid)
 }
 
 /// RSA PKCS#1 v1.5 with SHA-256 over `message` (2048 to 8192-bit keys), via x509-parser.
