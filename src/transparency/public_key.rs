@@ -23,6 +23,9 @@ pub enum LogKeyAlgorithm {
     Unsupported,
 }
 
+/// Largest artifact [`PublicKey::verify_sha256_of`] verifies over its bytes.
+pub const REHASH_LIMIT: usize = 64 * 1024;
+
 /// A parsed public key.
 #[derive(Clone, Debug)]
 pub enum PublicKey {
@@ -119,6 +122,28 @@ impl PublicKey {
         }
     }
 
+    /// Verifies an ECDSA `sig` over `sha256`, the SHA-256 digest of the artifact `bytes` when
+    /// they are at hand: for a P-256 key and an artifact of at most [`REHASH_LIMIT`] bytes whose
+    /// SHA-256 is `sha256`, ring verifies over the bytes (cheaper, hashing included, than
+    /// RustCrypto over the digest); otherwise as [`PublicKey::verify_prehash`]. The same check
+    /// either way: ECDSA over that digest with this key.
+    pub fn verify_sha256_of(
+        &self,
+        bytes: Option<&[u8]>,
+        sha256: &[u8],
+        sig: &[u8],
+    ) -> Result<(), SignatureProblem> {
+        use sha2::Digest as _;
+        match (self, bytes) {
+            (PublicKey::P256(_), Some(b))
+                if b.len() <= REHASH_LIMIT && sha2::Sha256::digest(b).as_slice() == sha256 =>
+            {
+                self.verify_message(b, sig)
+            }
+            _ => self.verify_prehash(sha256, sig),
+        }
+    }
+
     /// Verifies an ECDSA `sig` over an already computed digest (hashedrekord and wsc keyless sign
     /// the SHA-256 digest of the artifact, whatever the curve).
     pub fn verify_prehash(&self, digest: &[u8], sig: &[u8]) -> Result<(), SignatureProblem> {
@@ -186,4 +211,81 @@ fn p384_sig(sig: &[u8]) -> Result<p384::ecdsa::Signature, SignatureProblem> {
     p384::ecdsa::Signature::from_der(sig)
         .or_else(|_| p384::ecdsa::Signature::from_slice(sig))
         .map_err(|_| SignatureProblem::Malformed(sig.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p256::ecdsa::signature::Signer;
+    use p256::ecdsa::{Signature, SigningKey};
+    use p256::pkcs8::EncodePublicKey;
+    use sha2::Digest as _;
+
+    fn key() -> (SigningKey, PublicKey) {
+        let sk = SigningKey::from_slice(&[7; 32]).unwrap();
+        let der = sk.verifying_key().to_public_key_der().unwrap();
+        (sk, PublicKey::from_spki_der(der.as_bytes()).unwrap())
+    }
+
+    /// ring (over messages) and RustCrypto (over digests) agree on P-256 signatures, DER or raw.
+    #[test]
+    fn p256_message_and_digest_paths_agree() {
+        let (sk, pk) = key();
+        let artifact = b"an artifact".to_vec();
+        let digest = sha2::Sha256::digest(&artifact);
+        let sig: Signature = sk.sign(&artifact);
+        for encoded in [sig.to_der().as_bytes().to_vec(), sig.to_bytes().to_vec()] {
+            assert_eq!(pk.verify_message(&artifact, &encoded), Ok(()));
+            assert_eq!(pk.verify_prehash(&digest, &encoded), Ok(()));
+            assert_eq!(
+                pk.verify_sha256_of(Some(&artifact), &digest, &encoded),
+                Ok(())
+            );
+            assert_eq!(pk.verify_sha256_of(None, &digest, &encoded), Ok(()));
+            let other = b"another artifact";
+            let other_digest = sha2::Sha256::digest(other);
+            let invalid = Err(SignatureProblem::Invalid);
+            assert_eq!(pk.verify_message(other, &encoded), invalid);
+            assert_eq!(
+                pk.verify_sha256_of(Some(other), &other_digest, &encoded),
+                invalid
+            );
+            assert_eq!(pk.verify_sha256_of(None, &other_digest, &encoded), invalid);
+            // Bytes that are not the digest's are not used: the digest is what is judged.
+            assert_eq!(pk.verify_sha256_of(Some(other), &digest, &encoded), Ok(()));
+            assert_eq!(
+                pk.verify_sha256_of(Some(&artifact), &other_digest, &encoded),
+                invalid
+            );
+        }
+        let mut flipped = sig.to_bytes().to_vec();
+        flipped[40] ^= 1;
+        assert_eq!(
+            pk.verify_message(&artifact, &flipped),
+            Err(SignatureProblem::Invalid)
+        );
+        assert_eq!(
+            pk.verify_message(&artifact, &[0x30, 1, 2]),
+            Err(SignatureProblem::Malformed(3))
+        );
+    }
+
+    /// Above the limit the digest path is taken, with the same verdicts.
+    #[test]
+    fn large_artifacts_are_judged_over_their_digest() {
+        let (sk, pk) = key();
+        let artifact = vec![0x5a; REHASH_LIMIT + 1];
+        let digest = sha2::Sha256::digest(&artifact);
+        let sig: Signature = sk.sign(&artifact);
+        assert_eq!(
+            pk.verify_sha256_of(Some(&artifact), &digest, &sig.to_bytes()),
+            Ok(())
+        );
+        let mut flipped = sig.to_bytes().to_vec();
+        flipped[3] ^= 1;
+        assert_eq!(
+            pk.verify_sha256_of(Some(&artifact), &digest, &flipped),
+            Err(SignatureProblem::Invalid)
+        );
+    }
 }
