@@ -93,39 +93,43 @@ pub struct KeylessChecks {
     pub verification: Verification,
 }
 
+/// Inputs inspected but not yet printed, at most (the ordered pipeline's budget, one per input).
+const IN_FLIGHT: u64 = 64;
+
 pub fn run(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
     let keys = load_keys(&args.keys)?;
     let ctx = TransparencyContext::from_args(&args.transparency)?;
-    let mut worst = Status::Ok;
-    let mut docs: Vec<InspectOutput> = Vec::new();
-    let mut consumed = std::collections::BTreeSet::new();
-    for path in &args.files {
-        if !consumed.insert(path.clone()) {
-            continue;
-        }
-        let out = inspect_one_with(path, &keys, args.signature.as_deref(), &ctx, &mut consumed);
-        let status = match out.status {
-            0 => Status::Ok,
-            1 => Status::EvidenceProblem,
-            _ => Status::InputError,
-        };
-        worst = worst.max(status);
-        if let Some(e) = &out.error {
-            say_err!(
-                "wsc-forensics: {}",
-                crate::cli::terminal::escape_for_terminal(e)
-            );
-        }
-        if args.json {
-            docs.push(out);
-        } else if out.error.is_none() || out.module.is_some() {
-            print!(
-                "{}",
-                crate::cli::terminal::escape_lines(&render_human(&out, !keys.is_empty()))
-            );
-        }
-    }
+    let signature = args.signature.as_deref();
+    let mut printer = Printer {
+        json: args.json,
+        with_keys: !keys.is_empty(),
+        worst: Status::Ok,
+        docs: Vec::new(),
+        consumed: std::collections::BTreeSet::new(),
+    };
+    // The inputs are inspected in parallel and printed in input order by this thread, exactly as
+    // one after the other: `inspect_one_with` only adds to the set it is given (the files it paired
+    // with its input), so each result is the same whatever ran before it, and the printer drops an
+    // input that an earlier one consumed (or a repeat) as the sequential loop skipped it.
+    crate::io::pipeline::run_ordered(
+        args.files.iter().collect(),
+        rayon::current_num_threads(),
+        IN_FLIGHT,
+        |_: &&PathBuf| 1,
+        |path: &PathBuf| {
+            let mut paired = std::collections::BTreeSet::new();
+            let out = inspect_one_with(path, &keys, signature, &ctx, &mut paired);
+            (path, out, paired)
+        },
+        |batch| {
+            batch
+                .into_iter()
+                .for_each(|(path, out, paired)| printer.take(path, out, paired));
+            Ok::<(), anyhow::Error>(())
+        },
+    )?;
     if args.json {
+        let mut docs = printer.docs;
         let doc = if docs.len() == 1 {
             InspectDocument::One(Box::new(docs.remove(0)))
         } else {
@@ -135,7 +139,51 @@ pub fn run(args: InspectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
         println!("{text}");
     }
     let _ = global;
-    Ok(worst)
+    Ok(printer.worst)
+}
+
+/// What `run` prints, in input order, and the exit status so far.
+struct Printer {
+    json: bool,
+    with_keys: bool,
+    worst: Status,
+    docs: Vec<InspectOutput>,
+    /// Inputs printed or paired with one printed: skipped when met again.
+    consumed: std::collections::BTreeSet<PathBuf>,
+}
+
+impl Printer {
+    fn take(
+        &mut self,
+        path: &Path,
+        out: InspectOutput,
+        paired: std::collections::BTreeSet<PathBuf>,
+    ) {
+        if !self.consumed.insert(path.to_path_buf()) {
+            return;
+        }
+        self.consumed.extend(paired);
+        let status = match out.status {
+            0 => Status::Ok,
+            1 => Status::EvidenceProblem,
+            _ => Status::InputError,
+        };
+        self.worst = self.worst.max(status);
+        if let Some(e) = &out.error {
+            say_err!(
+                "wsc-forensics: {}",
+                crate::cli::terminal::escape_for_terminal(e)
+            );
+        }
+        if self.json {
+            self.docs.push(out);
+        } else if out.error.is_none() || out.module.is_some() {
+            print!(
+                "{}",
+                crate::cli::terminal::escape_lines(&render_human(&out, self.with_keys))
+            );
+        }
+    }
 }
 
 /// Reads every `-K` key; a key that cannot be used is a usage error for the whole command.

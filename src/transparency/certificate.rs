@@ -190,13 +190,8 @@ pub fn verify_chain(
             reasons.push(format!("{}: leaf signature does not verify", ca.uri));
             continue;
         }
-        let links_ok = chain.windows(2).all(|w| {
-            w[0].issuer().as_raw() == w[1].subject().as_raw()
-                && w[0].verify_signature(Some(w[1].public_key())).is_ok()
-        }) && chain
-            .last()
-            .is_some_and(|r| r.verify_signature(None).is_ok());
-        if !links_ok {
+        // The links above the leaf depend on the root alone: verified once, when it was read.
+        if !ca.chain_verifies {
             reasons.push(format!("{}: authority chain does not verify", ca.uri));
             continue;
         }

@@ -38,6 +38,8 @@ pub enum CheckpointError {
     NoSignatureForKey(String),
     #[error("checkpoint signature by {name} does not verify with the log key")]
     BadSignature { name: String },
+    #[error("the signature line with the log's key hint is named {found:?}, not the log's name {expected:?}")]
+    WrongName { found: String, expected: String },
 }
 
 const MAX_NOTE_BYTES: usize = 64 * 1024;
@@ -96,22 +98,35 @@ impl Checkpoint {
         })
     }
 
-    /// Verifies the signature whose key hint names `key`: Rekor v1 uses the first 4 bytes of the
-    /// log id; an Ed25519 key (Rekor v2, C2SP signed-note) is named by the first 4 bytes of
-    /// `SHA-256(name ‖ "\n" ‖ 0x01 ‖ public key)`.
+    /// Verifies the signature whose key hint names `key` and whose name is the log's `name`
+    /// (signed-note verifiers are identified by name *and* key: the name is not covered by the
+    /// signature, so a line renamed with its hint kept must not count). Rekor v1 uses the first 4
+    /// bytes of the log id as the hint; an Ed25519 key (Rekor v2, C2SP signed-note) is named by
+    /// the first 4 bytes of `SHA-256(name ‖ "\n" ‖ 0x01 ‖ public key)`. Lines by other keys
+    /// (cosignatures) are ignored.
     pub fn verify(
         &self,
         log_id: &[u8],
         key: &PublicKey,
+        name: &str,
     ) -> Result<&NoteSignature, CheckpointError> {
         let hint = log_id.get(..4).unwrap_or(log_id);
-        let sig = self
+        let ed_hint = ed25519_hint(name, key);
+        let mut by_key = self
             .signatures
             .iter()
-            .find(|s| {
-                s.key_hint == hint || ed25519_hint(&s.name, key).as_deref() == Some(&s.key_hint[..])
-            })
-            .ok_or_else(|| CheckpointError::NoSignatureForKey(hex::encode(hint)))?;
+            .filter(|s| s.key_hint == hint || ed_hint.as_deref() == Some(&s.key_hint[..]));
+        let Some(first) = by_key.clone().next() else {
+            return Err(CheckpointError::NoSignatureForKey(hex::encode(
+                ed_hint.as_deref().unwrap_or(hint),
+            )));
+        };
+        let sig = by_key
+            .find(|s| s.name == name)
+            .ok_or_else(|| CheckpointError::WrongName {
+                found: first.name.clone(),
+                expected: name.to_owned(),
+            })?;
         key.verify_message(self.signed_text.as_bytes(), &sig.signature)
             .map_err(|_| CheckpointError::BadSignature {
                 name: sig.name.clone(),
@@ -155,20 +170,27 @@ mod tests {
         let cp = Checkpoint::parse(&note("log.example.test", &hint, &sk)).unwrap();
         assert_eq!(cp.tree_size, 3);
         assert_eq!(
-            cp.verify(&[0xff; 32], &key).unwrap().name,
+            cp.verify(&[0xff; 32], &key, "log.example.test")
+                .unwrap()
+                .name,
             "log.example.test"
         );
-        // A hint for another name does not select the signature.
+        // A line renamed with its hint kept does not select the signature.
         let cp = Checkpoint::parse(&note("other.example.test", &hint, &sk)).unwrap();
         assert!(matches!(
-            cp.verify(&[0xff; 32], &key),
+            cp.verify(&[0xff; 32], &key, "log.example.test"),
+            Err(CheckpointError::WrongName { .. })
+        ));
+        // Under the other name, the hint is not that name's hint.
+        assert!(matches!(
+            cp.verify(&[0xff; 32], &key, "other.example.test"),
             Err(CheckpointError::NoSignatureForKey(_))
         ));
         // A signature by another key under the right hint does not verify.
         let other = ed25519_dalek::SigningKey::from_bytes(&[8; 32]);
         let cp = Checkpoint::parse(&note("log.example.test", &hint, &other)).unwrap();
         assert!(matches!(
-            cp.verify(&[0xff; 32], &key),
+            cp.verify(&[0xff; 32], &key, "log.example.test"),
             Err(CheckpointError::BadSignature { .. })
         ));
     }

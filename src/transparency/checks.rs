@@ -314,19 +314,20 @@ fn checkpoint(m: &Material<'_>, root: &TrustRoot) -> Outcome {
         Ok(c) => c,
         Err(err) => return fail(err.to_string()),
     };
-    let signed_by = match cp.verify(id, key) {
+    // The log's name is its host; a root without a base URL leaves the signed origin's name.
+    let host = root.log(id).map(|l| l.host()).unwrap_or_default();
+    let origin_name = cp.origin.split(' ').next().unwrap_or_default();
+    if !host.is_empty() && origin_name != host {
+        return fail(format!(
+            "checkpoint origin {:?} is not the log's host {host}",
+            cp.origin
+        ));
+    }
+    let log_name = if host.is_empty() { origin_name } else { host };
+    let signed_by = match cp.verify(id, key, log_name) {
         Ok(s) => s.name.clone(),
         Err(err) => return fail(err.to_string()),
     };
-    if let Some(log) = root.log(id) {
-        let host = log.host();
-        if !host.is_empty() && cp.origin.split(' ').next() != Some(host) {
-            return fail(format!(
-                "checkpoint origin {:?} is not the log's host {host}",
-                cp.origin
-            ));
-        }
-    }
     if cp.tree_size != p.tree_size || cp.root_hash != p.root_hash {
         return fail(format!(
             "checkpoint (size {}, root {}) differs from the proof (size {}, root {})",

@@ -9,12 +9,13 @@ use super::time_text::rfc3339;
 use super::trust_root::{CertificateAuthority, TrustRoot};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use cms::content_info::ContentInfo;
-use cms::signed_data::SignedData;
+use cms::signed_data::{SignedData, SignerIdentifier};
 use const_oid::ObjectIdentifier;
 use der::asn1::{Any, BitString, Int, OctetString};
 use der::{Decode, Encode, Sequence};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use x509_cert::spki::AlgorithmIdentifierOwned;
+use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
@@ -130,6 +131,8 @@ struct Token {
     signed_attrs_der: Vec<u8>,
     signature_alg: ObjectIdentifier,
     signature: Vec<u8>,
+    /// Who the token says signed it (issuer and serial, or subject key identifier).
+    signer: SignerIdentifier,
 }
 
 fn decode_token(der: &[u8]) -> Result<Token, TimestampError> {
@@ -201,6 +204,7 @@ fn decode_token(der: &[u8]) -> Result<Token, TimestampError> {
         signed_attrs_der: attrs.to_der().map_err(bad)?,
         signature_alg: si.signature_algorithm.oid,
         signature: si.signature.as_bytes().to_vec(),
+        signer: si.sid.clone(),
     })
 }
 
@@ -214,6 +218,8 @@ fn verify_with(token: &Token, tsa: &CertificateAuthority) -> Result<(), String> 
         .collect::<Result<_, _>>()
         .map_err(|e| format!("chain does not parse: {e}"))?;
     let leaf = chain.first().ok_or("empty chain")?;
+    signer_is(&token.signer, leaf)?;
+    time_stamping_usage(leaf)?;
     let key = PublicKey::from_spki_der(leaf.public_key().raw)
         .map_err(|e| format!("TSA key not usable: {e}"))?;
     let hash = digest_for(&token.signature_alg)
@@ -243,6 +249,55 @@ fn verify_with(token: &Token, tsa: &CertificateAuthority) -> Result<(), String> 
         ));
     }
     Ok(())
+}
+
+/// The token's `SignerIdentifier` must name the authority's certificate: its issuer and serial
+/// number, or its subject key identifier (RFC 5652 §5.3).
+fn signer_is(sid: &SignerIdentifier, leaf: &X509Certificate<'_>) -> Result<(), String> {
+    let strip = |b: &[u8]| -> Vec<u8> { b.iter().copied().skip_while(|x| *x == 0).collect() };
+    match sid {
+        SignerIdentifier::IssuerAndSerialNumber(ias) => {
+            let issuer = ias.issuer.to_der().map_err(|e| e.to_string())?;
+            let serial = strip(ias.serial_number.as_bytes());
+            if issuer != leaf.issuer().as_raw() || serial != strip(leaf.raw_serial()) {
+                return Err(format!(
+                    "the token's signer (serial {}) is not the authority's certificate {} (serial {})",
+                    hex::encode(&serial),
+                    leaf.subject(),
+                    hex::encode(strip(leaf.raw_serial()))
+                ));
+            }
+        }
+        SignerIdentifier::SubjectKeyIdentifier(ski) => {
+            let ours = leaf
+                .iter_extensions()
+                .find_map(|e| match e.parsed_extension() {
+                    ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0),
+                    _ => None,
+                });
+            if ours != Some(ski.0.as_bytes()) {
+                return Err(format!(
+                    "the token's signer (key id {}) is not the authority's certificate {}",
+                    hex::encode(ski.0.as_bytes()),
+                    leaf.subject()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The authority's certificate must be for time stamping (extended key usage
+/// id-kp-timeStamping, RFC 3161 §2.3).
+fn time_stamping_usage(leaf: &X509Certificate<'_>) -> Result<(), String> {
+    match leaf.extended_key_usage() {
+        Ok(Some(eku)) if eku.value.time_stamping => Ok(()),
+        Ok(_) => Err(format!(
+            "certificate {} lacks the timeStamping extended key usage",
+            leaf.subject()
+        )),
+        Err(e) => Err(format!("certificate {}: {e}", leaf.subject())),
+    }
 }
 
 /// Verifies one `signedTimestamp` over `signature` against the trust root's authorities.

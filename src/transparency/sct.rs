@@ -89,7 +89,7 @@ pub(crate) fn certificate_transparency(leaf_der: &[u8], root: &TrustRoot) -> Out
             continue;
         };
         let at = DateTime::from_timestamp_millis(sct.timestamp as i64).unwrap_or_default();
-        // A key type we cannot verify with (RSA CT logs of staging) is a check not made.
+        // A key type we cannot verify with is a check not made.
         let Some(key) = &log.key else {
             unusable.push(format!("{} ({})", hex::encode(&id[..4]), log.key_details));
             continue;

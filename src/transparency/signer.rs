@@ -218,7 +218,10 @@ pub(crate) fn artifact_signature(m: &Material<'_>, s: &Signer) -> Outcome {
                 .unwrap_or_else(|| "no usable signer key".to_owned()),
         );
     };
-    let prehash = |digest: &[u8], sig: &[u8], what: &str| match key.verify_prehash(digest, sig) {
+    // `bytes`: the artifact, when `digest` is its SHA-256 and it is at hand.
+    let prehash_of = |bytes: Option<&[u8]>, digest: &[u8], sig: &[u8], what: &str| match key
+        .verify_sha256_of(bytes, digest, sig)
+    {
         Ok(()) => pass(format!(
             "the signature verifies over the {what} with the signer's key"
         )),
@@ -236,8 +239,9 @@ pub(crate) fn artifact_signature(m: &Material<'_>, s: &Signer) -> Outcome {
                 ));
             }
             match &m.artifact_sha256 {
-                Some(a) => prehash(a, signature, "artifact's SHA-256"),
-                None => prehash(
+                Some(a) => prehash_of(m.artifact_bytes, a, signature, "artifact's SHA-256"),
+                None => prehash_of(
+                    None,
                     digest,
                     signature,
                     "bundle's message digest (artifact not supplied)",
@@ -268,13 +272,13 @@ pub(crate) fn artifact_signature(m: &Material<'_>, s: &Signer) -> Outcome {
                     Err(e) => fail(format!("over the artifact: {e}")),
                 }
             }
-            (Some(a), _) => prehash(a, signature, "artifact's SHA-256"),
+            (Some(a), _) => prehash_of(m.artifact_bytes, a, signature, "artifact's SHA-256"),
             _ => not_possible("no artifact supplied (--artifact)"),
         },
         SignedContent::WscModuleHash {
             signature,
             module_hash,
-        } => prehash(module_hash, signature, "recomputed module hash"),
+        } => prehash_of(None, module_hash, signature, "recomputed module hash"),
         SignedContent::EntryOnly => {
             let body = m.entry.and_then(|e| e.parsed_body.as_ref());
             match body {
@@ -283,8 +287,9 @@ pub(crate) fn artifact_signature(m: &Material<'_>, s: &Signer) -> Outcome {
                     signature,
                     ..
                 }) => match &m.artifact_sha256 {
-                    Some(a) => prehash(a, signature, "artifact's SHA-256"),
-                    None => prehash(
+                    Some(a) => prehash_of(m.artifact_bytes, a, signature, "artifact's SHA-256"),
+                    None => prehash_of(
+                        None,
                         &data_hash.value,
                         signature,
                         "digest the entry records (artifact not supplied)",

@@ -85,6 +85,10 @@ pub struct CertificateAuthority {
     #[serde(skip)]
     pub chain_der: Vec<Vec<u8>>,
     pub chain_len: usize,
+    /// Each chain certificate is signed by the next and the last by itself: checked once, when
+    /// the root is read, since it depends on the root alone (each leaf still needs its own).
+    #[serde(skip)]
+    pub chain_verifies: bool,
     pub valid_for: ValidFor,
 }
 
@@ -190,7 +194,7 @@ impl TrustRoot {
 impl TransparencyLog {
     /// A log from its base URL, DER SPKI key and validity (the log id is computed).
     pub fn new(base_url: &str, spki_der: &[u8], valid_for: ValidFor) -> TransparencyLog {
-        let key = PublicKey::from_spki_der(spki_der).ok();
+        let key = PublicKey::from_log_spki_der(spki_der).ok();
         let algorithm = key
             .as_ref()
             .map(|k| k.algorithm())
@@ -242,7 +246,7 @@ fn parse_log(t: &Node<'_>) -> Result<TransparencyLog, TransparencyError> {
     let valid_for = parse_valid_for(&pk)?;
     // A key the crates cannot parse (or an unknown algorithm) keeps the log listed, so entries
     // naming it are reported as "log known, key unusable" rather than "log unknown".
-    let key = PublicKey::from_spki_der(&raw).ok();
+    let key = PublicKey::from_log_spki_der(&raw).ok();
     let algorithm = key
         .as_ref()
         .map(|k| k.algorithm())
@@ -292,7 +296,26 @@ fn parse_ca(ca: &Node<'_>) -> Result<CertificateAuthority, TransparencyError> {
         uri,
         subject,
         chain_len: chain_der.len(),
+        chain_verifies: authority_chain_verifies(&chain_der),
         chain_der,
         valid_for,
     })
+}
+
+/// True when every certificate of an authority's chain (issuing certificate first) is signed by
+/// the next one, names it as issuer, and the last is signed by itself.
+fn authority_chain_verifies(chain_der: &[Vec<u8>]) -> bool {
+    let Ok(chain) = chain_der
+        .iter()
+        .map(|d| x509_parser::parse_x509_certificate(d).map(|(_, c)| c))
+        .collect::<Result<Vec<_>, _>>()
+    else {
+        return false;
+    };
+    chain.windows(2).all(|w| {
+        w[0].issuer().as_raw() == w[1].subject().as_raw()
+            && w[0].verify_signature(Some(w[1].public_key())).is_ok()
+    }) && chain
+        .last()
+        .is_some_and(|r| r.verify_signature(None).is_ok())
 }

@@ -44,6 +44,8 @@ mod transparency_fixtures;
 mod transparency_hostile;
 mod transparency_keyless;
 mod transparency_oracle;
+mod transparency_parallel;
+mod transparency_private_instance;
 mod transparency_private_root;
 mod transparency_snapshots;
 mod transparency_tamper;

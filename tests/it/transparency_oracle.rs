@@ -5,9 +5,10 @@
 //! The interpreter is `$SIGSTORE_PYTHON` or `python3`; without the package the test skips on a
 //! developer machine and fails in CI (`.ci/run` must `pip install sigstore==4.5.1`).
 
+use crate::common::sigstore_instance::client_trust_config;
 use crate::common::{fixture, oracle_available};
 use base64::Engine;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 use wsc_forensics::transparency::{
@@ -22,7 +23,7 @@ fn python() -> String {
     std::env::var("SIGSTORE_PYTHON").unwrap_or_else(|_| "python3".to_owned())
 }
 
-fn available() -> bool {
+pub(crate) fn available() -> bool {
     oracle_available(
         &python(),
         &["-m", "sigstore", "--version"],
@@ -33,22 +34,20 @@ fn available() -> bool {
 /// A sigstore-python client trust configuration around a fixture trusted root.
 fn trust_config(dir: &Path, root_rel: &str) -> std::path::PathBuf {
     let root: Value = serde_json::from_slice(&std::fs::read(fixture(root_rel)).unwrap()).unwrap();
-    let cfg = json!({
-        "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
-        "trustedRoot": root,
-        "signingConfig": {
-            "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
-            "caUrls": [], "oidcUrls": [], "rekorTlogUrls": [], "tsaUrls": [],
-            "rekorTlogConfig": {"selector": "ANY"}, "tsaConfig": {"selector": "ANY"}
-        }
-    });
+    let cfg = client_trust_config(&root);
     let p = dir.join(format!("{}.trust-config.json", root_rel.replace('/', "_")));
     std::fs::write(&p, serde_json::to_vec(&cfg).unwrap()).unwrap();
     p
 }
 
 /// sigstore-python's offline verdict: true when it says OK.
-fn oracle_passes(cfg: &Path, bundle: &Path, identity: &str, issuer: &str, artifact: &Path) -> bool {
+pub(crate) fn oracle_passes(
+    cfg: &Path,
+    bundle: &Path,
+    identity: &str,
+    issuer: &str,
+    artifact: &Path,
+) -> bool {
     let out = Command::new(python())
         .args(["-m", "sigstore", "--trust-config"])
         .arg(cfg)

@@ -4,164 +4,21 @@
 //! trusted_root.json written for it. Proves the checks work for any instance, not only the public
 //! one.
 
+use crate::common::failed_checks;
+use crate::common::sigstore_instance::{
+    b64, certificate, extension, mth, name, oid, path, pem, root_ca, seq, spki, tlv,
+    OID_CODE_SIGNING, OID_EKU, OID_FULCIO_ISSUER_V2, OID_SAN,
+};
 use base64::Engine;
 use p256::ecdsa::signature::hazmat::PrehashSigner;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
-use p256::pkcs8::EncodePublicKey;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use wsc_forensics::transparency::{
     analyse_transparency_file, Artifact, CheckId, IdentityPolicy, TransparencyReport, TrustRoot,
     Verdict,
 };
-
-fn b64(b: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(b)
-}
-
-// --- a minimal DER writer, enough for X.509 v3 certificates ---
-
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let n = content.len();
-    if n < 0x80 {
-        out.push(n as u8);
-    } else if n < 0x100 {
-        out.extend([0x81, n as u8]);
-    } else {
-        out.extend([0x82, (n >> 8) as u8, n as u8]);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
-fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
-    tlv(0x30, &parts.concat())
-}
-
-const OID_ECDSA_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
-const OID_CN: &[u8] = &[0x55, 0x04, 0x03];
-const OID_O: &[u8] = &[0x55, 0x04, 0x0a];
-const OID_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
-const OID_EKU: &[u8] = &[0x55, 0x1d, 0x25];
-const OID_SAN: &[u8] = &[0x55, 0x1d, 0x11];
-const OID_CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
-/// 1.3.6.1.4.1.57264.1.8 (Fulcio issuer v2).
-const OID_FULCIO_ISSUER_V2: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xbf, 0x30, 0x01, 0x08];
-
-fn oid(o: &[u8]) -> Vec<u8> {
-    tlv(0x06, o)
-}
-
-fn name(org: &str, cn: &str) -> Vec<u8> {
-    let rdn = |o: &[u8], v: &str| tlv(0x31, &seq(&[oid(o), tlv(0x0c, v.as_bytes())]));
-    seq(&[rdn(OID_O, org), rdn(OID_CN, cn)])
-}
-
-fn extension(o: &[u8], critical: bool, value: Vec<u8>) -> Vec<u8> {
-    let mut parts = vec![oid(o)];
-    if critical {
-        parts.push(vec![0x01, 0x01, 0xff]);
-    }
-    parts.push(tlv(0x04, &value));
-    seq(&parts)
-}
-
-fn spki(key: &SigningKey) -> Vec<u8> {
-    key.verifying_key()
-        .to_public_key_der()
-        .unwrap()
-        .as_bytes()
-        .to_vec()
-}
-
-/// Builds and signs a certificate (UTCTime validity `YYMMDDHHMMSSZ`).
-#[allow(clippy::too_many_arguments)]
-fn certificate(
-    serial: u8,
-    issuer: &[u8],
-    subject: &[u8],
-    not_before: &str,
-    not_after: &str,
-    subject_key: &SigningKey,
-    extensions: Vec<Vec<u8>>,
-    issuer_key: &SigningKey,
-) -> Vec<u8> {
-    let alg = seq(&[oid(OID_ECDSA_SHA256)]);
-    let tbs = seq(&[
-        tlv(0xa0, &[0x02, 0x01, 0x02]),
-        tlv(0x02, &[serial]),
-        alg.clone(),
-        issuer.to_vec(),
-        seq(&[
-            tlv(0x17, not_before.as_bytes()),
-            tlv(0x17, not_after.as_bytes()),
-        ]),
-        subject.to_vec(),
-        spki(subject_key),
-        tlv(0xa3, &seq(&extensions)),
-    ]);
-    let sig: Signature = issuer_key.sign(&tbs);
-    let mut bits = vec![0u8];
-    bits.extend_from_slice(sig.to_der().as_bytes());
-    seq(&[tbs, alg, tlv(0x03, &bits)])
-}
-
-fn pem(der: &[u8]) -> String {
-    let body = b64(der);
-    let lines: Vec<&str> = body
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        lines.join("\n")
-    )
-}
-
-// --- an independent Merkle tree (RFC 9162 §2.1.1 and §2.1.3.1), written for the test ---
-
-fn h(parts: &[&[u8]]) -> [u8; 32] {
-    let mut d = Sha256::new();
-    for p in parts {
-        d.update(p);
-    }
-    d.finalize().into()
-}
-
-fn split(n: usize) -> usize {
-    let mut k = 1;
-    while k * 2 < n {
-        k *= 2;
-    }
-    k
-}
-
-fn mth(leaves: &[Vec<u8>]) -> [u8; 32] {
-    if leaves.len() == 1 {
-        return h(&[&[0], &leaves[0]]);
-    }
-    let k = split(leaves.len());
-    h(&[&[1], &mth(&leaves[..k]), &mth(&leaves[k..])])
-}
-
-fn path(m: usize, leaves: &[Vec<u8>]) -> Vec<[u8; 32]> {
-    if leaves.len() == 1 {
-        return vec![];
-    }
-    let k = split(leaves.len());
-    if m < k {
-        let mut p = path(m, &leaves[..k]);
-        p.push(mth(&leaves[k..]));
-        p
-    } else {
-        let mut p = path(m - k, &leaves[k..]);
-        p.push(mth(&leaves[..k]));
-        p
-    }
-}
 
 // --- the private instance ---
 
@@ -190,20 +47,7 @@ fn keys(code_signing: bool) -> Keys {
     let log_key = SigningKey::from_slice(&[0x33; 32]).unwrap();
 
     let ca_name = name("Example", "example-ca");
-    let ca = certificate(
-        1,
-        &ca_name,
-        &ca_name,
-        "250101000000Z",
-        "350101000000Z",
-        &ca_key,
-        vec![extension(
-            OID_BASIC_CONSTRAINTS,
-            true,
-            seq(&[vec![0x01, 0x01, 0xff]]),
-        )],
-        &ca_key,
-    );
+    let ca = root_ca(&ca_name, &ca_key);
     let leaf = certificate(
         2,
         &ca_name,
@@ -520,15 +364,6 @@ fn dsse_bundle(artifact: &[u8]) -> Value {
         },
         "dsseEnvelope": envelope,
     })
-}
-
-fn failed_checks(rep: &TransparencyReport) -> Vec<CheckId> {
-    rep.verification
-        .checks
-        .iter()
-        .filter(|c| c.outcome.is_fail())
-        .map(|c| c.id)
-        .collect()
 }
 
 #[test]

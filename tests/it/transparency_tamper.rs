@@ -2,7 +2,7 @@
 //! check fail (others may become "not possible" when the corruption removes their input, never
 //! "fail").
 
-use crate::common::fixture;
+use crate::common::{failed_checks as failed, fixture};
 use base64::Engine;
 use serde_json::Value;
 use wsc_forensics::transparency::{
@@ -24,15 +24,6 @@ fn load(rel: &str) -> Value {
 /// The single entry object inside the REST response.
 fn entry_mut(doc: &mut Value) -> &mut Value {
     doc.as_object_mut().unwrap().values_mut().next().unwrap()
-}
-
-fn failed(rep: &TransparencyReport) -> Vec<CheckId> {
-    rep.verification
-        .checks
-        .iter()
-        .filter(|c| c.outcome.is_fail())
-        .map(|c| c.id)
-        .collect()
 }
 
 fn analyse_doc(doc: &Value, artifact: Option<&[u8]>, root: &TrustRoot) -> TransparencyReport {

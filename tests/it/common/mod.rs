@@ -45,6 +45,7 @@ pub fn pdftotext_available() -> bool {
 
 pub mod bags;
 pub mod mutate;
+pub mod sigstore_instance;
 pub mod zip_bytes;
 
 /// The built `wsc-forensics` binary as a plain `Command`.
@@ -114,4 +115,16 @@ pub fn collect_request(
         fail_write_after: None,
         spill_run_bytes: None,
     }
+}
+
+/// The checks of a transparency report that failed, in table order.
+pub fn failed_checks(
+    rep: &wsc_forensics::transparency::TransparencyReport,
+) -> Vec<wsc_forensics::transparency::CheckId> {
+    rep.verification
+        .checks
+        .iter()
+        .filter(|c| c.outcome.is_fail())
+        .map(|c| c.id)
+        .collect()
 }
