@@ -310,8 +310,7 @@ fn unrecognised(path: &Path) -> String {
 
 /// The kind `inspect` analyses a file as: [`kind::classify`], except that a `.wasm` that does
 /// not look like one is still judged as a module, so the scanner says exactly what is wrong
-/// with it (and `-K` never exits 0 for it); and a small file the sniffer does not place that
-/// the key parser reads (a DER SubjectPublicKeyInfo, as `-K` accepts) is shown as the key it is.
+/// with it (and `-K` never exits 0 for it).
 fn kind_of(path: &Path, head: &[u8]) -> ItemKind {
     let k = kind::classify(path, head);
     let wasm_name = path
@@ -319,15 +318,6 @@ fn kind_of(path: &Path, head: &[u8]) -> ItemKind {
         .is_some_and(|e| e.eq_ignore_ascii_case("wasm"));
     if wasm_name {
         return ItemKind::Module;
-    }
-    if k == ItemKind::Attachment && head.len() < kind::SNIFF_LEN {
-        if let Ok(key) = keys::parse_key_file(&path.display().to_string(), head) {
-            return if key.is_secret {
-                ItemKind::SecretKey
-            } else {
-                ItemKind::PublicKey
-            };
-        }
     }
     k
 }

@@ -118,6 +118,17 @@ pub fn classify(path: &Path, head: &[u8]) -> ItemKind {
     if name.ends_with(".jsonl") {
         return ItemKind::AuditLog;
     }
+    // A DER public key (SPKI) carries no text marker: when the whole file is in the head, the key
+    // parser decides (secret DER keys were caught above by the secret detector).
+    if head.len() < SNIFF_LEN {
+        if let Ok(key) = crate::keys::parse_key_file(&name, head) {
+            return if key.is_secret {
+                ItemKind::SecretKey
+            } else {
+                ItemKind::PublicKey
+            };
+        }
+    }
     ItemKind::Attachment
 }
 
@@ -144,6 +155,8 @@ mod tests {
             ("wsc/keys/test-key-a.sec", SecretKey),
             ("wsc/keys/test-key-a.pkcs8.pem", SecretKey),
             ("wsc/keys/test-key-a.spki.pem", PublicKey),
+            // DER: no text marker, the key parser decides.
+            ("wsc/keys/test-key-a.spki.der", PublicKey),
             ("wsc/keys/test-ssh-ed25519", SecretKey),
             ("wsc/keys/test-ssh-ed25519.pub", PublicKey),
             ("wsc/audit/audit-keyless-verify.jsonl", AuditLog),

@@ -297,11 +297,14 @@ fn every_secret_format_is_metadata_only_and_no_seed_reaches_any_output() {
 }
 
 /// The layout a swap attack uses: `src/dir/evidence.txt` inside the inputs, and
-/// `outside/evidence.txt` with a marker that must never be collected.
+/// `outside/evidence.txt` with a marker that must never be collected. `src/beside.txt` is never
+/// swapped, so a walk that meets the folder mid-swap still has a file to collect (a collect of
+/// nothing is exit 2).
 fn swap_layout(root: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let src = root.join("src");
     let inner = src.join("dir");
     std::fs::create_dir_all(&inner).unwrap();
+    std::fs::write(src.join("beside.txt"), b"never swapped\n").unwrap();
     std::fs::write(inner.join("evidence.txt"), b"inside, as found\n").unwrap();
     let outside = root.join("outside");
     std::fs::create_dir(&outside).unwrap();
