@@ -88,24 +88,43 @@ pub fn parse_manifest_line(
     raw: &str,
 ) -> Result<Option<(String, Sha256Digest)>, ManifestLineError> {
     let line = raw.strip_suffix('\r').unwrap_or(raw);
+    let Some((hex, path)) = split_manifest_line(number, line, 64)? else {
+        return Ok(None);
+    };
+    let digest = Sha256Digest::from_hex(hex).ok_or_else(|| ManifestLineError {
+        line: number,
+        message: "checksum is not 64 hex characters".to_owned(),
+    })?;
+    Ok(Some((path, digest)))
+}
+
+/// Splits one manifest line (no line end) into its checksum, checked to be `hex_len` hex
+/// characters, and its decoded path: `None` for a blank line. The one reading of the
+/// `<checksum> <whitespace> <path>` syntax, for the SHA-256 manifests of our bundles and the
+/// manifests of any algorithm of any bag.
+fn split_manifest_line(
+    number: usize,
+    line: &str,
+    hex_len: usize,
+) -> Result<Option<(&str, String)>, ManifestLineError> {
     if line.trim().is_empty() {
         return Ok(None);
     }
-    let err = |message: &str| ManifestLineError {
+    let err = |message: String| ManifestLineError {
         line: number,
-        message: message.to_owned(),
+        message,
     };
     let (hex, path) = line
         .split_once([' ', '\t'])
-        .ok_or_else(|| err("expected `<checksum> <path>`"))?;
+        .ok_or_else(|| err("expected `<checksum> <path>`".into()))?;
     let path = path.trim_start_matches([' ', '\t']);
     if path.is_empty() {
-        return Err(err("missing path"));
+        return Err(err("missing path".into()));
     }
-    let digest = Sha256Digest::from_hex(hex)
-        .filter(|_| hex.len() == 64)
-        .ok_or_else(|| err("checksum is not 64 hex characters"))?;
-    Ok(Some((decode_manifest_path(path), digest)))
+    if hex.len() != hex_len || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(err(format!("checksum is not {hex_len} hex characters")));
+    }
+    Ok(Some((hex, decode_manifest_path(path))))
 }
 
 /// The metadata of `bag-info.txt` this tool writes (fields with no value are omitted).
@@ -304,28 +323,13 @@ pub fn parse_any_manifest(
 ) -> Result<Vec<AnyManifestLine>, ManifestLineError> {
     let mut out = Vec::new();
     for (i, line) in text_lines(text).into_iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
+        if let Some((hex, path)) = split_manifest_line(i + 1, line, hex_len)? {
+            out.push(AnyManifestLine {
+                line: i + 1,
+                checksum: hex.to_ascii_lowercase(),
+                path,
+            });
         }
-        let err = |message: String| ManifestLineError {
-            line: i + 1,
-            message,
-        };
-        let (hex, path) = line
-            .split_once([' ', '\t'])
-            .ok_or_else(|| err("expected `<checksum> <path>`".into()))?;
-        let path = path.trim_start_matches([' ', '\t']);
-        if path.is_empty() {
-            return Err(err("missing path".into()));
-        }
-        if hex.len() != hex_len || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(err(format!("checksum is not {hex_len} hex characters")));
-        }
-        out.push(AnyManifestLine {
-            line: i + 1,
-            checksum: hex.to_ascii_lowercase(),
-            path: decode_manifest_path(path),
-        });
     }
     Ok(out)
 }
