@@ -11,7 +11,16 @@ use std::sync::OnceLock;
 fn demo() -> &'static Path {
     static DEMO: OnceLock<PathBuf> = OnceLock::new();
     DEMO.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-render-demo");
+        // The reports cite each item's original path, which wraps in table cells, so page
+        // counts depend on where the demo is staged: a folder whose path has the same length on
+        // every machine (a clone's target folder does not).
+        let dir = tempfile::Builder::new()
+            .prefix("wscf-render-")
+            .rand_bytes(8)
+            .tempdir_in("/tmp")
+            .unwrap()
+            .keep()
+            .join("demo");
         let o = bin()
             .args(["demo", "-q", "--force", "-o"])
             .arg(&dir)
