@@ -114,6 +114,8 @@ pub struct FindingView {
     pub severity: String,
     pub incident_type: String,
     pub message: String,
+    /// The message's hex values of 40 digits or more, which tables print shortened.
+    pub long_hex: Vec<String>,
     /// SHA-256 of the item carrying the finding, or "case" for a cross-item finding.
     pub item_sha256: String,
     /// Evidence number of that item (`E-001`), or "case".
@@ -528,6 +530,7 @@ fn finding_views(all: &[(Option<&EvidenceItem>, &Finding)], n: &Numbers) -> Vec<
             severity: f.severity.to_string(),
             incident_type: f.incident_type.map_or(String::new(), |t| t.code().into()),
             message: f.message.clone(),
+            long_hex: super::templates::long_hex_runs(&f.message),
             item_sha256: item.map_or("case".into(), |i| i.sha256.to_hex()),
             item_path: item.map_or(String::new(), |i| i.source.text.clone()),
             related: f.related.iter().map(|d| d.to_hex()).collect(),

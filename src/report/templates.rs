@@ -231,6 +231,9 @@ impl TemplateSet {
         env.add_filter("code", |v: Value| {
             Value::from_safe_string(code_span(&display(&v)))
         });
+        env.add_filter("short_hex", |v: Value| {
+            Value::from_safe_string(escape_inline(&shorten_long_hex(&display(&v))))
+        });
         env.add_filter("duration", |secs: i64| super::metrics::human_duration(secs));
         for (name, src) in &self.sources {
             env.add_template_owned(name.clone(), src.clone())
@@ -238,6 +241,48 @@ impl TemplateSet {
         }
         Ok(env)
     }
+}
+
+/// Shortest run of hex digits that [`shorten_long_hex`] shortens: a SHA-1 (40). Key ids (24 hex)
+/// and short hashes stay whole.
+const LONG_HEX: usize = 40;
+/// Hex digits kept of a shortened run, as the reports' short hashes elsewhere.
+const SHORT_HEX: usize = 12;
+
+/// `s` with every run of [`LONG_HEX`] or more hex digits cut to its first [`SHORT_HEX`] and `…`.
+/// Table cells are narrow: a full hash in one breaks mid-value in the PDF, and a value split
+/// across lines cannot be searched for; the full text is printed where it has a line of its own.
+pub fn shorten_long_hex(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= LONG_HEX {
+            out.push_str(&run[..SHORT_HEX]);
+            out.push('…');
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in s.chars() {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// The runs of [`LONG_HEX`] or more hex digits in `s`, in order: the values
+/// [`shorten_long_hex`] cuts, for the report to print in full where each has a line of its own.
+pub fn long_hex_runs(s: &str) -> Vec<String> {
+    s.split(|c: char| !c.is_ascii_hexdigit())
+        .filter(|run| run.len() >= LONG_HEX)
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Reads one override file: `None` when it does not exist; a regular file of at most
@@ -401,6 +446,29 @@ pub fn render_bounded(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_hex_runs_are_shortened_and_short_ones_kept() {
+        let h64 = "6ca99a86d85ce2e9b364185d4e4579e52982e1906e44f978f0064454c88237c8";
+        assert_eq!(
+            shorten_long_hex(&format!("module's {h64}: x")),
+            "module's 6ca99a86d85c…: x"
+        );
+        // A key id (24 hex) and a 39-digit run stay whole; 40 is shortened.
+        let id = "c858d5ec82d976c190cb33d0";
+        assert_eq!(shorten_long_hex(id), id);
+        assert_eq!(shorten_long_hex(&"a".repeat(39)), "a".repeat(39));
+        assert_eq!(
+            shorten_long_hex(&"b".repeat(40)),
+            format!("{}…", "b".repeat(12))
+        );
+        assert_eq!(shorten_long_hex(&format!("({h64})")), "(6ca99a86d85c…)");
+        assert_eq!(shorten_long_hex("héllo"), "héllo");
+        assert_eq!(
+            long_hex_runs(&format!("entry {h64} of {id}, {}", "b".repeat(40))),
+            vec![h64.to_owned(), "b".repeat(40)]
+        );
+    }
 
     #[test]
     fn code_spans_survive_backticks() {

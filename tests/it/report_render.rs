@@ -270,6 +270,29 @@ fn every_demo_pdf_renders_with_its_pages_its_text_inside_the_margins_and_the_cha
                 "{name} page {page}: {text:?} is outside the page box ({y0}..{y1})"
             );
         }
+        // No long hex value is split across lines: each run of 25+ hex digits in the text is a
+        // whole SHA-1, SHA-256 or Rekor entry id, and each such value of the Markdown report
+        // appears intact (tables shorten them; they are printed in full on lines of their own).
+        let text = String::from_utf8(run("pdftotext", &[pdf.as_os_str(), os("-")])).unwrap();
+        let runs = |t: &str| -> Vec<String> {
+            t.split(|c: char| !c.is_ascii_hexdigit())
+                .filter(|r| r.len() >= 25)
+                .map(str::to_owned)
+                .collect()
+        };
+        for r in runs(&text) {
+            assert!(
+                [40, 64, 80].contains(&r.len()),
+                "{name}: hex value split across lines: {r}"
+            );
+        }
+        let md = read(&reports.join(format!("{name}.md")));
+        for r in runs(&md) {
+            assert!(
+                text.contains(&r),
+                "{name}: {r} is not intact in the PDF text"
+            );
+        }
         // The footer's page numbers agree with the page count.
         let last = format!("{n}");
         assert!(
