@@ -167,16 +167,26 @@ pub fn write_reports(
 ) -> Result<Vec<PathBuf>, ReportError> {
     let dir = OutputDir::create(out_dir)?;
     let reports = render_markdown(input, templates)?;
+    // PDF layout is the costly step and each report's is independent: laid out in parallel,
+    // written in report order (the bytes do not depend on which thread made them).
+    let pdfs: Vec<Vec<u8>> = if formats.contains(&ReportFormat::Pdf) {
+        use rayon::prelude::*;
+        reports
+            .par_iter()
+            .map(|r| render_pdf(r, &PageFrame::for_report(input, &r.name)))
+            .collect::<Result<_, _>>()?
+    } else {
+        Vec::new()
+    };
     let mut written = Vec::new();
-    for r in &reports {
+    for (i, r) in reports.iter().enumerate() {
         if formats.contains(&ReportFormat::Md) {
             let name = format!("{}.md", r.name);
             written.push(dir.write_file(&name, r.markdown.as_bytes(), force)?);
         }
-        if formats.contains(&ReportFormat::Pdf) {
-            let bytes = render_pdf(r, &PageFrame::for_report(input, &r.name))?;
+        if let Some(bytes) = pdfs.get(i) {
             let name = format!("{}.pdf", r.name);
-            written.push(dir.write_file(&name, &bytes, force)?);
+            written.push(dir.write_file(&name, bytes, force)?);
         }
         if formats.contains(&ReportFormat::Html) {
             let page = render_html(r, &PageFrame::for_report(input, &r.name));
