@@ -3,6 +3,7 @@
 //! external reference (a Content-Security-Policy forbids loading anything), the page frame
 //! (title, verification warning, TLP, bundle digest) at the top and bottom.
 
+use super::markdown_pdf;
 use super::phase_chart::{self, PhaseChart};
 use super::{Integrity, PageFrame};
 use pulldown_cmark::{CowStr, Event, Options, Parser};
@@ -36,14 +37,21 @@ svg.phase-chart{display:block;margin:.8em 0;width:100%;max-width:50em;height:aut
 /// The whole HTML document of one report.
 pub fn render(markdown: &str, title: &str, frame: &PageFrame, chart: &PhaseChart) -> String {
     let opts = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
-    // Template HTML is shown as text (as in the PDF), except the two markers a template may
-    // write: a page break (kept as a comment) and the phase chart (inline SVG).
+    // Template HTML is shown as text (as in the PDF), except the markers a template may write:
+    // page break and page orientation (kept as comments; a browser page reflows) and the phase
+    // chart (inline SVG).
     let events = Parser::new_ext(markdown, opts).map(|ev| match ev {
         Event::Html(t) | Event::InlineHtml(t) => {
             let trimmed = t.trim();
             if trimmed == phase_chart::MARKER {
                 Event::Html(CowStr::from(format!("{}\n", chart.to_svg())))
-            } else if trimmed == "<!-- pagebreak -->" {
+            } else if [
+                "<!-- pagebreak -->",
+                markdown_pdf::LANDSCAPE_MARKER,
+                markdown_pdf::PORTRAIT_MARKER,
+            ]
+            .contains(&trimmed)
+            {
                 Event::Html(t)
             } else {
                 Event::Text(t)

@@ -17,12 +17,47 @@ const SANS_TTF: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 const BOLD_TTF: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
 const MONO_TTF: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono.ttf");
 
-const PAGE_W: f32 = 595.276;
-const PAGE_H: f32 = 841.89;
+/// A4 in points, portrait.
+const A4_SHORT: f32 = 595.276;
+const A4_LONG: f32 = 841.89;
 const MARGIN_X: f32 = 50.0;
-const TOP: f32 = PAGE_H - 62.0;
+/// Space above the body: the running header.
+const HEAD_ROOM: f32 = 62.0;
 const BOTTOM: f32 = 56.0;
-const CONTENT_W: f32 = PAGE_W - 2.0 * MARGIN_X;
+/// The Markdown comments that turn the following pages landscape (for wide tables) and back.
+pub const LANDSCAPE_MARKER: &str = "<!-- landscape -->";
+pub const PORTRAIT_MARKER: &str = "<!-- portrait -->";
+
+/// A page's orientation; every page is A4.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Orientation {
+    Portrait,
+    Landscape,
+}
+
+impl Orientation {
+    /// Width and height in points.
+    fn size(self) -> (f32, f32) {
+        match self {
+            Orientation::Portrait => (A4_SHORT, A4_LONG),
+            Orientation::Landscape => (A4_LONG, A4_SHORT),
+        }
+    }
+    fn width(self) -> f32 {
+        self.size().0
+    }
+    fn height(self) -> f32 {
+        self.size().1
+    }
+    /// Top of the body (below the running header).
+    fn top(self) -> f32 {
+        self.height() - HEAD_ROOM
+    }
+    /// Width between the side margins.
+    fn content_w(self) -> f32 {
+        self.width() - 2.0 * MARGIN_X
+    }
+}
 const BODY_SIZE: f32 = 10.0;
 const TABLE_SIZE: f32 = 8.0;
 const CODE_SIZE: f32 = 8.5;
@@ -251,9 +286,31 @@ fn wrap(runs: &[Run], size: f32, width: f32) -> Vec<LineRuns> {
     lines
 }
 
+/// `widths` cut down to sum to `total` by lowering the widest to one level: every column wider
+/// than the level gets the level, the others keep their width.
+fn level_widths(widths: &[f32], total: f32) -> Vec<f32> {
+    let mut sorted = widths.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    // Columns narrower than the level keep their width; the rest share what is left equally.
+    let mut kept = 0.0;
+    let mut level = f32::INFINITY;
+    for (i, w) in sorted.iter().enumerate() {
+        let rest = (widths.len() - i) as f32;
+        let candidate = (total - kept) / rest;
+        if *w >= candidate {
+            level = candidate;
+            break;
+        }
+        kept += w;
+    }
+    widths.iter().map(|w| w.min(level)).collect()
+}
+
 struct Layout {
-    pages: Vec<Vec<Op>>,
+    pages: Vec<(Orientation, Vec<Op>)>,
     ops: Vec<Op>,
+    /// Orientation of the page being laid out.
+    orientation: Orientation,
     y: f32,
     used: HashMap<Face, BTreeSet<char>>,
     quote_depth: usize,
@@ -277,7 +334,8 @@ impl Layout {
         Layout {
             pages: Vec::new(),
             ops: Vec::new(),
-            y: TOP,
+            orientation: Orientation::Portrait,
+            y: Orientation::Portrait.top(),
             used: HashMap::new(),
             quote_depth: 0,
         }
@@ -285,13 +343,34 @@ impl Layout {
 
     fn new_page(&mut self) {
         let ops = std::mem::take(&mut self.ops);
-        self.pages.push(ops);
-        self.y = TOP;
+        self.pages.push((self.orientation, ops));
+        self.y = self.top();
+    }
+
+    /// Lays out what follows on pages of `orientation`, from a new page unless this one is
+    /// still empty.
+    fn turn(&mut self, orientation: Orientation) {
+        if orientation == self.orientation {
+            return;
+        }
+        if self.y < self.top() {
+            self.new_page();
+        }
+        self.orientation = orientation;
+        self.y = self.top();
+    }
+
+    fn top(&self) -> f32 {
+        self.orientation.top()
+    }
+
+    fn content_w(&self) -> f32 {
+        self.orientation.content_w()
     }
 
     /// Starts a new page unless `h` more points fit on this one.
     fn ensure(&mut self, h: f32) {
-        if self.y - h < BOTTOM && self.y < TOP {
+        if self.y - h < BOTTOM && self.y < self.top() {
             self.new_page();
         }
     }
@@ -418,7 +497,7 @@ impl Layout {
     fn paragraph(&mut self, runs: &[Run], size: f32, indent: f32, marker: Option<&str>) {
         let quote_indent = self.quote_depth as f32 * 12.0;
         let x0 = MARGIN_X + indent + quote_indent;
-        let width = CONTENT_W - indent - quote_indent;
+        let width = self.content_w() - indent - quote_indent;
         let lh = size * 1.35;
         let lines = wrap(runs, size, width);
         let col = self.text_color();
@@ -457,7 +536,7 @@ impl Layout {
             _ => 40.0,
         };
         self.ensure(size * 1.4 + keep);
-        if self.y < TOP {
+        if self.y < self.top() {
             self.y -= size * 0.6;
         }
         let bold: Vec<Run> = runs
@@ -477,7 +556,7 @@ impl Layout {
             self.line(
                 MARGIN_X,
                 y,
-                MARGIN_X + CONTENT_W,
+                MARGIN_X + self.content_w(),
                 y,
                 0.8,
                 rgb(0.3, 0.3, 0.3),
@@ -490,7 +569,7 @@ impl Layout {
     fn code_block(&mut self, text: &str) {
         let size = CODE_SIZE;
         let lh = size * 1.3;
-        let width = CONTENT_W - 8.0;
+        let width = self.content_w() - 8.0;
         let m = metrics(Face::Mono);
         // Code keeps its spaces and line breaks; lines longer than the block wrap at any
         // character.
@@ -512,7 +591,13 @@ impl Layout {
         }
         for line in &lines {
             self.ensure(lh);
-            self.rect(MARGIN_X, self.y - lh, CONTENT_W, lh, rgb(0.93, 0.93, 0.93));
+            self.rect(
+                MARGIN_X,
+                self.y - lh,
+                self.content_w(),
+                lh,
+                rgb(0.93, 0.93, 0.93),
+            );
             self.text_at(
                 MARGIN_X + 4.0,
                 self.y - size,
@@ -552,10 +637,12 @@ impl Layout {
             })
             .collect();
         let header = header.as_slice();
-        // Natural (one-line) and minimum (longest word, capped) widths per column.
+        // Natural (one-line) and minimum (longest word, capped) widths per column. The cap keeps
+        // one long word from taking the table, yet lets a timestamp or a finding code keep its
+        // line in a five-column table.
         let mut natural = vec![0.0f32; ncols];
         let mut minimum = vec![0.0f32; ncols];
-        let cap = CONTENT_W / ncols as f32;
+        let cap = self.content_w() * 0.3;
         for row in std::iter::once(header).chain(rows.iter().map(|r| r.as_slice())) {
             for (i, cell) in row.iter().enumerate() {
                 let mut w = 0.0;
@@ -572,25 +659,27 @@ impl Layout {
         }
         let widths: Vec<f32> = {
             let total: f32 = natural.iter().sum();
-            if total <= CONTENT_W {
-                let extra = (CONTENT_W - total) / ncols as f32;
+            if total <= self.content_w() {
+                let extra = (self.content_w() - total) / ncols as f32;
                 natural.iter().map(|w| w + extra).collect()
             } else {
                 let base: Vec<f32> = (0..ncols)
                     .map(|i| (minimum[i] + 2.0 * CELL_PAD).min(natural[i]))
                     .collect();
                 let base_total: f32 = base.iter().sum();
-                let want: Vec<f32> = (0..ncols).map(|i| natural[i] - base[i]).collect();
-                let want_total: f32 = want.iter().sum::<f32>().max(1e-3);
-                let room = (CONTENT_W - base_total).max(0.0);
-                let mut w: Vec<f32> = (0..ncols)
-                    .map(|i| base[i] + room * want[i] / want_total)
-                    .collect();
-                let sum: f32 = w.iter().sum();
-                if sum > CONTENT_W {
-                    w.iter_mut().for_each(|x| *x *= CONTENT_W / sum);
+                if base_total > self.content_w() {
+                    // Even the longest words do not fit side by side: the widest columns give
+                    // way first, so short values that must stay whole (evidence numbers, short
+                    // hashes, key ids, times) keep their line and long paths wrap.
+                    level_widths(&base, self.content_w())
+                } else {
+                    let want: Vec<f32> = (0..ncols).map(|i| natural[i] - base[i]).collect();
+                    let want_total: f32 = want.iter().sum::<f32>().max(1e-3);
+                    let room = self.content_w() - base_total;
+                    (0..ncols)
+                        .map(|i| base[i] + room * want[i] / want_total)
+                        .collect()
                 }
-                w
             }
         };
         let wrap_row = |row: &[Vec<Run>]| -> Vec<Vec<LineRuns>> {
@@ -612,7 +701,7 @@ impl Layout {
         };
         let head_h =
             head_lines.iter().map(|c| c.len()).max().unwrap_or(1) as f32 * lh + 2.0 * CELL_PAD;
-        let page_room = TOP - BOTTOM - head_h;
+        let page_room = self.top() - BOTTOM - head_h;
         // Keep the header with the first row (when that row fits on a page at all).
         let first_h = rows
             .first()
@@ -849,7 +938,9 @@ fn lay_out(markdown: &str, chart: &PhaseChart) -> Layout {
             Event::Code(t) => inl.push(Face::Mono, &t),
             // A template may force a page break with an HTML comment `<!-- pagebreak -->`; data
             // can never produce one (values are escaped). Other HTML is shown as text.
-            Event::Html(t) if t.trim() == "<!-- pagebreak -->" && l.y < TOP => l.new_page(),
+            Event::Html(t) if t.trim() == "<!-- pagebreak -->" && l.y < l.top() => l.new_page(),
+            Event::Html(t) if t.trim() == LANDSCAPE_MARKER => l.turn(Orientation::Landscape),
+            Event::Html(t) if t.trim() == PORTRAIT_MARKER => l.turn(Orientation::Portrait),
             Event::Html(t) if t.trim() == "<!-- pagebreak -->" => {}
             Event::Html(t) if t.trim() == phase_chart::MARKER => l.phase_chart(chart),
             Event::Html(t) | Event::InlineHtml(t) => inl.push(Face::Sans, &t),
@@ -861,7 +952,7 @@ fn lay_out(markdown: &str, chart: &PhaseChart) -> Layout {
                 l.line(
                     MARGIN_X,
                     y,
-                    MARGIN_X + CONTENT_W,
+                    MARGIN_X + l.content_w(),
                     y,
                     0.5,
                     rgb(0.6, 0.6, 0.6),
@@ -888,10 +979,11 @@ fn lay_out(markdown: &str, chart: &PhaseChart) -> Layout {
 fn frame_pages(l: &mut Layout, title: &str, frame: &PageFrame) {
     let total = l.pages.len();
     let pages = std::mem::take(&mut l.pages);
-    for (i, body) in pages.into_iter().enumerate() {
+    for (i, (orientation, body)) in pages.into_iter().enumerate() {
+        let (page_w, page_h) = orientation.size();
         l.ops = Vec::new();
         let grey = rgb(0.35, 0.35, 0.35);
-        let head_y = PAGE_H - 30.0;
+        let head_y = page_h - 30.0;
         let title_text: String = title.chars().take(110).collect();
         l.text_at(MARGIN_X, head_y, Face::Sans, 8.0, &title_text, grey.clone());
         if let Integrity::Altered { .. } = frame.integrity {
@@ -906,13 +998,13 @@ fn frame_pages(l: &mut Layout, title: &str, frame: &PageFrame) {
         }
         l.line(
             MARGIN_X,
-            PAGE_H - 48.0,
-            PAGE_W - MARGIN_X,
-            PAGE_H - 48.0,
+            page_h - 48.0,
+            page_w - MARGIN_X,
+            page_h - 48.0,
             0.4,
             grey.clone(),
         );
-        l.line(MARGIN_X, 40.0, PAGE_W - MARGIN_X, 40.0, 0.4, grey.clone());
+        l.line(MARGIN_X, 40.0, page_w - MARGIN_X, 40.0, 0.4, grey.clone());
         if !frame.bundle_digest.is_empty() {
             let digest = format!("Bundle SHA-256 {}", frame.bundle_digest);
             l.text_at(MARGIN_X, 28.0, Face::Mono, 7.0, &digest, grey.clone());
@@ -921,7 +1013,7 @@ fn frame_pages(l: &mut Layout, title: &str, frame: &PageFrame) {
             let tlp: String = frame.tlp.chars().take(40).collect();
             let w = text_width(Face::Bold, 8.0, &tlp);
             l.text_at(
-                PAGE_W - MARGIN_X - w,
+                page_w - MARGIN_X - w,
                 head_y,
                 Face::Bold,
                 8.0,
@@ -931,10 +1023,10 @@ fn frame_pages(l: &mut Layout, title: &str, frame: &PageFrame) {
         }
         let pn = format!("Page {} of {}", i + 1, total);
         let w = text_width(Face::Sans, 8.0, &pn);
-        l.text_at(PAGE_W - MARGIN_X - w, 28.0, Face::Sans, 8.0, &pn, grey);
+        l.text_at(page_w - MARGIN_X - w, 28.0, Face::Sans, 8.0, &pn, grey);
         let mut ops = std::mem::take(&mut l.ops);
         ops.extend(body);
-        l.pages.push(ops);
+        l.pages.push((orientation, ops));
     }
 }
 
@@ -1004,7 +1096,13 @@ pub fn render(
     }
     let pages = std::mem::take(&mut l.pages)
         .into_iter()
-        .map(|ops| PdfPage::new(Mm(210.0), Mm(297.0), ops))
+        .map(|(orientation, ops)| {
+            let (w, h) = match orientation {
+                Orientation::Portrait => (Mm(210.0), Mm(297.0)),
+                Orientation::Landscape => (Mm(297.0), Mm(210.0)),
+            };
+            PdfPage::new(w, h, ops)
+        })
         .collect();
     doc.pages = pages;
 
@@ -1074,10 +1172,23 @@ fn set_document_info(lo: &mut lopdf::Document, frame: &PageFrame) {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_widest_columns_give_way_first() {
+        // Short columns keep their width; the two wide ones share the rest equally.
+        assert_eq!(
+            level_widths(&[30.0, 300.0, 60.0, 400.0], 400.0),
+            vec![30.0, 155.0, 60.0, 155.0]
+        );
+        // Widths that fit are unchanged.
+        assert_eq!(level_widths(&[10.0, 20.0], 100.0), vec![10.0, 20.0]);
+        let w = level_widths(&[100.0, 100.0, 100.0], 150.0);
+        assert_eq!(w, vec![50.0, 50.0, 50.0]);
+    }
+
     fn shown_texts(l: &Layout) -> Vec<String> {
         l.pages
             .iter()
-            .flatten()
+            .flat_map(|(_, ops)| ops)
             .filter_map(|op| match op {
                 Op::ShowText { items } => match items.as_slice() {
                     [TextItem::Text(t)] => Some(t.clone()),
@@ -1097,6 +1208,21 @@ mod tests {
     }
 
     #[test]
+    fn landscape_and_portrait_markers_turn_the_following_pages() {
+        let l = lay_out(
+            "# One\n\n<!-- landscape -->\n\n# Wide\n\n<!-- portrait -->\n\n# Tall\n",
+            &PhaseChart::default(),
+        );
+        let orientations: Vec<Orientation> = l.pages.iter().map(|(o, _)| *o).collect();
+        use Orientation::*;
+        assert_eq!(orientations, [Portrait, Landscape, Portrait]);
+        // A marker at the top of an empty page turns that page, adding none.
+        let l = lay_out("<!-- landscape -->\n\n# Wide\n", &PhaseChart::default());
+        assert_eq!(l.pages.len(), 1);
+        assert_eq!(l.pages[0].0, Landscape);
+    }
+
+    #[test]
     fn page_breaks_long_tables_and_explicit_breaks_make_pages() {
         let l = lay_out(
             "# One\n\ntext\n\n<!-- pagebreak -->\n\n# Two\n",
@@ -1110,7 +1236,7 @@ mod tests {
         let l = lay_out(&md, &PhaseChart::default());
         assert!(l.pages.len() >= 3, "{}", l.pages.len());
         // The header row is repeated on every page: its bold text is on each one.
-        for page in &l.pages {
+        for (_, page) in &l.pages {
             let bold_a = page.windows(4).any(|w| {
                 matches!(&w[0], Op::SetFont { font, .. } if *font == Face::Bold.handle())
                     && matches!(&w[2], Op::ShowText { items } if items == &vec![TextItem::Text("a".into())])

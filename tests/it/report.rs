@@ -420,8 +420,14 @@ fn assert_tables_are_well_formed_and_html_free(name: &str, md: &str) {
     }
     for ev in Parser::new_ext(md, Options::ENABLE_TABLES) {
         if let Event::Html(h) | Event::InlineHtml(h) = ev {
-            // The two markers a template writes (the PDF and HTML draw them); nothing else.
-            let marker = ["<!-- phase-chart -->", "<!-- pagebreak -->"].contains(&h.trim());
+            // The markers a template writes (the PDF and HTML draw them); nothing else.
+            let marker = [
+                "<!-- phase-chart -->",
+                "<!-- pagebreak -->",
+                "<!-- landscape -->",
+                "<!-- portrait -->",
+            ]
+            .contains(&h.trim());
             assert!(marker, "{name}: raw HTML {h:?}");
         }
     }

@@ -171,35 +171,49 @@ const MET_GREEN: [u8; 3] = [26, 128, 51];
 const MISSED_RED: [u8; 3] = [191, 20, 20];
 
 /// Every word pdftotext finds, with its page and box (points, y from the top).
-fn words(pdf: &Path) -> Vec<(usize, String, [f32; 4])> {
+fn words(pdf: &Path) -> Vec<Word> {
     let html =
         String::from_utf8(run("pdftotext", &[os("-bbox"), pdf.as_os_str(), os("-")])).unwrap();
     let mut out = Vec::new();
-    let mut page = 0;
+    let (mut page, mut size) = (0, (0.0, 0.0));
+    let num = |rest: &str, k: &str| -> f32 {
+        let s = rest.split(&format!("{k}=\"")).nth(1).unwrap();
+        s[..s.find('"').unwrap()].parse().unwrap()
+    };
     for line in html.lines() {
         let line = line.trim();
-        if line.starts_with("<page ") {
+        if let Some(rest) = line.strip_prefix("<page ") {
             page += 1;
+            size = (num(rest, "width"), num(rest, "height"));
         }
         let Some(rest) = line.strip_prefix("<word ") else {
             continue;
         };
-        let num = |k: &str| -> f32 {
-            let s = rest.split(&format!("{k}=\"")).nth(1).unwrap();
-            s[..s.find('"').unwrap()].parse().unwrap()
-        };
         let text = rest[rest.find('>').unwrap() + 1..rest.rfind("</word>").unwrap()].to_owned();
-        out.push((
+        out.push(Word {
             page,
+            page_size: size,
             text,
-            [num("xMin"), num("yMin"), num("xMax"), num("yMax")],
-        ));
+            bbox: [
+                num(rest, "xMin"),
+                num(rest, "yMin"),
+                num(rest, "xMax"),
+                num(rest, "yMax"),
+            ],
+        });
     }
     out
 }
 
-const PAGE_W: f32 = 595.276;
-const PAGE_H: f32 = 841.89;
+/// One word of `pdftotext -bbox`: its page (from 1), that page's width and height, the text and
+/// its box (x0, y0, x1, y1; y from the top).
+struct Word {
+    page: usize,
+    page_size: (f32, f32),
+    text: String,
+    bbox: [f32; 4],
+}
+
 const MARGIN_X: f32 = 50.0;
 
 /// The page of `pdf` whose text holds `needle` (1-based).
@@ -223,7 +237,7 @@ fn every_demo_pdf_renders_with_its_pages_its_text_inside_the_margins_and_the_cha
     let reports = demo().join("reports");
     // Page counts of the demo's reports (A4 portrait): a change in layout that adds pages shows.
     let expected = [
-        ("incident-timeline", 3..=6),
+        ("incident-timeline", 4..=8),
         ("root-cause-analysis", 4..=7),
         ("key-compromise-notification", 1..=2),
         ("security-advisory", 1..=2),
@@ -249,7 +263,10 @@ fn every_demo_pdf_renders_with_its_pages_its_text_inside_the_margins_and_the_cha
         // Every page rasterises, and none is blank.
         for p in 1..=n {
             let (w, h, px) = raster(&pdf, p, 30);
-            assert_eq!((w, h), (249, 351), "{name} page {p}: A4 at 30 dpi");
+            assert!(
+                [(249, 351), (351, 249)].contains(&(w, h)),
+                "{name} page {p}: A4 at 30 dpi, portrait or landscape: {w}x{h}"
+            );
             let ink = px
                 .chunks_exact(3)
                 .filter(|c| c.iter().all(|v| *v < 128))
@@ -260,13 +277,19 @@ fn every_demo_pdf_renders_with_its_pages_its_text_inside_the_margins_and_the_cha
         // below the header's top.
         let ws = words(&pdf);
         assert!(ws.len() > 50, "{name}: {} words", ws.len());
-        for (page, text, [x0, y0, x1, y1]) in &ws {
+        for Word {
+            page,
+            page_size: (page_w, page_h),
+            text,
+            bbox: [x0, y0, x1, y1],
+        } in &ws
+        {
             assert!(
-                *x0 >= MARGIN_X - 0.5 && *x1 <= PAGE_W - MARGIN_X + 0.5,
+                *x0 >= MARGIN_X - 0.5 && *x1 <= page_w - MARGIN_X + 0.5,
                 "{name} page {page}: {text:?} runs into the side margin ({x0}..{x1})"
             );
             assert!(
-                *y0 >= 20.0 && *y1 <= PAGE_H - 20.0,
+                *y0 >= 20.0 && *y1 <= page_h - 20.0,
                 "{name} page {page}: {text:?} is outside the page box ({y0}..{y1})"
             );
         }
@@ -286,8 +309,18 @@ fn every_demo_pdf_renders_with_its_pages_its_text_inside_the_margins_and_the_cha
                 "{name}: hex value split across lines: {r}"
             );
         }
+        // Short values that tables cite (12-digit short hashes, 24-digit key ids, evidence
+        // numbers) keep their line too: the widest columns wrap first.
         let md = read(&reports.join(format!("{name}.md")));
-        for r in runs(&md) {
+        let cited = md
+            .split(|c: char| !c.is_ascii_hexdigit())
+            .filter(|r| r.len() >= 12)
+            .map(str::to_owned)
+            .chain(
+                md.match_indices("E-0")
+                    .map(|(i, _)| md[i..i + 5].to_owned()),
+            );
+        for r in cited {
             assert!(
                 text.contains(&r),
                 "{name}: {r} is not intact in the PDF text"
@@ -296,8 +329,42 @@ fn every_demo_pdf_renders_with_its_pages_its_text_inside_the_margins_and_the_cha
         // The footer's page numbers agree with the page count.
         let last = format!("{n}");
         assert!(
-            ws.iter().any(|(p, t, _)| *p == n && t == &last),
+            ws.iter().any(|w| w.page == n && w.text == last),
             "{name}: no 'Page {n} of {n}' on the last page"
+        );
+    }
+    // The timeline's wide tables (dated facts, custody and file times) are on landscape A4
+    // pages from their heading to the end, where each time fits its column on one line.
+    let pdf = reports.join("incident-timeline.pdf");
+    let ws = words(&pdf);
+    let first_wide = ws
+        .iter()
+        .find(|w| w.text == "Dated")
+        .map(|w| w.page)
+        .expect("timeline: no 'Dated facts' section");
+    for w in &ws {
+        let landscape = w.page_size.0 > w.page_size.1;
+        assert_eq!(
+            landscape,
+            w.page >= first_wide,
+            "timeline page {}: {:?}",
+            w.page,
+            w.page_size
+        );
+    }
+    let md = read(&reports.join("incident-timeline.md"));
+    let wide = &md[md.find("## Dated facts").unwrap()..];
+    let text = String::from_utf8(run("pdftotext", &[pdf.as_os_str(), os("-")])).unwrap();
+    let times: Vec<&str> = wide
+        .lines()
+        .filter_map(|l| l.strip_prefix("| 20"))
+        .map(|l| &l[..l.find(' ').unwrap()])
+        .collect();
+    assert!(times.len() > 10, "{times:?}");
+    for t in times {
+        assert!(
+            text.contains(&format!("20{t}")),
+            "timeline: time 20{t} wraps"
         );
     }
     // The phase chart is drawn (vector graphics: MET bars in green, its words beside them)
