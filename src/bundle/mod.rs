@@ -1,6 +1,7 @@
 //! The evidence bundle: a BagIt 1.0 bag inside a zip (layout in docs/bundle-format.md), its writer, a
 //! reader for other commands, and the verifier.
 
+pub mod archive;
 pub mod bagit;
 pub mod reader;
 pub mod signature;

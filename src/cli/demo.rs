@@ -82,8 +82,11 @@ pub fn run(args: DemoArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
     };
     let verified = super::verify::run(
         VerifyArgs {
-            bundle: bundle.clone(),
+            bundles: vec![bundle.clone()],
             check: examiner.clone(),
+            expect_digests: None,
+            fixity_report: None,
+            force: false,
             json: false,
         },
         global,

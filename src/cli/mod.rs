@@ -19,6 +19,7 @@ pub mod schema;
 pub mod scope;
 pub mod terminal;
 pub mod verify;
+pub mod verify_archive;
 
 /// Process exit status, the scriptable contract documented in the README.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -124,10 +125,12 @@ pub enum Command {
   wsc-forensics collect -o case.zip --case-file case.toml modules/ keys/
   wsc-forensics collect -o IR-7.zip --case-id IR-7 -K signer.pub --sign-key examiner.sec modules/")]
     Collect(collect::CollectArgs),
-    /// Verify that a bundle is complete and unaltered (exit 0 intact, 1 altered, 2 unreadable).
+    /// Verify that a bundle is complete and unaltered (exit 0 intact, 1 altered, 2 unreadable);
+    /// several bundles or a folder of them: an archive audit.
     #[command(after_help = "Examples:
   wsc-forensics verify case.zip
-  wsc-forensics verify --json --examiner-key examiner.pub IR-7.zip")]
+  wsc-forensics verify --json --examiner-key examiner.pub IR-7.zip
+  wsc-forensics verify -o fixity.jsonl case.zip IR-7.zip")]
     Verify(verify::VerifyArgs),
     /// What the tool sees in modules, detached signatures and key files: sections, signatures
     /// and verdicts, keys, findings (the forensic `wsc info`).
@@ -281,7 +284,12 @@ pub fn first_missing_input(command: &Command) -> Option<&Path> {
             .chain(&a.sign_key)
             .chain(&a.trusted_root)
             .collect(),
-        Command::Verify(a) => once(&a.bundle).chain(&a.check.examiner_key).collect(),
+        Command::Verify(a) => a
+            .bundles
+            .iter()
+            .chain(&a.check.examiner_key)
+            .chain(&a.expect_digests)
+            .collect(),
         Command::Inspect(a) => a.files.iter().chain(&a.keys).chain(&a.signature).collect(),
         Command::Timeline(a) => vec![&a.bundle],
         Command::Report(a) => once(&a.bundle).chain(&a.templates).collect(),

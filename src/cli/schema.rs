@@ -20,6 +20,10 @@ pub fn documents() -> Vec<Document> {
     vec![
         doc::<super::collect::CollectOutput>("collect.schema.json", "collect --json"),
         doc::<crate::bundle::VerifyReport>("verify.schema.json", "verify --json"),
+        doc::<crate::bundle::archive::FixityLine<'static>>(
+            "verify-archive-line.schema.json",
+            "verify --json (archive audit, a line)",
+        ),
         doc::<super::inspect::InspectDocument>("inspect.schema.json", "inspect --json"),
         // JSON Lines: the schema is of one line.
         doc::<crate::timeline::TimelineEvent>("timeline-event.schema.json", "timeline --json"),

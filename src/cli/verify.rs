@@ -14,14 +14,46 @@ use std::path::PathBuf;
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
     /// The bundle (zip) or any BagIt bag (a directory, or a zip with the bag at its root or in
-    /// one top folder) to verify; a zip is read directly, never unpacked.
-    #[arg(value_name = "BAG")]
-    pub bundle: PathBuf,
+    /// one top folder) to verify; a zip is read directly, never unpacked. Several, or a folder
+    /// of bundles (one without bagit.txt: its .zip files, recursively), make an archive audit.
+    #[arg(value_name = "BAG", required = true)]
+    pub bundles: Vec<PathBuf>,
     #[command(flatten)]
     pub check: BundleCheck,
-    /// Machine-readable report on stdout.
+    /// Archive audit: the digests recorded at collection (`HEX  NAME` lines as sha256sum
+    /// writes, or JSON lines with `bundle` and `digest`, as the fleet manifest): each bundle
+    /// must match its own, and a listed bundle not found fails the audit.
+    #[arg(long, value_name = "FILE", conflicts_with = "expect_digest")]
+    pub expect_digests: Option<PathBuf>,
+    /// Archive audit: also write the fixity report (one JSON line per bundle, then the
+    /// summary) to FILE, created new.
+    #[arg(
+        short = 'o',
+        long = "output",
+        alias = "fixity-report",
+        value_name = "FILE"
+    )]
+    pub fixity_report: Option<PathBuf>,
+    /// Replace an existing fixity report file.
+    #[arg(long, requires = "fixity_report")]
+    pub force: bool,
+    /// Machine-readable report on stdout (an archive audit: one JSON line per bundle, then the
+    /// summary).
     #[arg(long)]
     pub json: bool,
+}
+
+impl VerifyArgs {
+    /// True when the arguments ask for an archive audit rather than one bag's report.
+    fn is_archive(&self) -> bool {
+        self.bundles.len() > 1
+            || self.expect_digests.is_some()
+            || self.fixity_report.is_some()
+            || self
+                .bundles
+                .iter()
+                .any(|b| b.is_dir() && !b.join("bagit.txt").exists())
+    }
 }
 
 /// What a bundle must prove besides being intact; the same flags on `verify`, `report` and
@@ -60,7 +92,10 @@ impl BundleCheck {
 }
 
 pub fn run(args: VerifyArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
-    let report = verify_bundle(&args.bundle, &args.check.options()?);
+    if args.is_archive() {
+        return super::verify_archive::run(&args, global);
+    }
+    let report = verify_bundle(&args.bundles[0], &args.check.options()?);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

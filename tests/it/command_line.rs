@@ -189,7 +189,7 @@ fn man_pages_are_generated_for_every_command_and_man_renders_them() {
 /// judges signatures with public keys, prints a `--json` document, reads a case file).
 const COMMANDS: &[(&str, bool, bool, bool, bool)] = &[
     ("collect", true, true, true, true),
-    ("verify", false, false, true, false),
+    ("verify", true, false, true, false),
     ("inspect", false, true, true, false),
     ("timeline", true, false, true, false),
     ("report", true, false, true, false),

@@ -52,4 +52,5 @@ mod transparency_tamper;
 mod verified_handle;
 mod verify;
 mod verify_any_bag;
+mod verify_archive;
 mod zip_agreement;

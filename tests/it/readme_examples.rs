@@ -269,6 +269,7 @@ fn every_help_example_runs_on_the_fixtures() {
     for made in [
         "case.zip",
         "IR-7.zip",
+        "fixity.jsonl",
         "timeline.csv",
         "report/root-cause-analysis.md",
         "report/root-cause-analysis.pdf",
