@@ -129,6 +129,7 @@ impl Graph {
             "@type": "uco-types:Hash",
             // A plain string since UCO 1.4.0 (the vocabulary datatype is deprecated).
             "uco-types:hashMethod": "SHA256",
+            // Upper case: the canonical lexical form of xsd:hexBinary.
             "uco-types:hashValue": { "@type": "xsd:hexBinary", "@value": digest.to_hex().to_uppercase() }
         })
     }
@@ -433,4 +434,42 @@ fn started(custody: &[CustodyEvent]) -> Option<&CustodyEvent> {
     custody
         .iter()
         .find(|e| e.action == CustodyAction::CollectionStarted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_stable_per_bundle_and_differ_between_bundles() {
+        let a = Graph::new(Sha256Digest::of(b"bundle a"));
+        let b = Graph::new(Sha256Digest::of(b"bundle b"));
+        let a_again = Graph::new(Sha256Digest::of(b"bundle a"));
+        assert_eq!(a.iri("file", "item/0"), a_again.iri("file", "item/0"));
+        assert_ne!(a.iri("file", "item/0"), b.iri("file", "item/0"));
+        assert_ne!(a.iri("file", "item/0"), a.iri("file", "item/1"));
+        let iri = a.iri("file", "item/0");
+        let uuid = iri.strip_prefix("kb:file-").unwrap();
+        assert_eq!(Uuid::parse_str(uuid).unwrap().get_version_num(), 5);
+    }
+
+    #[test]
+    fn names_and_times_as_case_wants_them() {
+        assert_eq!(base_name("/cases/keys/a.pub"), "a.pub");
+        assert_eq!(base_name("dir/"), "dir");
+        assert_eq!(base_name("a"), "a");
+        let t = "2026-11-25T08:00:00.5+01:00"
+            .parse::<DateTime<Utc>>()
+            .unwrap();
+        assert_eq!(
+            date_time(t),
+            json!({"@type": "xsd:dateTime", "@value": "2026-11-25T07:00:00.500Z"})
+        );
+        let h = Graph::new(Sha256Digest::of(b"x")).hash("k", &Sha256Digest::of(b"y"));
+        assert_eq!(h["uco-types:hashMethod"], "SHA256");
+        assert_eq!(
+            h["uco-types:hashValue"]["@value"],
+            Sha256Digest::of(b"y").to_hex().to_uppercase()
+        );
+    }
 }
