@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 pub mod collect;
 pub mod demo;
+pub mod export;
 pub mod generated;
 pub mod inspect;
 pub mod keys;
@@ -150,6 +151,12 @@ pub enum Command {
   wsc-forensics report -o report/ case.zip
   wsc-forensics report -o report/ --force --format md case.zip")]
     Report(report::ReportArgs),
+    /// A verified bundle as a CASE/UCO JSON-LD graph for other forensic tools (exit 1, nothing
+    /// written, when the bundle fails verification).
+    #[command(after_help = "Examples:
+  wsc-forensics export --format case -o case.jsonld case.zip
+  wsc-forensics export --format case --examiner-key examiner.pub -o IR-7.jsonld IR-7.zip")]
+    Export(export::ExportArgs),
     /// Run the bundled sample incident (INC-1) end to end: collect → verify → timeline →
     /// report, into ./demo-out (or -o DIR).
     #[command(after_help = "Examples:
@@ -293,6 +300,7 @@ pub fn first_missing_input(command: &Command) -> Option<&Path> {
         Command::Inspect(a) => a.files.iter().chain(&a.keys).chain(&a.signature).collect(),
         Command::Timeline(a) => vec![&a.bundle],
         Command::Report(a) => once(&a.bundle).chain(&a.templates).collect(),
+        Command::Export(a) => once(&a.bundle).chain(&a.check.examiner_key).collect(),
         Command::Keys(a) => match &a.action {
             Some(keys::KeysAction::Baseline(b)) => b.inputs.iter().collect(),
             Some(keys::KeysAction::Check(c)) => once(&c.baseline).chain(&c.inputs).collect(),
@@ -314,6 +322,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Inspect(args) => inspect::run(args, &cli.global),
         Command::Timeline(a) => timeline::run(a, &cli.global),
         Command::Report(a) => report::run(a, &cli.global),
+        Command::Export(a) => export::run(a, &cli.global),
         Command::Demo(a) => demo::run(a, &cli.global),
         Command::Keys(args) => keys::run(&cli.global, args),
         Command::Scope(args) => scope::run(&cli.global, args),

@@ -11,6 +11,7 @@ mod capture;
 mod collect;
 mod command_line;
 mod demo;
+mod export_case;
 mod faults_changing_sources;
 mod faults_concurrent;
 mod faults_disk_full;

@@ -273,6 +273,8 @@ fn every_help_example_runs_on_the_fixtures() {
         "timeline.csv",
         "report/root-cause-analysis.md",
         "report/root-cause-analysis.pdf",
+        "case.jsonld",
+        "IR-7.jsonld",
         "demo-out/reports/timeline.csv",
         "demo-again/reports/metrics.md",
         "keys.sha256",

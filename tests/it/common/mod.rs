@@ -128,3 +128,13 @@ pub fn failed_checks(
         .map(|c| c.id)
         .collect()
 }
+
+/// `case_validate` from case-utils (CASE/UCO SHACL validation, offline with its bundled
+/// ontology), the independent judge of `export --format case`.
+pub fn case_validate_available() -> bool {
+    oracle_available(
+        "case_validate",
+        &["--help"],
+        "pip install case-utils==0.18.0",
+    )
+}
