@@ -3,7 +3,7 @@
 
 use super::{GlobalArgs, Status};
 use crate::cli::terminal::{say_err, say_to};
-use crate::io::output::{Output, OutputDir};
+use crate::io::output::OutputPath;
 use crate::scope::{self, KeyCheck, ModuleScope, ModuleStatus, ScopeQuery, TimeWindow};
 use anyhow::Context;
 use clap::Args;
@@ -84,11 +84,11 @@ pub fn run_to(global: &GlobalArgs, args: ScopeArgs, out: &mut dyn Write) -> anyh
     // module is read; the list is written there as modules come and renamed into place at the
     // end, never through a link (io::output).
     let list_dir = match &args.list {
-        Some(path) => Some(ListDir::open(path).with_context(|| list_context(path))?),
+        Some(path) => Some(OutputPath::open(path).with_context(|| list_context(path))?),
         None => None,
     };
     let mut list = match &list_dir {
-        Some(d) => Some(d.create(args.force)?),
+        Some(d) => Some(std::io::BufWriter::new(d.create(args.force)?)),
         None => None,
     };
     let mut json = if args.json {
@@ -276,35 +276,6 @@ fn write_indented(
         out.write_all(line)?;
     }
     Ok(())
-}
-
-/// The folder of the re-sign list, held open, and the list's file name in it.
-struct ListDir {
-    dir: OutputDir,
-    name: String,
-}
-
-impl ListDir {
-    fn open(path: &std::path::Path) -> anyhow::Result<Self> {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .with_context(|| format!("{}: not a file name for the re-sign list", path.display()))?;
-        let parent = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => std::path::Path::new("."),
-        };
-        Ok(ListDir {
-            dir: OutputDir::open(parent)?,
-            name: name.to_owned(),
-        })
-    }
-
-    fn create(&self, force: bool) -> anyhow::Result<std::io::BufWriter<Output<'_>>> {
-        Ok(std::io::BufWriter::new(
-            self.dir.create_file(&self.name, force)?,
-        ))
-    }
 }
 
 /// One line per module: status, path, then what makes it so.

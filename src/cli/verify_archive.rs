@@ -9,10 +9,9 @@ use crate::bundle::archive::{
 };
 use crate::cli::terminal::{say_err, say_to};
 use crate::cli::{GlobalArgs, Status};
-use crate::io::output::OutputDir;
+use crate::io::output::OutputPath;
 use anyhow::Context;
 use std::io::Write;
-use std::path::Path;
 
 pub fn run(args: &VerifyArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
     let stdout = std::io::stdout();
@@ -40,20 +39,12 @@ pub fn run_to(
         None => None,
     };
     // The report file is opened (and refused if it exists) before any bundle is read.
-    let report_dir;
-    let mut report = match &args.fixity_report {
-        Some(path) => {
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .with_context(|| format!("--output {}: not a file name", path.display()))?;
-            let parent = match path.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p,
-                _ => Path::new("."),
-            };
-            report_dir = OutputDir::open(parent)?;
-            Some((path, report_dir.create_file(name, args.force)?))
-        }
+    let report_path = match &args.fixity_report {
+        Some(path) => Some((path, OutputPath::open(path)?)),
+        None => None,
+    };
+    let mut report = match &report_path {
+        Some((path, target)) => Some((*path, target.create(args.force)?)),
         None => None,
     };
     let bar = if !global.quiet && !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr())

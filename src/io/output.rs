@@ -144,6 +144,39 @@ impl OutputDir {
     }
 }
 
+/// One file to be written at a path the user gave: its directory, held open (the directory's
+/// last component not followed), and its name in it.
+#[derive(Debug)]
+pub struct OutputPath {
+    dir: OutputDir,
+    name: String,
+}
+
+impl OutputPath {
+    /// Opens the directory of `path` (it must exist); `path` must end in a plain file name.
+    pub fn open(path: &Path) -> Result<Self, OutputError> {
+        let name =
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .ok_or_else(|| OutputError::BadName {
+                    path: path.to_path_buf(),
+                })?;
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        Ok(OutputPath {
+            dir: OutputDir::open(parent)?,
+            name: name.to_owned(),
+        })
+    }
+
+    /// Starts writing the file (see [`OutputDir::create_file`]).
+    pub fn create(&self, force: bool) -> Result<Output<'_>, OutputError> {
+        self.dir.create_file(&self.name, force)
+    }
+}
+
 /// Creates the single file `path` (its directory must exist; the directory's last component is
 /// not followed, nor is `path` itself); `fill` writes its content.
 pub fn write_new_file(
@@ -151,18 +184,8 @@ pub fn write_new_file(
     force: bool,
     fill: impl FnOnce(&mut Output<'_>) -> io::Result<()>,
 ) -> Result<PathBuf, OutputError> {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| OutputError::BadName {
-            path: path.to_path_buf(),
-        })?;
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let dir = OutputDir::open(parent)?;
-    let mut out = dir.create_file(name, force)?;
+    let target = OutputPath::open(path)?;
+    let mut out = target.create(force)?;
     fill(&mut out).map_err(|e| OutputError::io(path, e))?;
     out.commit()?;
     Ok(path.to_path_buf())
