@@ -4,6 +4,8 @@
 pub mod bagit;
 pub mod reader;
 pub mod signature;
+pub mod stamp;
+pub mod timestamp;
 pub mod verified;
 pub mod verify;
 pub mod writer;

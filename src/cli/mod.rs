@@ -18,6 +18,7 @@ pub mod keys;
 pub mod schema;
 pub mod scope;
 pub mod terminal;
+pub mod timestamp;
 pub mod verify;
 
 /// Process exit status, the scriptable contract documented in the README.
@@ -129,6 +130,13 @@ pub enum Command {
   wsc-forensics verify case.zip
   wsc-forensics verify --json --examiner-key examiner.pub IR-7.zip")]
     Verify(verify::VerifyArgs),
+    /// Add an RFC 3161 trusted timestamp to a bundle: from a TSA (--tsa URL), or offline with
+    /// --request -o FILE.tsq and later --response FILE.tsr.
+    #[command(after_help = "Examples:
+  wsc-forensics timestamp --tsa http://tsa.example/tsr --tsa-cert tsa-ca.pem case.zip
+  wsc-forensics timestamp --request -o case.tsq case.zip
+  wsc-forensics timestamp --response case.tsr case.zip")]
+    Timestamp(timestamp::TimestampArgs),
     /// What the tool sees in modules, detached signatures and key files: sections, signatures
     /// and verdicts, keys, findings (the forensic `wsc info`).
     #[command(after_help = "Examples:
@@ -280,9 +288,17 @@ pub fn first_missing_input(command: &Command) -> Option<&Path> {
             .chain(&a.case_file)
             .chain(&a.sign_key)
             .chain(&a.trusted_root)
+            .chain(&a.tsa_cert)
             .collect(),
-        Command::Verify(a) => once(&a.bundle).chain(&a.check.examiner_key).collect(),
+        Command::Verify(a) => once(&a.bundle)
+            .chain(&a.check.examiner_key)
+            .chain(&a.check.tsa_cert)
+            .collect(),
         Command::Inspect(a) => a.files.iter().chain(&a.keys).chain(&a.signature).collect(),
+        Command::Timestamp(a) => once(&a.bundle)
+            .chain(&a.response)
+            .chain(&a.tsa_cert)
+            .collect(),
         Command::Timeline(a) => vec![&a.bundle],
         Command::Report(a) => once(&a.bundle).chain(&a.templates).collect(),
         Command::Keys(a) => match &a.action {
@@ -303,6 +319,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
     match cli.command {
         Command::Collect(a) => collect::run(a, &cli.global),
         Command::Verify(a) => verify::run(a, &cli.global),
+        Command::Timestamp(a) => timestamp::run(a, &cli.global),
         Command::Inspect(args) => inspect::run(args, &cli.global),
         Command::Timeline(a) => timeline::run(a, &cli.global),
         Command::Report(a) => report::run(a, &cli.global),

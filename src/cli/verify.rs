@@ -2,7 +2,7 @@
 //! readable bundle.
 
 use crate::bundle::signature::load_verifying_key;
-use crate::bundle::verify::{BagKind, Layout, SignatureStatus, VerifyReport};
+use crate::bundle::verify::{BagKind, Layout, SignatureStatus, TimestampStatus, VerifyReport};
 use crate::bundle::{verify_bundle, Verdict, VerifyOptions};
 use crate::cli::terminal::{say, say_err};
 use crate::cli::{GlobalArgs, Status};
@@ -34,6 +34,10 @@ pub struct BundleCheck {
     /// The bundle digest recorded at collection time (64 hex characters).
     #[arg(long, value_name = "HEX")]
     pub expect_digest: Option<String>,
+    /// The TSA certificate or its CA chain (PEM): the bundle must carry an RFC 3161 timestamp
+    /// that verifies against it (proof of when the bundle digest existed).
+    #[arg(long, value_name = "CERT")]
+    pub tsa_cert: Option<PathBuf>,
 }
 
 impl BundleCheck {
@@ -52,9 +56,14 @@ impl BundleCheck {
             ),
             None => None,
         };
+        let tsa_anchors = match &self.tsa_cert {
+            Some(p) => Some(crate::bundle::timestamp::load_anchors(p)?),
+            None => None,
+        };
         Ok(VerifyOptions {
             examiner_key,
             expect_digest,
+            tsa_anchors,
         })
     }
 }
@@ -93,6 +102,20 @@ fn layout_line(report: &VerifyReport) -> Option<String> {
     Some(format!("layout: {what}, {version}"))
 }
 
+/// The trusted timestamp, in words (none for a bundle without one).
+pub fn timestamp_line(status: &TimestampStatus) -> Option<String> {
+    match status {
+        TimestampStatus::Absent => None,
+        TimestampStatus::NotVerified => {
+            Some("timestamp present, not verified (no --tsa-cert)".to_owned())
+        }
+        TimestampStatus::Verified { gen_time, tsa, .. } => Some(format!(
+            "timestamp verified: the bundle digest existed at {gen_time} (TSA {tsa})"
+        )),
+        TimestampStatus::Invalid => Some("timestamp INVALID".to_owned()),
+    }
+}
+
 fn print_report(report: &VerifyReport) {
     say!("{}", report.bundle);
     if let Some(line) = layout_line(report) {
@@ -112,6 +135,9 @@ fn print_report(report: &VerifyReport) {
         }
         SignatureStatus::Invalid => "signature INVALID".to_owned(),
     };
+    if let Some(line) = timestamp_line(&report.timestamp) {
+        say!("{line}");
+    }
     let n = report.problems.len();
     let generic = report.kind == Some(BagKind::GenericBag);
     match (report.verdict, generic) {

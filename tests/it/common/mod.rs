@@ -114,6 +114,7 @@ pub fn collect_request(
         acquire: wsc_forensics::acquire::AcquireOptions::default(),
         fail_write_after: None,
         spill_run_bytes: None,
+        tsa: None,
     }
 }
 
