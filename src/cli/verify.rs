@@ -102,20 +102,6 @@ fn layout_line(report: &VerifyReport) -> Option<String> {
     Some(format!("layout: {what}, {version}"))
 }
 
-/// The trusted timestamp, in words (none for a bundle without one).
-pub fn timestamp_line(status: &TimestampStatus) -> Option<String> {
-    match status {
-        TimestampStatus::Absent => None,
-        TimestampStatus::NotVerified => {
-            Some("timestamp present, not verified (no --tsa-cert)".to_owned())
-        }
-        TimestampStatus::Verified { gen_time, tsa, .. } => Some(format!(
-            "timestamp verified: the bundle digest existed at {gen_time} (TSA {tsa})"
-        )),
-        TimestampStatus::Invalid => Some("timestamp INVALID".to_owned()),
-    }
-}
-
 fn print_report(report: &VerifyReport) {
     say!("{}", report.bundle);
     if let Some(line) = layout_line(report) {
@@ -135,8 +121,11 @@ fn print_report(report: &VerifyReport) {
         }
         SignatureStatus::Invalid => "signature INVALID".to_owned(),
     };
-    if let Some(line) = timestamp_line(&report.timestamp) {
-        say!("{line}");
+    if report.timestamp != TimestampStatus::Absent {
+        say!(
+            "timestamp: {}",
+            crate::bundle::verified::timestamp_statement(&report.timestamp)
+        );
     }
     let n = report.problems.len();
     let generic = report.kind == Some(BagKind::GenericBag);
