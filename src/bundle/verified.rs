@@ -70,7 +70,7 @@ pub fn timestamp_statement(status: &TimestampStatus) -> String {
         TimestampStatus::Verified { gen_time, tsa, .. } => format!(
             "the bundle digest existed at {gen_time}, attested by the TSA {tsa} (RFC 3161, verified against --tsa-cert)"
         ),
-        TimestampStatus::Invalid => "timestamp INVALID (see the verification problems)".to_owned(),
+        TimestampStatus::Invalid => "INVALID (see the verification problems)".to_owned(),
     }
 }
 

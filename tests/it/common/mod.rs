@@ -46,6 +46,7 @@ pub fn pdftotext_available() -> bool {
 pub mod bags;
 pub mod mutate;
 pub mod sigstore_instance;
+pub mod tsa;
 pub mod zip_bytes;
 
 /// The built `wsc-forensics` binary as a plain `Command`.
