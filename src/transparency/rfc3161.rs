@@ -132,6 +132,8 @@ struct Token {
     gen_time: DateTime<Utc>,
     signed_attrs_der: Vec<u8>,
     signature_alg: ObjectIdentifier,
+    /// The signer's digest algorithm (what an RSA signature's hash is).
+    digest_alg: ObjectIdentifier,
     signature: Vec<u8>,
     /// Who the token says signed it (issuer and serial, or subject key identifier).
     signer: SignerIdentifier,
@@ -213,6 +215,7 @@ fn decode_token(der: &[u8]) -> Result<Token, TimestampError> {
         gen_time,
         signed_attrs_der: attrs.to_der().map_err(bad)?,
         signature_alg: si.signature_algorithm.oid,
+        digest_alg: si.digest_alg.oid,
         signature: si.signature.as_bytes().to_vec(),
         signer: si.sid.clone(),
         certs,
@@ -506,16 +509,36 @@ pub fn verify_token_anchored(
         .ok_or(AnchoredError::NoSignerCertificate)?;
     let key = PublicKey::from_spki_der(leaf.public_key().raw)
         .map_err(|e| AnchoredError::Signature(format!("TSA key not usable: {e}")))?;
-    let hash = digest_for(&token.signature_alg).ok_or_else(|| {
-        AnchoredError::Signature(format!(
-            "signature algorithm {} not supported",
-            token.signature_alg
-        ))
+    let signed = match &key {
+        // Most public TSAs sign with RSA (PKCS#1 v1.5); the CMS names SHA-256 as the digest
+        // and rsaEncryption or sha256WithRSAEncryption as the algorithm.
+        PublicKey::RsaPkcs1Sha256(_) => {
+            if token.digest_alg != SHA256_OID
+                || !matches!(
+                    token.signature_alg.to_string().as_str(),
+                    "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.11"
+                )
+            {
+                return Err(AnchoredError::Signature(format!(
+                    "RSA with digest {} and algorithm {} not supported (SHA-256 only)",
+                    token.digest_alg, token.signature_alg
+                )));
+            }
+            key.verify_message(&token.signed_attrs_der, &token.signature)
+        }
+        _ => {
+            let hash = digest_for(&token.signature_alg).ok_or_else(|| {
+                AnchoredError::Signature(format!(
+                    "signature algorithm {} not supported",
+                    token.signature_alg
+                ))
+            })?;
+            key.verify_prehash(&hash(&token.signed_attrs_der), &token.signature)
+        }
+    };
+    signed.map_err(|e| {
+        AnchoredError::Signature(format!("by {} does not verify: {e}", leaf.subject()))
     })?;
-    key.verify_prehash(&hash(&token.signed_attrs_der), &token.signature)
-        .map_err(|e| {
-            AnchoredError::Signature(format!("by {} does not verify: {e}", leaf.subject()))
-        })?;
     // Up from the signer: each link's issuer among the carried and anchor certificates, its
     // signature verified, until a certificate that is one of the anchors.
     let is_anchor = |c: &X509Certificate<'_>| anchors.iter().any(|a| a.as_slice() == c.as_ref());

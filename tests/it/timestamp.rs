@@ -586,3 +586,45 @@ fn the_zip_structure_check_accepts_the_token_entry_and_nothing_else_new() {
     assert_eq!(code(&o), 1, "{}", stdout(&o));
     assert!(stdout(&o).contains("bundle-timestamp.tsr: the timestamp response is not usable"));
 }
+
+#[test]
+fn an_rsa_tsa_token_verifies_and_a_broken_one_does_not() {
+    if !openssl_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tsa = LocalTsa::new(d, "RSA TSA", TsaCert::Rsa);
+    let zip = bundle(d, "rsa", "one");
+    let digest = digest_of(d, &zip);
+    let tsr = d.join("rsa.tsr");
+    let token = tsa.token_for(&digest, true);
+    std::fs::write(&tsr, &token).unwrap();
+    let o = run_in(
+        d,
+        &[
+            "timestamp",
+            "--response",
+            tsr.to_str().unwrap(),
+            "--tsa-cert",
+            tsa.ca.to_str().unwrap(),
+            zip.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = verify(
+        d,
+        &[
+            "--tsa-cert",
+            tsa.ca.to_str().unwrap(),
+            zip.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(stdout(&o).contains("CN=RSA TSA"));
+    openssl_accepts(d, &zip, &digest, &tsa.ca);
+    let broken = bundle(d, "rsa-broken", "one");
+    let mut token = tsa.token_for(&digest_of(d, &broken), true);
+    *token.last_mut().unwrap() ^= 0x01;
+    rejected(d, &broken, &token, &tsa.ca, "CMS signature");
+}

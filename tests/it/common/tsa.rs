@@ -44,6 +44,8 @@ pub enum TsaCert {
     Good,
     /// Valid in 2020 only (genTime, now, is outside it).
     Expired,
+    /// As `Good`, with an RSA 2048 key (what most public TSAs use).
+    Rsa,
 }
 
 /// One CA and one TSA under it, in its own folder.
@@ -122,7 +124,7 @@ impl LocalTsa {
             ],
         );
         match kind {
-            TsaCert::Good => sign_csr(&dir, "tsa.csr", "tsa", "4096", "tsa.pem"),
+            TsaCert::Good | TsaCert::Rsa => sign_csr(&dir, "tsa.csr", "tsa", "4096", "tsa.pem"),
             TsaCert::Expired => {
                 // `openssl ca` is the one that sets past dates.
                 std::fs::write(dir.join("index.txt"), "").unwrap();
