@@ -113,9 +113,20 @@ impl Tsa {
     }
 }
 
-/// A fresh request for `digest`, and its nonce (a random positive 63-bit integer).
+/// A fresh request for `digest` with a random nonce from the operating system (a positive
+/// 63-bit integer: a TSA cannot have answered it before).
 pub fn request_for(digest: &Sha256Digest) -> Vec<u8> {
-    rfc3161::request_der(&digest.0, crate::bundle::writer::random_u64())
+    use ring::rand::SecureRandom;
+    let mut nonce = [0u8; 8];
+    // The system source failing is no reason to go without a nonce: fall back to the clock.
+    if ring::rand::SystemRandom::new().fill(&mut nonce).is_err() {
+        nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+            .to_be_bytes();
+    }
+    rfc3161::request_der(&digest.0, u64::from_be_bytes(nonce))
 }
 
 /// Checks that `response` is a granted token over `digest` (and, when the request is known,

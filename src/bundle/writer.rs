@@ -1022,9 +1022,8 @@ impl Drop for AtomicFile {
     }
 }
 
-/// A random number for temp names and timestamp nonces (unique, not secret: `create_new` guards
-/// collisions, and a nonce only has to differ between requests).
-pub(crate) fn random_u64() -> u64 {
+/// A random number for temp names (not security relevant: `create_new` guards collisions).
+fn random_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(

@@ -133,9 +133,10 @@ pub enum Command {
     /// Add an RFC 3161 trusted timestamp to a bundle: from a TSA (--tsa URL), or offline with
     /// --request -o FILE.tsq and later --response FILE.tsr.
     #[command(after_help = "Examples:
-  wsc-forensics timestamp --tsa http://tsa.example/tsr --tsa-cert tsa-ca.pem case.zip
   wsc-forensics timestamp --request -o case.tsq case.zip
-  wsc-forensics timestamp --response case.tsr case.zip")]
+
+With a timestamp authority: timestamp --tsa URL [--tsa-cert CA.pem] case.zip; offline, send
+case.tsq to one and store its answer with timestamp --response case.tsr case.zip.")]
     Timestamp(timestamp::TimestampArgs),
     /// What the tool sees in modules, detached signatures and key files: sections, signatures
     /// and verdicts, keys, findings (the forensic `wsc info`).
