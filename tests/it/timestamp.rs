@@ -585,6 +585,20 @@ fn the_zip_structure_check_accepts_the_token_entry_and_nothing_else_new() {
     let o = verify(d, &[zip.to_str().unwrap()]);
     assert_eq!(code(&o), 1, "{}", stdout(&o));
     assert!(stdout(&o).contains("bundle-timestamp.tsr: the timestamp response is not usable"));
+    // Nor is an entry far larger than any token, with or without --tsa-cert.
+    let zip = bundle(d, "huge", "one");
+    plant(&zip, TOKEN, &vec![0x30; 300 << 10]);
+    for args in [vec![], vec!["--tsa-cert", tsa.ca.to_str().unwrap()]] {
+        let mut args = args.clone();
+        args.push(zip.to_str().unwrap());
+        let o = verify(d, &args);
+        assert_eq!(code(&o), 1, "{}", stdout(&o));
+        assert!(
+            stdout(&o).contains("larger than any timestamp token"),
+            "{}",
+            stdout(&o)
+        );
+    }
 }
 
 #[test]

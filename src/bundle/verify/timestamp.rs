@@ -7,7 +7,7 @@
 
 use super::{Hashes, Located};
 use super::{Problem, TimestampStatus, VerifyOptions};
-use crate::bundle::timestamp::check_response;
+use crate::bundle::timestamp::{check_response, MAX_RESPONSE_BYTES};
 use crate::model::digest::Sha256Digest;
 use crate::transparency::rfc3161::verify_token_anchored;
 
@@ -20,15 +20,36 @@ pub(super) fn check(
     problems: &mut Vec<Problem>,
 ) -> TimestampStatus {
     let (Some(token), Some(digest)) = (hashes.kept(at.timestamp), digest) else {
-        if at.timestamp.is_none() && opts.tsa_anchors.is_some() {
-            problems.push(Problem::TimestampMissing);
-        }
-        return TimestampStatus::Absent;
+        return match at.timestamp {
+            None if opts.tsa_anchors.is_some() => {
+                problems.push(Problem::TimestampMissing);
+                TimestampStatus::Absent
+            }
+            None => TimestampStatus::Absent,
+            // Unreadable, or no digest to check it against: that problem is named already.
+            Some(i) if hashes.unreadable(Some(i)) || digest.is_none() => TimestampStatus::Invalid,
+            // Present but too large to be read as metadata: no token is that large.
+            Some(_) => {
+                problems.push(Problem::TimestampInvalid {
+                    detail: "too large to be a timestamp token; not read".to_owned(),
+                });
+                TimestampStatus::Invalid
+            }
+        };
     };
     let invalid = |detail: String, problems: &mut Vec<Problem>| {
         problems.push(Problem::TimestampInvalid { detail });
         TimestampStatus::Invalid
     };
+    if token.len() as u64 > MAX_RESPONSE_BYTES {
+        return invalid(
+            format!(
+                "{} bytes, larger than any timestamp token ({MAX_RESPONSE_BYTES} at most)",
+                token.len()
+            ),
+            problems,
+        );
+    }
     let Some(anchors) = &opts.tsa_anchors else {
         return match check_response(token, &digest, None) {
             Ok(_) => TimestampStatus::NotVerified,
