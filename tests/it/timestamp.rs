@@ -642,3 +642,54 @@ fn an_rsa_tsa_token_verifies_and_a_broken_one_does_not() {
     *token.last_mut().unwrap() ^= 0x01;
     rejected(d, &broken, &token, &tsa.ca, "CMS signature");
 }
+
+#[test]
+fn no_token_no_bundle_and_a_replayed_response_is_refused() {
+    if !openssl_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tsa = LocalTsa::new(d, "Test TSA", TsaCert::Good);
+    // A TSA that does not answer: collect writes nothing (no bundle, no temp file).
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let input = d.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    std::fs::write(input.join("a.txt"), "evidence").unwrap();
+    let out = d.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let zip = out.join("c.zip");
+    let o = run_in(
+        d,
+        &[
+            "collect",
+            "-o",
+            zip.to_str().unwrap(),
+            "--case-id",
+            "TS-1",
+            "--tsa",
+            &format!("http://127.0.0.1:{port}/tsr"),
+            input.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("no bundle written"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
+
+    // A TSA answering with a token over the right digest but for another request (another
+    // nonce): refused, nothing stored.
+    let b = bundle(d, "b", "one");
+    let before = std::fs::read(&b).unwrap();
+    let replay = tsa.serve_fixed(tsa.token_for(&digest_of(d, &b), true));
+    let o = run_in(d, &["timestamp", "--tsa", &replay, b.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("nonce is not the request's"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&b).unwrap(), before);
+}

@@ -230,6 +230,15 @@ impl LocalTsa {
     /// Serves `openssl ts -reply` over HTTP on 127.0.0.1 (a thread, one connection at a time,
     /// for the rest of the test process); returns the URL.
     pub fn serve(&self) -> String {
+        self.serve_with(None)
+    }
+
+    /// As [`LocalTsa::serve`], but every answer is `fixed` (a replayed response).
+    pub fn serve_fixed(&self, fixed: Vec<u8>) -> String {
+        self.serve_with(Some(fixed))
+    }
+
+    fn serve_with(&self, fixed: Option<Vec<u8>>) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/tsr", listener.local_addr().unwrap());
         let tsa = LocalTsa {
@@ -262,7 +271,7 @@ impl LocalTsa {
                     continue;
                 }
                 let response = if content_type == "application/timestamp-query" {
-                    let reply = tsa.reply(&body);
+                    let reply = fixed.clone().unwrap_or_else(|| tsa.reply(&body));
                     let mut r = format!(
                         "HTTP/1.1 200 OK\r\nContent-Type: application/timestamp-reply\r\n\
                          Content-Length: {}\r\nConnection: close\r\n\r\n",
