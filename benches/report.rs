@@ -71,6 +71,7 @@ fn main() {
         custody: &[],
         bundle_digest: digest,
         integrity: &Integrity::Intact,
+        timestamp: "not recorded",
         internal: false,
     };
     let frame = PageFrame::for_report(&input, "incident-timeline");

@@ -67,6 +67,9 @@ pub struct CollectRequest {
     /// Deflate text entries (JSON, logs, case files, tag files) instead of storing them.
     pub compress: bool,
     pub sign_key: Option<SigningKey>,
+    /// A timestamp authority's URL: its RFC 3161 token over the bundle digest is stored as
+    /// `bundle-timestamp.tsr` (no bundle is written if it cannot be obtained).
+    pub tsa: Option<crate::bundle::timestamp::Tsa>,
     /// Command line as given; values of secret-bearing flags are redacted before it is recorded
     /// ([`crate::model::custody::redact_argv`]).
     pub argv: Vec<String>,
@@ -994,11 +997,18 @@ fn seal(
         .sign_key
         .as_ref()
         .map(|k| move |d: Sha256Digest| sign_digest(k, d));
+    let stamper = req
+        .tsa
+        .as_ref()
+        .map(|tsa| move |d: Sha256Digest| tsa.stamp(&d));
     let (sink, bag) = writer.finish(
         info,
         signer
             .as_ref()
             .map(|s| s as &dyn Fn(Sha256Digest) -> crate::bundle::signature::BundleSignature),
+        stamper
+            .as_ref()
+            .map(|s| s as &crate::bundle::writer::TimestampHook<'_>),
     )?;
     atomic.commit(sink.into_file(), req.force)?;
     Ok(bag)

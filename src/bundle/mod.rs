@@ -5,6 +5,8 @@ pub mod archive;
 pub mod bagit;
 pub mod reader;
 pub mod signature;
+pub mod stamp;
+pub mod timestamp;
 pub mod verified;
 pub mod verify;
 pub mod writer;

@@ -2,11 +2,11 @@
 //! handle, so a file swapped (renamed over) between the check and the reading cannot slip
 //! unverified content into a report, and bytes changed in place are caught because what is
 //! read is hashed again and compared with what was verified. Also the one statement of what a
-//! verification proved ([`Proof`]), for every command that prints it.
+//! verification proved ([`Proof`], [`timestamp_statement`]), for every command that prints it.
 
 use crate::bundle::reader::{load_contents, BundleContents, BundleError, BundleReader};
 use crate::bundle::verify::{
-    verify_file, BagKind, SignatureStatus, Verdict, VerifyOptions, VerifyReport,
+    verify_file, BagKind, SignatureStatus, TimestampStatus, Verdict, VerifyOptions, VerifyReport,
 };
 use crate::io::pread::PreadFile;
 use std::fmt;
@@ -58,6 +58,19 @@ impl fmt::Display for Proof {
                 "intact, signature by key {key_id} not checked (no --examiner-key)"
             ),
         }
+    }
+}
+
+/// The trusted timestamp as one sentence of fact, for `verify` and the reports' chain of
+/// custody: the proven time and the TSA when verified, otherwise what is known.
+pub fn timestamp_statement(status: &TimestampStatus) -> String {
+    match status {
+        TimestampStatus::Absent => "not recorded".to_owned(),
+        TimestampStatus::NotVerified => "timestamp present, not verified (no --tsa-cert)".to_owned(),
+        TimestampStatus::Verified { gen_time, tsa, .. } => format!(
+            "the bundle digest existed at {gen_time}, attested by the TSA {tsa} (RFC 3161, verified against --tsa-cert)"
+        ),
+        TimestampStatus::Invalid => "INVALID (see the verification problems)".to_owned(),
     }
 }
 

@@ -8,6 +8,7 @@ use crate::bundle::bagit::{
     MANIFEST_NAME, TAG_MANIFEST_NAME,
 };
 use crate::bundle::signature::{BundleSignature, SIGNATURE_NAME};
+use crate::bundle::timestamp::{TimestampError, TIMESTAMP_NAME};
 use crate::model::digest::{Sha256Digest, STREAM_CHUNK};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use sha2::{Digest, Sha256};
@@ -39,6 +40,11 @@ pub enum WriteError {
     /// Collect's temporary working files (beside the bundle) failed: full disk, I/O error.
     #[error("{path}: temporary file beside the bundle: {source}")]
     Temp { path: PathBuf, source: io::Error },
+    #[error("{path}: no bundle written: {source}")]
+    Timestamp {
+        path: PathBuf,
+        source: crate::bundle::timestamp::TimestampError,
+    },
     #[error("{path}: zip entry {entry}: {written} bytes written, {announced} announced")]
     SizeMismatch {
         path: PathBuf,
@@ -47,6 +53,9 @@ pub enum WriteError {
         announced: u64,
     },
 }
+
+/// Obtains the trusted-timestamp token (a DER `TimeStampResp`) for a bundle digest.
+pub type TimestampHook<'a> = dyn Fn(Sha256Digest) -> Result<Vec<u8>, TimestampError> + 'a;
 
 /// Bytes of bundle written between two starts of early writeback (see [`EarlyWriteback`]).
 const WRITEBACK_EVERY: u64 = 32 << 20;
@@ -779,6 +788,18 @@ impl BagZipWriter {
         Ok(Sha256Digest::of(bytes))
     }
 
+    /// `bundle-timestamp.tsr`: binary, so stored whatever `--compress` says.
+    fn add_token(&mut self, token: &[u8]) -> Result<(), WriteError> {
+        if self.names.tags.iter().any(|t| t == TIMESTAMP_NAME) {
+            return Err(WriteError::DuplicateEntry {
+                entry: TIMESTAMP_NAME.to_owned(),
+            });
+        }
+        self.names.tags.push(TIMESTAMP_NAME.to_owned());
+        self.start_entry(TIMESTAMP_NAME, token.len() as u64, false)?;
+        self.zip.write_all(token).map_err(|e| self.io(e))
+    }
+
     /// Writes `manifest-sha256.txt` line by line (a bag of 100,000 files has a 16 MB manifest);
     /// returns its digest.
     fn add_manifest(&mut self) -> Result<Sha256Digest, WriteError> {
@@ -815,12 +836,15 @@ impl BagZipWriter {
     }
 
     /// Writes the tag files (manifest, bagit.txt, bag-info.txt with the Payload-Oxum filled in,
-    /// tag manifest) and, when `sign` is given, `bundle-signature.json` over the bundle digest;
-    /// then finishes the zip and returns the sink.
+    /// tag manifest); when `sign` is given, `bundle-signature.json` over the bundle digest; when
+    /// `timestamp` is given, the token it obtains for the digest as `bundle-timestamp.tsr` (it
+    /// is asked between the digest and the end of the zip, so the zip is still written once;
+    /// its failure fails the bundle). Then finishes the zip and returns the sink.
     pub fn finish(
         mut self,
         mut info: BagInfo,
         sign: Option<&dyn Fn(Sha256Digest) -> BundleSignature>,
+        timestamp: Option<&TimestampHook<'_>>,
     ) -> Result<(BundleSink, FinishedBag), WriteError> {
         info.payload_octets = self.octets;
         info.payload_streams = self.names.finished() as u64;
@@ -838,6 +862,13 @@ impl BagZipWriter {
             let mut json = serde_json::to_vec_pretty(&sig).expect("signature serialises");
             json.push(b'\n');
             self.add_tag(SIGNATURE_NAME, &json)?;
+        }
+        if let Some(timestamp) = timestamp {
+            let token = timestamp(digest).map_err(|source| WriteError::Timestamp {
+                path: self.path.clone(),
+                source,
+            })?;
+            self.add_token(&token)?;
         }
         let path = self.path.clone();
         let mut sink = self.zip.finish().map_err(|e| WriteError::Zip {
@@ -1077,7 +1108,7 @@ mod tests {
         w.add_payload_bytes("data/small", b"ok", Sha256Digest::of(b"ok"), false)
             .unwrap();
         let err = w
-            .finish(BagInfo::default(), None)
+            .finish(BagInfo::default(), None, None)
             .err()
             .expect("finish refused");
         assert!(err.to_string().contains("earlier write"), "{err}");
@@ -1100,7 +1131,7 @@ mod tests {
         assert!(!w.contains("data/bad"));
         w.add_payload_bytes("data/good", b"ok", Sha256Digest::of(b"ok"), false)
             .unwrap();
-        let (sink, bag) = w.finish(BagInfo::default(), None).unwrap();
+        let (sink, bag) = w.finish(BagInfo::default(), None, None).unwrap();
         drop(sink);
         assert_eq!((bag.payload_files, bag.payload_bytes), (1, 2));
         let mut za = zip::ZipArchive::new(File::open(&path).unwrap()).unwrap();
@@ -1175,7 +1206,7 @@ mod tests {
             w.add_payload_bytes("data/a", b"x", d, false),
             Err(WriteError::DuplicateEntry { .. })
         ));
-        let (sink, bag) = w.finish(BagInfo::default(), None).unwrap();
+        let (sink, bag) = w.finish(BagInfo::default(), None, None).unwrap();
         drop(sink);
         assert_eq!(bag.payload_files, expect.len() as u64);
         let mut za = zip::ZipArchive::new(File::open(&path).unwrap()).unwrap();
@@ -1222,7 +1253,7 @@ mod tests {
             } else {
                 w.add_payload_bytes("data/t.jsonl", &text, d, true).unwrap();
             }
-            w.finish(BagInfo::default(), None).unwrap();
+            w.finish(BagInfo::default(), None, None).unwrap();
             std::fs::read(&path).unwrap()
         };
         let (whole, streamed) = (write("a.zip", false), write("b.zip", true));

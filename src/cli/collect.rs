@@ -47,6 +47,15 @@ pub struct CollectArgs {
     /// Examiner's Ed25519 secret key: signs the bundle digest into bundle-signature.json.
     #[arg(long, value_name = "KEY")]
     pub sign_key: Option<PathBuf>,
+    /// RFC 3161 timestamp authority URL: its token over the bundle digest is stored in the
+    /// bundle as bundle-timestamp.tsr (no bundle is written if none is obtained). The only
+    /// flag that makes collect use the network.
+    #[arg(long, value_name = "URL")]
+    pub tsa: Option<String>,
+    /// The TSA certificate or its CA chain (PEM): the token from --tsa must verify against it
+    /// before the bundle is written.
+    #[arg(long, value_name = "CERT", requires = "tsa")]
+    pub tsa_cert: Option<PathBuf>,
     /// Extra public key to judge every module's signatures with (repeatable; every public key and
     /// the public half of every secret key among the inputs is used anyway).
     #[arg(short = 'K', long = "key", value_name = "KEY")]
@@ -176,6 +185,16 @@ pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
         Some(p) => Some(load_signing_key(p)?),
         None => None,
     };
+    let tsa = match &args.tsa {
+        Some(url) => Some(crate::bundle::timestamp::Tsa {
+            url: url.clone(),
+            anchors: match &args.tsa_cert {
+                Some(p) => Some(crate::bundle::timestamp::load_anchors(p)?),
+                None => None,
+            },
+        }),
+        None => None,
+    };
     let progress_bar =
         (!global.quiet && !args.json && std::io::stderr().is_terminal()).then(progress_spinner);
     let acquire = AcquireOptions {
@@ -199,6 +218,7 @@ pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
         force: args.force,
         compress: args.compress,
         sign_key,
+        tsa,
         argv,
         acquire,
         fail_write_after: None,
@@ -359,6 +379,15 @@ fn print_outcome(
     }
     say!("{}", outcome.path.display());
     say!("bundle digest {}", outcome.digest);
+    match (&args.tsa, &args.tsa_cert) {
+        (Some(_), Some(_)) => {
+            say!("timestamp stored: the token verifies against --tsa-cert")
+        }
+        (Some(_), None) => {
+            say!("timestamp stored, not verified (no --tsa-cert): check it with verify --tsa-cert")
+        }
+        _ => {}
+    }
     let kinds: Vec<String> = by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
     let sev: Vec<String> = by_sev
         .iter()

@@ -60,6 +60,8 @@ pub fn run(args: DemoArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
             severity: None,
             collected_at: Some(DEMO_COLLECTED_AT.to_owned()),
             sign_key: Some(staged.examiner_secret_key.clone()),
+            tsa: None,
+            tsa_cert: None,
             keys: Vec::new(),
             trusted_root: Some(staged.trusted_root.clone()),
             max_file_size: DEFAULT_MAX_FILE_SIZE,
@@ -79,6 +81,7 @@ pub fn run(args: DemoArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
     let examiner = super::verify::BundleCheck {
         examiner_key: Some(staged.examiner_public_key.clone()),
         expect_digest: None,
+        tsa_cert: None,
     };
     let verified = super::verify::run(
         VerifyArgs {

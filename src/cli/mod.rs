@@ -19,6 +19,7 @@ pub mod keys;
 pub mod schema;
 pub mod scope;
 pub mod terminal;
+pub mod timestamp;
 pub mod verify;
 pub mod verify_archive;
 
@@ -133,6 +134,14 @@ pub enum Command {
   wsc-forensics verify --json --examiner-key examiner.pub IR-7.zip
   wsc-forensics verify -o fixity.jsonl case.zip IR-7.zip")]
     Verify(verify::VerifyArgs),
+    /// Add an RFC 3161 trusted timestamp to a bundle: from a TSA (--tsa URL), or offline with
+    /// --request -o FILE.tsq and later --response FILE.tsr.
+    #[command(after_help = "Examples:
+  wsc-forensics timestamp --request -o case.tsq case.zip
+
+With a timestamp authority: timestamp --tsa URL [--tsa-cert CA.pem] case.zip; offline, send
+case.tsq to one and store its answer with timestamp --response case.tsr case.zip.")]
+    Timestamp(timestamp::TimestampArgs),
     /// What the tool sees in modules, detached signatures and key files: sections, signatures
     /// and verdicts, keys, findings (the forensic `wsc info`).
     #[command(after_help = "Examples:
@@ -290,17 +299,26 @@ pub fn first_missing_input(command: &Command) -> Option<&Path> {
             .chain(&a.case_file)
             .chain(&a.sign_key)
             .chain(&a.trusted_root)
+            .chain(&a.tsa_cert)
             .collect(),
         Command::Verify(a) => a
             .bundles
             .iter()
             .chain(&a.check.examiner_key)
+            .chain(&a.check.tsa_cert)
             .chain(&a.expect_digests)
             .collect(),
         Command::Inspect(a) => a.files.iter().chain(&a.keys).chain(&a.signature).collect(),
+        Command::Timestamp(a) => once(&a.bundle)
+            .chain(&a.response)
+            .chain(&a.tsa_cert)
+            .collect(),
         Command::Timeline(a) => vec![&a.bundle],
         Command::Report(a) => once(&a.bundle).chain(&a.templates).collect(),
-        Command::Export(a) => once(&a.bundle).chain(&a.check.examiner_key).collect(),
+        Command::Export(a) => once(&a.bundle)
+            .chain(&a.check.examiner_key)
+            .chain(&a.check.tsa_cert)
+            .collect(),
         Command::Keys(a) => match &a.action {
             Some(keys::KeysAction::Baseline(b)) => b.inputs.iter().collect(),
             Some(keys::KeysAction::Check(c)) => once(&c.baseline).chain(&c.inputs).collect(),
@@ -319,6 +337,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
     match cli.command {
         Command::Collect(a) => collect::run(a, &cli.global),
         Command::Verify(a) => verify::run(a, &cli.global),
+        Command::Timestamp(a) => timestamp::run(a, &cli.global),
         Command::Inspect(args) => inspect::run(args, &cli.global),
         Command::Timeline(a) => timeline::run(a, &cli.global),
         Command::Report(a) => report::run(a, &cli.global),

@@ -49,6 +49,8 @@ pub struct OpenedBundle {
     pub custody: Vec<CustodyEvent>,
     pub digest: Sha256Digest,
     pub integrity: Integrity,
+    /// The trusted timestamp in one sentence ("not recorded" when there is none).
+    pub timestamp: String,
 }
 
 impl OpenedBundle {
@@ -60,6 +62,7 @@ impl OpenedBundle {
             custody: &self.custody,
             bundle_digest: self.digest,
             integrity: &self.integrity,
+            timestamp: &self.timestamp,
             internal,
         }
     }
@@ -92,8 +95,10 @@ pub fn open_verified(path: &Path, check: &BundleCheck) -> anyhow::Result<OpenedB
                 .collect(),
         },
     };
+    let timestamp = crate::bundle::verified::timestamp_statement(&verified.report.timestamp);
     let contents = verified.contents;
     Ok(OpenedBundle {
+        timestamp,
         evidence: contents.evidence,
         custody: contents.custody,
         digest: contents.digest,

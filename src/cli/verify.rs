@@ -2,7 +2,7 @@
 //! readable bundle.
 
 use crate::bundle::signature::load_verifying_key;
-use crate::bundle::verify::{BagKind, Layout, SignatureStatus, VerifyReport};
+use crate::bundle::verify::{BagKind, Layout, SignatureStatus, TimestampStatus, VerifyReport};
 use crate::bundle::{verify_bundle, Verdict, VerifyOptions};
 use crate::cli::terminal::{say, say_err};
 use crate::cli::{GlobalArgs, Status};
@@ -66,6 +66,10 @@ pub struct BundleCheck {
     /// The bundle digest recorded at collection time (64 hex characters).
     #[arg(long, value_name = "HEX")]
     pub expect_digest: Option<String>,
+    /// The TSA certificate or its CA chain (PEM): the bundle must carry an RFC 3161 timestamp
+    /// that verifies against it (proof of when the bundle digest existed).
+    #[arg(long, value_name = "CERT")]
+    pub tsa_cert: Option<PathBuf>,
 }
 
 impl BundleCheck {
@@ -84,9 +88,14 @@ impl BundleCheck {
             ),
             None => None,
         };
+        let tsa_anchors = match &self.tsa_cert {
+            Some(p) => Some(crate::bundle::timestamp::load_anchors(p)?),
+            None => None,
+        };
         Ok(VerifyOptions {
             examiner_key,
             expect_digest,
+            tsa_anchors,
         })
     }
 }
@@ -147,6 +156,12 @@ fn print_report(report: &VerifyReport) {
         }
         SignatureStatus::Invalid => "signature INVALID".to_owned(),
     };
+    if report.timestamp != TimestampStatus::Absent {
+        say!(
+            "timestamp: {}",
+            crate::bundle::verified::timestamp_statement(&report.timestamp)
+        );
+    }
     let n = report.problems.len();
     let generic = report.kind == Some(BagKind::GenericBag);
     match (report.verdict, generic) {

@@ -25,6 +25,8 @@ pub struct ReportInput<'a> {
     pub custody: &'a [CustodyEvent],
     pub bundle_digest: Sha256Digest,
     pub integrity: &'a Integrity,
+    /// The trusted timestamp, as [`crate::bundle::verified::timestamp_statement`] says it.
+    pub timestamp: &'a str,
     /// External documents (notice, advisory) also show local paths, the examiner and bundle
     /// internals (`report --internal`).
     pub internal: bool,
@@ -342,6 +344,8 @@ pub struct ReportContext {
     pub evidence_tool: String,
     pub bundle_digest: String,
     pub integrity: IntegrityView,
+    /// The trusted timestamp (RFC 3161) in one sentence, or "not recorded".
+    pub timestamp: String,
     pub collected_at: String,
     /// The collected case file's SHA-256 and path (the source of the declared times), or
     /// "unknown" when the case was described by flags only.
@@ -717,6 +721,7 @@ pub fn build(input: &ReportInput<'_>, runbook: &Runbook) -> ReportContext {
         evidence_tool: format!("{} {}", ev.tool.name, ev.tool.version),
         bundle_digest: input.bundle_digest.to_hex(),
         integrity: integrity_view(input.integrity),
+        timestamp: input.timestamp.to_owned(),
         collected_at: iso_utc(ev.collected_at),
         case_file_sha256: case_file.map_or(UNKNOWN.into(), |i| i.sha256.to_hex()),
         case_file_path: case_file.map_or(UNKNOWN.into(), |i| i.source.text.clone()),

@@ -153,6 +153,7 @@ fn man_pages_are_generated_for_every_command_and_man_renders_them() {
         "report",
         "scope",
         "timeline",
+        "timestamp",
         "verify",
     ]
     .iter()
@@ -191,6 +192,7 @@ fn man_pages_are_generated_for_every_command_and_man_renders_them() {
 const COMMANDS: &[(&str, bool, bool, bool, bool)] = &[
     ("collect", true, true, true, true),
     ("verify", true, false, true, false),
+    ("timestamp", true, false, false, false),
     ("inspect", false, true, true, false),
     ("timeline", true, false, true, false),
     ("report", true, false, true, false),
@@ -264,6 +266,7 @@ fn every_command_accepts_the_shared_flags() {
             "keys" => &["--json", "--case-file", "case.toml", "k/"],
             "scope" => &["--json", "-K", "a.pub", "-o", "l.txt", "--force", "m/"],
             "completions" => &["bash"],
+            "timestamp" => &["--request", "-o", "c.tsq", "--force", "c.zip"],
             _ => &["-o", "man1/", "--force"],
         });
         <wsc_forensics::cli::Cli as clap::Parser>::try_parse_from(&argv)

@@ -40,6 +40,7 @@ mod scope;
 mod secrets_sweep;
 mod terminal_escape;
 mod timeline;
+mod timestamp;
 mod transparency_conformance;
 mod transparency_fixtures;
 mod transparency_hostile;

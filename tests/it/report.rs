@@ -14,6 +14,7 @@ fn render(
         custody: &custody,
         bundle_digest: bundle_digest(),
         integrity,
+        timestamp: "not recorded",
         internal: false,
     };
     report::render_markdown(&input, &TemplateSet::builtin()).unwrap()
@@ -286,6 +287,7 @@ fn templates_dir_overrides_by_file_name_and_errors_name_template_and_line() {
         custody: &c,
         bundle_digest: bundle_digest(),
         integrity: &Integrity::Intact,
+        timestamp: "not recorded",
         internal: false,
     };
     let reports = report::render_markdown(&input, &set).unwrap();
@@ -357,6 +359,7 @@ fn render_no_custody(ev: &wsc_forensics::model::evidence::Evidence) -> Vec<Rende
         custody: &[],
         bundle_digest: bundle_digest(),
         integrity: &Integrity::Intact,
+        timestamp: "not recorded",
         internal: false,
     };
     report::render_markdown(&input, &TemplateSet::builtin()).unwrap()
@@ -634,6 +637,7 @@ fn external_documents_hold_no_local_path_examiner_or_bundle_internals() {
         custody: &custody,
         bundle_digest: bundle_digest(),
         integrity: &Integrity::Intact,
+        timestamp: "not recorded",
         internal: false,
     };
     let reports = report::render_markdown(&input, &TemplateSet::builtin()).unwrap();
@@ -685,6 +689,7 @@ fn every_full_hash_of_the_evidence_is_intact_in_the_pdf_text() {
         custody: &custody,
         bundle_digest: bundle_digest(),
         integrity: &Integrity::Intact,
+        timestamp: "not recorded",
         internal: false,
     };
     let reports = report::render_markdown(&input, &TemplateSet::builtin()).unwrap();

@@ -28,6 +28,7 @@ fn opened(integrity: Integrity) -> OpenedBundle {
         custody,
         digest: bundle_digest(),
         integrity,
+        timestamp: "not recorded".to_owned(),
     }
 }
 

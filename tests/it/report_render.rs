@@ -563,6 +563,7 @@ fn a_missed_target_is_red_and_written_missed_in_the_pdf_chart_and_html() {
         custody: &c,
         bundle_digest: bundle_digest(),
         integrity: &Integrity::Intact,
+        timestamp: "not recorded",
         internal: false,
     };
     let reports = report::render_markdown(&input, &TemplateSet::builtin()).unwrap();

@@ -186,6 +186,7 @@ fn the_integrity_statement_says_exactly_what_was_proven() {
     let with_key = VerifyOptions {
         examiner_key: Some(examiner),
         expect_digest: None,
+        tsa_anchors: None,
     };
     let proof = |p: &Path, o: &VerifyOptions| Proof::of(&open_verified(p, o).unwrap().report);
     let checked = proof(&signed, &with_key).unwrap().to_string();

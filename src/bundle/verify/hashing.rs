@@ -90,7 +90,7 @@ fn jobs(
         .map(|(i, _)| *i)
         .chain(done.into_iter().flatten())
         .collect();
-    let small_tag_files = [at.bagit, at.bag_info, at.signature];
+    let small_tag_files = [at.bagit, at.bag_info, at.signature, at.timestamp];
     for i in 0..hashes.flags.len() {
         if hashes.flags[i] & ACCEPTED == 0 || special.contains(&i) {
             continue;

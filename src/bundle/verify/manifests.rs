@@ -9,6 +9,7 @@ use crate::bundle::bagit::{
     TAG_MANIFEST_NAME,
 };
 use crate::bundle::signature::SIGNATURE_NAME;
+use crate::bundle::timestamp::TIMESTAMP_NAME;
 use crate::model::digest::Sha256Digest;
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read};
@@ -175,7 +176,7 @@ pub(super) fn check(hashes: &Hashes, names: &Names, at: &Located, problems: &mut
             }
         }
         for path in unlisted(hashes, names, tm, PAYLOAD, 0) {
-            if path != TAG_MANIFEST_NAME && path != SIGNATURE_NAME {
+            if path != TAG_MANIFEST_NAME && path != SIGNATURE_NAME && path != TIMESTAMP_NAME {
                 problems.push(Problem::UnlistedTagFile { path });
             }
         }

@@ -13,6 +13,7 @@ mod problem;
 mod signature;
 pub mod structure;
 mod tag_files;
+mod timestamp;
 
 pub use problem::{Problem, ProblemClass, Warning};
 
@@ -20,6 +21,7 @@ use crate::bundle::bagit::{BAGIT_TXT_NAME, BAG_INFO_NAME, MANIFEST_NAME, TAG_MAN
 use crate::bundle::reader::MAX_METADATA_BYTES;
 use crate::bundle::reader::{find_root, MAX_ENTRIES};
 use crate::bundle::signature::SIGNATURE_NAME;
+use crate::bundle::timestamp::TIMESTAMP_NAME;
 use crate::bundle::{CUSTODY_PATH, EVIDENCE_PATH};
 use crate::io::hashing::HashingReader;
 use crate::io::pread::PreadFile;
@@ -40,6 +42,9 @@ pub struct VerifyOptions {
     pub examiner_key: Option<VerifyingKey>,
     /// The digest recorded at collection time: the bundle digest must equal it.
     pub expect_digest: Option<Sha256Digest>,
+    /// `--tsa-cert`: certificates (DER) the TSA certificate of the bundle's timestamp must
+    /// chain to; the bundle must then carry a timestamp that verifies.
+    pub tsa_anchors: Option<Vec<Vec<u8>>>,
 }
 
 /// Overall result; decides the exit code (0, 1, 2).
@@ -96,6 +101,29 @@ pub enum SignatureStatus {
     Invalid,
 }
 
+/// The trusted timestamp (RFC 3161, `bundle-timestamp.tsr`), as found.
+#[derive(schemars::JsonSchema, Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum TimestampStatus {
+    /// No timestamp in the bundle.
+    Absent,
+    /// A token over this bundle's digest, but no `--tsa-cert` to verify its signature and
+    /// authority against: it proves nothing yet (informational, not a failure).
+    NotVerified,
+    /// Verified against `--tsa-cert`: the TSA attests the bundle digest existed at `gen_time`.
+    Verified {
+        /// genTime of the token (RFC 3339, UTC).
+        gen_time: String,
+        /// Subject of the TSA certificate.
+        tsa: String,
+        /// The TSA's serial number for the token (hex) and its policy OID.
+        serial: String,
+        policy: String,
+    },
+    /// Present but failing a check (named in `problems`).
+    Invalid,
+}
+
 /// The full result of [`verify_bundle`] (the `--json` document).
 #[derive(schemars::JsonSchema, Serialize, Clone, Debug)]
 pub struct VerifyReport {
@@ -114,6 +142,7 @@ pub struct VerifyReport {
     pub payload_files: u64,
     pub payload_bytes: u64,
     pub signature: SignatureStatus,
+    pub timestamp: TimestampStatus,
     pub problems: Vec<Problem>,
     /// What the bag does that the BagIt conformance suite warns of; not failures.
     pub warnings: Vec<Warning>,
@@ -155,6 +184,7 @@ fn unreadable(shown: &str, problem: Problem) -> VerifyReport {
         payload_files: 0,
         payload_bytes: 0,
         signature: SignatureStatus::Absent,
+        timestamp: TimestampStatus::Absent,
         problems: vec![problem],
         metadata: MetadataDigests::default(),
     }
@@ -260,6 +290,7 @@ fn verify_ours(
     let case_id = evidence::check(&za, &names, &hashes, &at, &root, &mut problems);
     custody::check(&hashes, &names, &at, &mut problems);
     let signature = signature::check(&hashes, &at, digest, opts, &mut problems);
+    let timestamp = timestamp::check(&hashes, &at, digest, opts, &mut problems);
     VerifyReport {
         bundle: shown.to_owned(),
         verdict: if problems.is_empty() {
@@ -276,6 +307,7 @@ fn verify_ours(
         payload_files,
         payload_bytes,
         signature,
+        timestamp,
         problems,
         warnings: Vec::new(),
         metadata: MetadataDigests {
@@ -352,6 +384,11 @@ fn generic_report(
             option: "--expect-digest".into(),
         });
     }
+    if opts.tsa_anchors.is_some() {
+        problems.push(Problem::BundleOnly {
+            option: "--tsa-cert".into(),
+        });
+    }
     let has = |c: ProblemClass| problems.iter().any(|p| p.class() == c);
     let verdict = if problems.is_empty() {
         Verdict::Intact
@@ -374,6 +411,7 @@ fn generic_report(
         payload_files: out.payload_files,
         payload_bytes: out.payload_bytes,
         signature: SignatureStatus::Absent,
+        timestamp: TimestampStatus::Absent,
         problems,
         warnings: out.warnings,
         metadata: MetadataDigests::default(),
@@ -426,7 +464,7 @@ fn is_ours(za: &Zip, prefix: &str) -> bool {
     }
     match agent {
         Some(a) => claims_ours(Some(&a)),
-        None => [EVIDENCE_PATH, CUSTODY_PATH, SIGNATURE_NAME]
+        None => [EVIDENCE_PATH, CUSTODY_PATH, SIGNATURE_NAME, TIMESTAMP_NAME]
             .iter()
             .any(|rel| index(rel).is_some()),
     }
@@ -465,6 +503,7 @@ struct Located {
     pub bagit: Option<usize>,
     pub bag_info: Option<usize>,
     pub signature: Option<usize>,
+    pub timestamp: Option<usize>,
 }
 
 impl Located {
@@ -478,6 +517,7 @@ impl Located {
             bagit: at(BAGIT_TXT_NAME),
             bag_info: at(BAG_INFO_NAME),
             signature: at(SIGNATURE_NAME),
+            timestamp: at(TIMESTAMP_NAME),
         }
     }
 }
@@ -567,7 +607,7 @@ struct Hashes {
     pub digests: Vec<Sha256Digest>,
     /// Entries that could not be read, by zip index.
     pub problems: Vec<(usize, Problem)>,
-    /// Bytes of the small tag files (bagit.txt, bag-info.txt, the signature), kept to be
+    /// Bytes of the small tag files (bagit.txt, bag-info.txt, the signature, the timestamp), kept to be
     /// parsed next; the big metadata files are parsed while hashed instead.
     pub kept: Vec<(usize, Vec<u8>)>,
     pub evidence: Option<EvidenceRead>,

@@ -2,6 +2,7 @@
 //! the offset, for the zip structure), with its one-line human form.
 
 use crate::bundle::signature::{SignatureProblem, SIGNATURE_NAME};
+use crate::bundle::timestamp::TIMESTAMP_NAME;
 use crate::bundle::{CUSTODY_PATH, EVIDENCE_PATH};
 use crate::model::digest::Sha256Digest;
 use serde::Serialize;
@@ -127,6 +128,12 @@ pub enum Problem {
     SignatureMissing,
     SignatureInvalid {
         detail: SignatureProblem,
+    },
+    /// `--tsa-cert` was given but the bundle holds no trusted timestamp.
+    TimestampMissing,
+    /// The stored RFC 3161 token fails a check; `detail` names the check.
+    TimestampInvalid {
+        detail: String,
     },
     DigestMismatch {
         expected: Sha256Digest,
@@ -367,6 +374,11 @@ impl std::fmt::Display for Problem {
                 "{SIGNATURE_NAME}: missing, but an examiner key was given"
             ),
             SignatureInvalid { detail } => write!(f, "{SIGNATURE_NAME}: {detail}"),
+            TimestampMissing => write!(
+                f,
+                "{TIMESTAMP_NAME}: missing, but --tsa-cert asks for proof of time"
+            ),
+            TimestampInvalid { detail } => write!(f, "{TIMESTAMP_NAME}: {detail}"),
             DigestMismatch { expected, actual } => {
                 write!(f, "bundle digest {actual}, expected {expected}")
             }

@@ -46,6 +46,7 @@ pub fn pdftotext_available() -> bool {
 pub mod bags;
 pub mod mutate;
 pub mod sigstore_instance;
+pub mod tsa;
 pub mod zip_bytes;
 
 /// The built `wsc-forensics` binary as a plain `Command`.
@@ -114,6 +115,7 @@ pub fn collect_request(
         acquire: wsc_forensics::acquire::AcquireOptions::default(),
         fail_write_after: None,
         spill_run_bytes: None,
+        tsa: None,
     }
 }
 
