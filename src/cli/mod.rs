@@ -21,7 +21,6 @@ pub mod scope;
 pub mod terminal;
 pub mod timestamp;
 pub mod verify;
-pub mod verify_archive;
 
 /// Process exit status, the scriptable contract documented in the README.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -1,6 +1,8 @@
 //! `verify`: bundle → integrity verdict. Exit 0 intact, 1 altered or incomplete, 2 not a
 //! readable bundle.
 
+pub mod archive;
+
 use crate::bundle::signature::load_verifying_key;
 use crate::bundle::verify::{BagKind, Layout, SignatureStatus, TimestampStatus, VerifyReport};
 use crate::bundle::{verify_bundle, Verdict, VerifyOptions};
@@ -102,7 +104,7 @@ impl BundleCheck {
 
 pub fn run(args: VerifyArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
     if args.is_archive() {
-        return super::verify_archive::run(&args, global);
+        return archive::run(&args, global);
     }
     let report = verify_bundle(&args.bundles[0], &args.check.options()?);
     if args.json {

@@ -3,7 +3,7 @@
 //! (and matches its recorded digest), 1 when any is not or a listed one is missing, 2 on
 //! unusable arguments or an input that cannot be walked.
 
-use super::verify::VerifyArgs;
+use super::VerifyArgs;
 use crate::bundle::archive::{
     audit, ExpectedDigests, FixityLine, FixityRecord, FixityStatus, FixitySummary,
 };
