@@ -167,7 +167,11 @@ fn describe_query(q: &KeylessQuery) -> String {
             t.map(crate::transparency::time_text::rfc3339)
                 .unwrap_or_default()
         };
-        s.push_str(&format!("  window {}..{} (end excluded)", end(w.from), end(w.to)));
+        s.push_str(&format!(
+            "  window {}..{} (end excluded)",
+            end(w.from),
+            end(w.to)
+        ));
     }
     if let Some(l) = &q.expected_signers {
         s.push_str(&format!(

@@ -245,9 +245,9 @@ impl EvidenceKind {
 #[derive(schemars::JsonSchema, Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct SigningTime {
     pub at: DateTime<Utc>,
-    /// True only for a Rekor integrated time whose SET (or inclusion proof and signed
-    /// checkpoint) verified in a trusted log, for an entry that binds this artifact; or an RFC
-    /// 3161 timestamp that verified against a trusted authority. Only a verified time places a
+    /// True only for a Rekor integrated time whose signed entry timestamp verified with a log of
+    /// the trust root, for an entry that binds this artifact (the inclusion proof does not cover
+    /// the time); or an RFC 3161 timestamp that verified against a trusted authority. Only a verified time places a
     /// record in or out of the window.
     pub verified: bool,
     /// Where the time comes from, and for an unverified one, what did not verify.
@@ -261,6 +261,7 @@ pub enum WindowStatus {
     InWindow,
     OutsideWindow,
     /// No verified signing time: the record can be placed neither in nor out.
+    #[serde(rename = "window-unknown")]
     Unknown,
 }
 
@@ -634,19 +635,14 @@ fn signing_time(v: &Verification, tsa_times: Vec<(DateTime<Utc>, String)>) -> Op
     // carries a genuine SET for another artifact's signing).
     let binds = check(CheckId::BodyBindsArtifact)
         .is_some_and(|c| c.outcome.is_pass() || (!c.required && !c.outcome.is_fail()));
-    let set = passed(CheckId::SignedEntryTimestamp);
-    let proof = passed(CheckId::InclusionProof) && passed(CheckId::Checkpoint);
+    // Only the SET signs the integrated time: the inclusion proof and checkpoint prove the
+    // body is in the log, but the time is outside the Merkle leaf, so an edited time passes them.
     if let Some(at) = v.summary.integrated_time {
-        if passed(CheckId::LogInTrustRoot) && (set || proof) && binds {
-            let how = if set {
-                "signed entry timestamp"
-            } else {
-                "inclusion proof and signed checkpoint"
-            };
+        if passed(CheckId::LogInTrustRoot) && passed(CheckId::SignedEntryTimestamp) && binds {
             return Some(SigningTime {
                 at,
                 verified: true,
-                source: format!("Rekor integrated time ({how} verified)"),
+                source: "Rekor integrated time (signed entry timestamp verified)".to_owned(),
             });
         }
     }
@@ -671,7 +667,7 @@ fn signing_time(v: &Verification, tsa_times: Vec<(DateTime<Utc>, String)>) -> Op
     .map(|c| format!("{} failed", c.id.as_str()))
     .collect();
     if why.is_empty() {
-        why.push("neither a signed entry timestamp nor an inclusion proof with a signed checkpoint verified".to_owned());
+        why.push("no signed entry timestamp verified it".to_owned());
     }
     Some(SigningTime {
         at,
