@@ -789,3 +789,101 @@ fn the_table_escapes_identities() {
         "{text}"
     );
 }
+
+/// `--json` is what `serde_json::to_string_pretty` makes of the library's
+/// [`KeylessScopeResult`] (written record by record), and it matches its checked-in schema.
+#[test]
+fn json_output_is_the_library_result_and_matches_its_schema() {
+    use wsc_forensics::scope::keyless::{
+        scope_keyless, ExpectedSigners, IdentityPattern, KeylessQuery,
+    };
+    use wsc_forensics::scope::TimeWindow;
+    use wsc_forensics::transparency::TrustRoot;
+    let t = private_case();
+    std::fs::write(
+        t.path().join("expected.txt"),
+        format!("alice@example.test {ACCOUNTS}\n"),
+    )
+    .unwrap();
+    let mods = t.path().join("modules");
+    std::fs::create_dir(&mods).unwrap();
+    for m in ["keyless-replayed-rekor-entry.wasm", "signed-a.wasm"] {
+        std::fs::copy(fixture(&format!("wsc/modules/{m}")), mods.join(m)).unwrap();
+    }
+    let o = run_in(
+        t.path(),
+        &[
+            "scope",
+            "--json",
+            "--trusted-root",
+            "root.json",
+            "--identity",
+            "*@example.test",
+            "--window",
+            WINDOW,
+            "--expected-signers",
+            "expected.txt",
+            "v1",
+            "tampered",
+            "modules",
+            "missing",
+        ],
+    );
+    assert_eq!(code(&o), 2, "the missing input is a usage error");
+    // Absolute paths, so the library (run from this process's folder) sees the same names.
+    let abs = |p: &str| t.path().join(p).to_str().unwrap().to_owned();
+    let (root, expected) = (abs("root.json"), abs("expected.txt"));
+    let inputs = [abs("v1"), abs("tampered"), abs("modules")];
+    let mut args = vec![
+        "scope",
+        "--json",
+        "--trusted-root",
+        &root,
+        "--identity",
+        "*@example.test",
+        "--window",
+        WINDOW,
+        "--expected-signers",
+        &expected,
+    ];
+    args.extend(inputs.iter().map(String::as_str));
+    let o = run_in(t.path(), &args);
+    assert_eq!(code(&o), 1);
+    let root_bytes = std::fs::read(&root).unwrap();
+    let mut q = KeylessQuery::new(
+        IdentityPattern::parse("*@example.test").unwrap(),
+        TrustRoot::parse(&root, &root_bytes).unwrap(),
+    );
+    q.window = Some(TimeWindow::parse(WINDOW).unwrap());
+    q.expected_signers = Some(ExpectedSigners::read(Path::new(&expected)).unwrap());
+    let inputs: Vec<std::path::PathBuf> = inputs.iter().map(Into::into).collect();
+    let result = scope_keyless(&inputs, q);
+    assert_eq!(result.records.len(), 7);
+    assert_eq!(result.summary.other_modules, 1);
+    let want = serde_json::to_string_pretty(&result).unwrap() + "\n";
+    assert_eq!(String::from_utf8(o.stdout.clone()).unwrap(), want);
+    let doc = json(&o);
+    let schema: Value = serde_json::from_slice(
+        &std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schema/scope-keyless.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = v.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // An empty answer is a valid document too.
+    let o = run_in(
+        t.path(),
+        &[
+            "scope",
+            "--json",
+            "--identity",
+            "x",
+            "modules/signed-a.wasm",
+        ],
+    );
+    assert_eq!(code(&o), 0);
+    assert!(v.is_valid(&json(&o)));
+}
