@@ -198,7 +198,8 @@ fn rows(r: &KeylessRecord) -> Vec<String> {
             format!("{} ({bundle}:{bag_path})", r.path.display())
         }
     };
-    let mut line = format!("{status:<15} {:<18} {path}", r.kind.as_str());
+    let kind = r.kind.map_or("not known", |k| k.as_str());
+    let mut line = format!("{status:<15} {kind:<18} {path}");
     if let Some(e) = &r.error {
         line.push_str(&format!("  {e}"));
         return vec![line];

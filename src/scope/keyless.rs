@@ -282,7 +282,8 @@ pub struct KeylessRecord {
     #[serde(serialize_with = "serialize_path")]
     pub path: PathBuf,
     pub origin: ModuleOrigin,
-    pub kind: EvidenceKind,
+    /// `null`: a file that could not be read far enough to tell.
+    pub kind: Option<EvidenceKind>,
     /// Signer identity: the certificate's SAN (email or URI); `null` = not recorded.
     pub identity: Option<String>,
     /// OIDC issuer of the Fulcio certificate extension; `null` = not recorded.
@@ -314,7 +315,8 @@ pub struct KeylessRecord {
 /// Counts over all records.
 #[derive(schemars::JsonSchema, Serialize, Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct KeylessSummary {
-    /// Keyless modules, Sigstore bundles and Rekor entries found (errors included).
+    /// Keyless modules, Sigstore bundles and Rekor entries found, and files that could not be
+    /// read (errors).
     pub records: usize,
     pub keyless_modules: usize,
     pub sigstore_bundles: usize,
@@ -426,9 +428,10 @@ pub fn scope_keyless_each(
 fn tally(s: &mut KeylessSummary, r: &KeylessRecord) {
     s.records += 1;
     match r.kind {
-        EvidenceKind::WscKeylessModule => s.keyless_modules += 1,
-        EvidenceKind::SigstoreBundle => s.sigstore_bundles += 1,
-        EvidenceKind::RekorEntry => s.rekor_entries += 1,
+        Some(EvidenceKind::WscKeylessModule) => s.keyless_modules += 1,
+        Some(EvidenceKind::SigstoreBundle) => s.sigstore_bundles += 1,
+        Some(EvidenceKind::RekorEntry) => s.rekor_entries += 1,
+        None => {}
     }
     s.identity_matches += usize::from(r.identity_matches);
     s.matches += usize::from(r.matches);
@@ -734,7 +737,7 @@ fn record(
     KeylessRecord {
         path: PathBuf::from(name),
         origin: origin.unwrap_or(ModuleOrigin::File),
-        kind,
+        kind: Some(kind),
         identity,
         issuer,
         signing_time: time,
@@ -753,8 +756,7 @@ fn error_record(name: &str, kind: Option<EvidenceKind>, error: String) -> Keyles
     KeylessRecord {
         path: PathBuf::from(name),
         origin: ModuleOrigin::File,
-        // An unreadable file is reported where a module would be: most inputs are modules.
-        kind: kind.unwrap_or(EvidenceKind::WscKeylessModule),
+        kind,
         identity: None,
         issuer: None,
         signing_time: None,
