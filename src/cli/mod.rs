@@ -17,7 +17,6 @@ pub mod inspect;
 pub mod keys;
 pub mod schema;
 pub mod scope;
-pub mod scope_keyless;
 pub mod terminal;
 pub mod verify;
 

@@ -1,5 +1,8 @@
 //! `scope`: every module a key signed under the inputs (directories, module files, evidence
-//! bundles), whether that signature still covers the module, and the re-sign list.
+//! bundles), whether that signature still covers the module, and the re-sign list; the keyless
+//! question (`--identity`, INC-3) is the child module `keyless`.
+
+pub mod keyless;
 
 use super::{GlobalArgs, Status};
 use crate::cli::terminal::{say_err, say_to};
@@ -41,7 +44,7 @@ pub struct ScopeArgs {
     pub inputs: Vec<PathBuf>,
     /// The keyless question (INC-3): `--identity` and its flags.
     #[command(flatten)]
-    pub keyless: super::scope_keyless::KeylessArgs,
+    pub keyless: keyless::KeylessArgs,
 }
 
 pub fn run(global: &GlobalArgs, args: ScopeArgs) -> anyhow::Result<Status> {
@@ -57,7 +60,7 @@ pub fn run(global: &GlobalArgs, args: ScopeArgs) -> anyhow::Result<Status> {
 /// the number of modules.
 pub fn run_to(global: &GlobalArgs, args: ScopeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     if args.keyless.identity.is_some() {
-        return super::scope_keyless::run_to(global, args, out);
+        return keyless::run_to(global, args, out);
     }
     let mut query = ScopeQuery::default();
     for k in &args.key {

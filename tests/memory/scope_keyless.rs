@@ -4,8 +4,8 @@
 
 use crate::common::fixture;
 use std::path::{Path, PathBuf};
+use wsc_forensics::cli::scope::keyless::KeylessArgs;
 use wsc_forensics::cli::scope::{run_to, ScopeArgs};
-use wsc_forensics::cli::scope_keyless::KeylessArgs;
 use wsc_forensics::cli::{GlobalArgs, Status};
 
 use crate::counting_alloc::{peak_while as peak_of, ONE_AT_A_TIME};

@@ -2,9 +2,9 @@
 //! times against `--window`, and the signers missing from `--expected-signers`; printed as a
 //! table or streamed as JSON.
 
-use super::scope::{write_indented, ScopeArgs};
-use super::{GlobalArgs, Status};
+use super::{write_indented, ScopeArgs};
 use crate::cli::terminal::{say_err, say_to};
+use crate::cli::{GlobalArgs, Status};
 use crate::scope::keyless::{self, ExpectedSigners, IdentityPattern, KeylessQuery, KeylessRecord};
 use crate::scope::{ModuleOrigin, TimeWindow};
 use crate::transparency::{TrustRoot, Verdict, MAX_INPUT_BYTES};
