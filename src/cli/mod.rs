@@ -180,10 +180,11 @@ case.tsq to one and store its answer with timestamp --response case.tsr case.zip
   wsc-forensics keys check --baseline keys.sha256 keys/")]
     Keys(keys::KeysArgs),
     /// Which modules did this key sign, and do those signatures still cover them? Writes the
-    /// re-sign list.
+    /// re-sign list. With --identity: which keyless signers signed in the incident window?
     #[command(after_help = "Examples:
   wsc-forensics scope -K compromised.pub -o resign.txt modules/
-  wsc-forensics scope -K c858d5ec82d976c190cb33d0 --json case.zip")]
+  wsc-forensics scope -K c858d5ec82d976c190cb33d0 --json case.zip
+  wsc-forensics scope --identity 'https://issuer.enforce.dev/*' --window 2025-09-19..2025-09-19 modules/")]
     Scope(scope::ScopeArgs),
     /// Shell completion script (bash, zsh, fish, powershell) on stdout, generated from this
     /// program's own flags.
@@ -323,7 +324,12 @@ pub fn first_missing_input(command: &Command) -> Option<&Path> {
             Some(keys::KeysAction::Check(c)) => once(&c.baseline).chain(&c.inputs).collect(),
             None => a.inputs.iter().chain(&a.revoked).chain(&a.case).collect(),
         },
-        Command::Scope(a) => a.inputs.iter().chain(&a.keys).collect(),
+        Command::Scope(a) => a
+            .inputs
+            .iter()
+            .chain(&a.keys)
+            .chain(a.keyless.paths())
+            .collect(),
         Command::Demo(_) | Command::Completions(_) | Command::Man(_) => Vec::new(),
     };
     paths

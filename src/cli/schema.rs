@@ -31,6 +31,10 @@ pub fn documents() -> Vec<Document> {
         doc::<super::keys::AuditOutput>("keys.schema.json", "keys --json"),
         doc::<super::keys::CheckOutput>("keys-check.schema.json", "keys check --json"),
         doc::<crate::scope::ScopeResult>("scope.schema.json", "scope --json"),
+        doc::<crate::scope::keyless::KeylessScopeResult>(
+            "scope-keyless.schema.json",
+            "scope --identity --json",
+        ),
     ]
 }
 

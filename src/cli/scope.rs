@@ -1,5 +1,8 @@
 //! `scope`: every module a key signed under the inputs (directories, module files, evidence
-//! bundles), whether that signature still covers the module, and the re-sign list.
+//! bundles), whether that signature still covers the module, and the re-sign list; the keyless
+//! question (`--identity`, INC-3) is the child module `keyless`.
+
+pub mod keyless;
 
 use super::{GlobalArgs, Status};
 use crate::cli::terminal::{say_err, say_to};
@@ -39,6 +42,9 @@ pub struct ScopeArgs {
     /// Directories, module files or evidence bundles (.zip) to search.
     #[arg(required = true, value_name = "DIR_OR_BUNDLE")]
     pub inputs: Vec<PathBuf>,
+    /// The keyless question (INC-3): `--identity` and its flags.
+    #[command(flatten)]
+    pub keyless: keyless::KeylessArgs,
 }
 
 pub fn run(global: &GlobalArgs, args: ScopeArgs) -> anyhow::Result<Status> {
@@ -53,6 +59,9 @@ pub fn run(global: &GlobalArgs, args: ScopeArgs) -> anyhow::Result<Status> {
 /// list line, JSON record) as soon as it is known and then dropped, so memory does not grow with
 /// the number of modules.
 pub fn run_to(global: &GlobalArgs, args: ScopeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
+    if args.keyless.identity.is_some() {
+        return keyless::run_to(global, args, out);
+    }
     let mut query = ScopeQuery::default();
     for k in &args.key {
         query.add_key_arg(k, "--key")?;
@@ -62,7 +71,7 @@ pub fn run_to(global: &GlobalArgs, args: ScopeArgs, out: &mut dyn Write) -> anyh
     }
     if query.keys.is_empty() {
         say_err!(
-            "wsc-forensics: error: scope needs --key KEY or --keys FILE (with at least one key)"
+            "wsc-forensics: error: scope needs --key KEY or --keys FILE (with at least one key), or --identity PATTERN"
         );
         return Ok(Status::InputError);
     }
@@ -260,7 +269,7 @@ mod erased {
 }
 
 /// Writes `text` with `indent` after each newline (and before the first line if `first`).
-fn write_indented(
+pub(super) fn write_indented(
     out: &mut dyn Write,
     text: &[u8],
     indent: &str,

@@ -8,6 +8,7 @@
 
 mod bundle;
 mod folder;
+pub mod keyless;
 mod module;
 
 use bundle::*;

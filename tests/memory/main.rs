@@ -14,4 +14,5 @@ mod collect;
 mod hostile_alloc;
 mod report;
 mod scope;
+mod scope_keyless;
 mod verify;

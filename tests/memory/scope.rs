@@ -72,6 +72,7 @@ fn args(inputs: Vec<PathBuf>, json: bool, list: Option<PathBuf>) -> ScopeArgs {
         force: true,
         json,
         inputs,
+        keyless: Default::default(),
     }
 }
 

@@ -278,6 +278,48 @@ pub const SIGNED_AT: i64 = 1_767_225_660;
 pub const GEN_TIME: &str = "20260101000100Z";
 /// The SCTs' time (the leaves' notBefore), in milliseconds.
 pub const SCT_MILLIS: u64 = 1_767_225_600_000;
+
+/// Who signs, and when: the default is the instance's one signer ([`IDENTITY`], [`ISSUER`],
+/// certificate from the SCT time, signed at [`SIGNED_AT`]).
+#[derive(Clone, Debug)]
+pub struct SignerSpec {
+    pub identity: String,
+    pub issuer: String,
+    /// The leaf's notBefore and SCT time (Unix seconds); it is valid for ten minutes.
+    pub not_before: i64,
+    /// The Rekor v1 integrated time and the RFC 3161 genTime (Unix seconds).
+    pub signed_at: i64,
+}
+
+impl Default for SignerSpec {
+    fn default() -> Self {
+        SignerSpec {
+            identity: IDENTITY.to_owned(),
+            issuer: ISSUER.to_owned(),
+            not_before: (SCT_MILLIS / 1000) as i64,
+            signed_at: SIGNED_AT,
+        }
+    }
+}
+
+impl SignerSpec {
+    /// A signer whose certificate starts a minute before it signs at `signed_at`.
+    pub fn at(identity: &str, issuer: &str, signed_at: i64) -> Self {
+        SignerSpec {
+            identity: identity.to_owned(),
+            issuer: issuer.to_owned(),
+            not_before: signed_at - 60,
+            signed_at,
+        }
+    }
+
+    fn gen_time(&self) -> String {
+        chrono::DateTime::from_timestamp(self.signed_at, 0)
+            .unwrap()
+            .format("%Y%m%d%H%M%SZ")
+            .to_string()
+    }
+}
 pub const V1_ORIGIN: &str = "rekor.example.test - 42";
 pub const V1_NAME: &str = "rekor.example.test";
 pub const V2_NAME: &str = "log2026.rekor.example.test";
@@ -481,20 +523,48 @@ impl Instance {
     /// A Fulcio-style leaf for signer `index`, with an SCT of the instance's CT log embedded:
     /// the SCT signs the precertificate (this TBS without the SCT list) and the CA's key hash.
     pub fn leaf(&self, index: u64, leaf_key: &SigningKey) -> Vec<u8> {
+        self.leaf_as(index, leaf_key, &SignerSpec::default())
+    }
+
+    /// [`Instance::leaf`] for another signer: its SAN (`@` in it: an email, else a URI), OIDC
+    /// issuer, and a ten-minute validity from `spec.not_before` (the SCT's time).
+    pub fn leaf_as(&self, index: u64, leaf_key: &SigningKey, spec: &SignerSpec) -> Vec<u8> {
+        // rfc822Name [1] for an email, uniformResourceIdentifier [6] otherwise.
+        let san_tag = if spec.identity.contains("://") {
+            0x86
+        } else {
+            0x81
+        };
         let exts = vec![
             key_usage_ext(0x80),
             extension(OID_EKU, false, seq(&[oid(OID_CODE_SIGNING)])),
             aki_ext(&self.ca_key),
-            extension(OID_SAN, true, seq(&[tlv(0x86, IDENTITY.as_bytes())])),
-            extension(OID_FULCIO_ISSUER_V1, false, ISSUER.as_bytes().to_vec()),
-            extension(OID_FULCIO_ISSUER_V2, false, tlv(0x0c, ISSUER.as_bytes())),
+            extension(
+                OID_SAN,
+                true,
+                seq(&[tlv(san_tag, spec.identity.as_bytes())]),
+            ),
+            extension(OID_FULCIO_ISSUER_V1, false, spec.issuer.as_bytes().to_vec()),
+            extension(
+                OID_FULCIO_ISSUER_V2,
+                false,
+                tlv(0x0c, spec.issuer.as_bytes()),
+            ),
         ];
         let serial = 0x1000 + index;
-        let (nb, na) = ("260101000000Z", "260101001000Z");
+        let utc = |t: i64| {
+            chrono::DateTime::from_timestamp(t, 0)
+                .unwrap()
+                .format("%y%m%d%H%M%SZ")
+                .to_string()
+        };
+        let (nb, na) = (utc(spec.not_before), utc(spec.not_before + 600));
+        let (nb, na) = (nb.as_str(), na.as_str());
+        let sct_millis = spec.not_before as u64 * 1000;
         let ca_name = self.ca_name();
         let precert = tbs_certificate(serial, &ca_name, &seq(&[]), nb, na, leaf_key, &exts);
         let mut signed = vec![0u8, 0u8];
-        signed.extend_from_slice(&SCT_MILLIS.to_be_bytes());
+        signed.extend_from_slice(&sct_millis.to_be_bytes());
         signed.extend_from_slice(&1u16.to_be_bytes());
         signed.extend_from_slice(&Sha256::digest(spki(&self.ca_key)));
         signed.extend_from_slice(&(precert.len() as u32).to_be_bytes()[1..]);
@@ -513,7 +583,7 @@ impl Instance {
         };
         let mut sct = vec![0u8];
         sct.extend_from_slice(&self.ct_log_id());
-        sct.extend_from_slice(&SCT_MILLIS.to_be_bytes());
+        sct.extend_from_slice(&sct_millis.to_be_bytes());
         sct.extend_from_slice(&0u16.to_be_bytes());
         sct.extend_from_slice(&[4, sig_alg]);
         sct.extend_from_slice(&(sig.len() as u16).to_be_bytes());
@@ -529,11 +599,16 @@ impl Instance {
 
     /// Signer `index` signs `artifact` (ECDSA P-256 over its SHA-256) with its own leaf.
     pub fn sign(&self, index: u64, artifact: &[u8]) -> Signed {
+        self.sign_as(index, artifact, &SignerSpec::default())
+    }
+
+    /// [`Instance::sign`] by another signer (identity, issuer, certificate time).
+    pub fn sign_as(&self, index: u64, artifact: &[u8], spec: &SignerSpec) -> Signed {
         let key = scalar(7, index);
         let digest: [u8; 32] = Sha256::digest(artifact).into();
         let sig: Signature = key.sign_prehash(&digest).unwrap();
         Signed {
-            leaf: self.leaf(index, &key),
+            leaf: self.leaf_as(index, &key, spec),
             signature: sig.to_der().as_bytes().to_vec(),
             digest,
         }
@@ -541,6 +616,11 @@ impl Instance {
 
     /// An RFC 3161 `TimeStampResp` over `signature` by the instance's TSA.
     pub fn timestamp(&self, signature: &[u8]) -> Vec<u8> {
+        self.timestamp_at(signature, GEN_TIME)
+    }
+
+    /// [`Instance::timestamp`] with another genTime (`YYYYMMDDHHMMSSZ`).
+    pub fn timestamp_at(&self, signature: &[u8], gen_time: &str) -> Vec<u8> {
         let imprinted: &[u8] = if self.opts.tsa_imprint_other {
             b"some other signature"
         } else {
@@ -552,7 +632,7 @@ impl Instance {
             oid(OID_TSA_POLICY),
             seq(&[sha256.clone(), tlv(0x04, &Sha256::digest(imprinted))]),
             int(0x5151),
-            tlv(0x18, GEN_TIME.as_bytes()),
+            tlv(0x18, gen_time.as_bytes()),
         ]);
         let attrs = [
             seq(&[oid(OID_CONTENT_TYPE), tlv(0x31, &oid(OID_TST_INFO))]),
@@ -662,7 +742,19 @@ impl Instance {
     }
 
     fn bundles(&self, artifact: &[u8], count: usize, rekor: Rekor) -> Vec<Value> {
-        let signed: Vec<Signed> = (0..count as u64).map(|i| self.sign(i, artifact)).collect();
+        self.bundles_as(artifact, &vec![SignerSpec::default(); count], rekor)
+    }
+
+    /// One v0.3 bundle over `artifact` per signer spec (its identity, issuer and signing time:
+    /// the Rekor v1 integrated time, or the RFC 3161 genTime with Rekor v2), all logged in one
+    /// tree of `rekor`.
+    pub fn bundles_as(&self, artifact: &[u8], specs: &[SignerSpec], rekor: Rekor) -> Vec<Value> {
+        let count = specs.len();
+        let signed: Vec<Signed> = specs
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| self.sign_as(i as u64, artifact, spec))
+            .collect();
         let bodies: Vec<Vec<u8>> = signed.iter().map(|s| Self::body(s, rekor)).collect();
         let root = mth(&bodies);
         let (checkpoint, log_id, version) = match rekor {
@@ -690,20 +782,21 @@ impl Instance {
             let mut material = json!({"certificate": {"rawBytes": b64(&s.leaf)}});
             match rekor {
                 Rekor::V1 => {
+                    let at = specs[i].signed_at;
                     let set: Signature = self.log_v1_key.sign(
                         &serde_json_canonicalizer::to_vec(&json!({
-                            "body": b64(body), "integratedTime": SIGNED_AT,
+                            "body": b64(body), "integratedTime": at,
                             "logID": hex::encode(&log_id), "logIndex": i,
                         }))
                         .unwrap(),
                     );
-                    entry["integratedTime"] = json!(SIGNED_AT.to_string());
+                    entry["integratedTime"] = json!(at.to_string());
                     entry["inclusionPromise"] =
                         json!({"signedEntryTimestamp": b64(set.to_der().as_bytes())});
                 }
                 Rekor::V2 => {
                     material["timestampVerificationData"] = json!({"rfc3161Timestamps": [
-                        {"signedTimestamp": b64(&self.timestamp(&s.signature))}
+                        {"signedTimestamp": b64(&self.timestamp_at(&s.signature, &specs[i].gen_time()))}
                     ]});
                 }
             }
