@@ -17,6 +17,7 @@ pub mod inspect;
 pub mod keys;
 pub mod schema;
 pub mod scope;
+pub mod scope_deps;
 pub mod terminal;
 pub mod verify;
 
@@ -290,7 +291,12 @@ pub fn first_missing_input(command: &Command) -> Option<&Path> {
             Some(keys::KeysAction::Check(c)) => once(&c.baseline).chain(&c.inputs).collect(),
             None => a.inputs.iter().chain(&a.revoked).chain(&a.case).collect(),
         },
-        Command::Scope(a) => a.inputs.iter().chain(&a.keys).collect(),
+        Command::Scope(a) => a
+            .inputs
+            .iter()
+            .chain(&a.keys)
+            .chain(&a.deps.advisory_db)
+            .collect(),
         Command::Demo(_) | Command::Completions(_) | Command::Man(_) => Vec::new(),
     };
     paths

@@ -27,6 +27,10 @@ pub fn documents() -> Vec<Document> {
         doc::<super::keys::AuditOutput>("keys.schema.json", "keys --json"),
         doc::<super::keys::CheckOutput>("keys-check.schema.json", "keys check --json"),
         doc::<crate::scope::ScopeResult>("scope.schema.json", "scope --json"),
+        doc::<crate::scope::deps::DepsResult>(
+            "scope-deps.schema.json",
+            "scope --crate/--advisory --json",
+        ),
     ]
 }
 

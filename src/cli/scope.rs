@@ -36,6 +36,9 @@ pub struct ScopeArgs {
     /// Machine-readable output (shape documented in the README).
     #[arg(long)]
     pub json: bool,
+    /// INC-4: modules shipping a vulnerable dependency (src/cli/scope_deps.rs).
+    #[command(flatten)]
+    pub deps: super::scope_deps::DepsArgs,
     /// Directories, module files or evidence bundles (.zip) to search.
     #[arg(required = true, value_name = "DIR_OR_BUNDLE")]
     pub inputs: Vec<PathBuf>,
@@ -53,6 +56,14 @@ pub fn run(global: &GlobalArgs, args: ScopeArgs) -> anyhow::Result<Status> {
 /// list line, JSON record) as soon as it is known and then dropped, so memory does not grow with
 /// the number of modules.
 pub fn run_to(global: &GlobalArgs, args: ScopeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
+    if args.deps.asked() {
+        let key_flags = !args.key.is_empty()
+            || args.keys.is_some()
+            || args.window.is_some()
+            || args.list.is_some();
+        let d = &args.deps;
+        return super::scope_deps::run_to(global, d, key_flags, args.json, &args.inputs, out);
+    }
     let mut query = ScopeQuery::default();
     for k in &args.key {
         query.add_key_arg(k, "--key")?;

@@ -36,6 +36,7 @@ mod report_e2e;
 mod report_props;
 mod report_render;
 mod scope;
+mod scope_deps;
 mod secrets_sweep;
 mod terminal_escape;
 mod timeline;
