@@ -12,6 +12,7 @@ pub mod analyse;
 pub mod bundle;
 pub mod cli;
 pub mod demo;
+pub mod deps;
 pub mod export;
 pub mod io;
 pub mod keys;

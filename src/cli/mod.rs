@@ -329,6 +329,7 @@ pub fn first_missing_input(command: &Command) -> Option<&Path> {
             .iter()
             .chain(&a.keys)
             .chain(a.keyless.paths())
+            .chain(&a.deps.advisory_db)
             .collect(),
         Command::Demo(_) | Command::Completions(_) | Command::Man(_) => Vec::new(),
     };

@@ -35,6 +35,10 @@ pub fn documents() -> Vec<Document> {
             "scope-keyless.schema.json",
             "scope --identity --json",
         ),
+        doc::<crate::scope::deps::DepsResult>(
+            "scope-deps.schema.json",
+            "scope --crate/--advisory --json",
+        ),
     ]
 }
 

@@ -2,6 +2,7 @@
 //! bundles), whether that signature still covers the module, and the re-sign list; the keyless
 //! question (`--identity`, INC-3) is the child module `keyless`.
 
+pub mod deps;
 pub mod keyless;
 
 use super::{GlobalArgs, Status};
@@ -39,6 +40,9 @@ pub struct ScopeArgs {
     /// Machine-readable output (shape documented in the README).
     #[arg(long)]
     pub json: bool,
+    /// INC-4: modules shipping a vulnerable dependency (src/cli/scope/deps.rs).
+    #[command(flatten)]
+    pub deps: deps::DepsArgs,
     /// Directories, module files or evidence bundles (.zip) to search.
     #[arg(required = true, value_name = "DIR_OR_BUNDLE")]
     pub inputs: Vec<PathBuf>,
@@ -59,8 +63,22 @@ pub fn run(global: &GlobalArgs, args: ScopeArgs) -> anyhow::Result<Status> {
 /// list line, JSON record) as soon as it is known and then dropped, so memory does not grow with
 /// the number of modules.
 pub fn run_to(global: &GlobalArgs, args: ScopeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
+    if args.keyless.identity.is_some() && args.deps.asked() {
+        say_err!(
+            "wsc-forensics: error: --identity (INC-3) and --crate/--advisory (INC-4) are different questions: run scope once for each"
+        );
+        return Ok(Status::InputError);
+    }
     if args.keyless.identity.is_some() {
         return keyless::run_to(global, args, out);
+    }
+    if args.deps.asked() {
+        let key_flags = !args.key.is_empty()
+            || args.keys.is_some()
+            || args.window.is_some()
+            || args.list.is_some();
+        let d = &args.deps;
+        return deps::run_to(global, d, key_flags, args.json, &args.inputs, out);
     }
     let mut query = ScopeQuery::default();
     for k in &args.key {

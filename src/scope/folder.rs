@@ -63,10 +63,10 @@ pub(super) fn scope_dirs(
 /// The walk of [`scope_dirs`]: feeds every regular file, in batches, and returns what was
 /// skipped. A path reached twice (overlapping inputs) is fed once; only paths that a later
 /// input could reach again are remembered, so the set stays empty for disjoint inputs.
-pub(super) fn walk_files(
+pub(super) fn walk_files<A>(
     inputs: &[PathBuf],
     bar: &indicatif::ProgressBar,
-    feed: &mut Feed<'_, Batch, Answers>,
+    feed: &mut Feed<'_, Batch, A>,
 ) -> Vec<SkippedPath> {
     let mut skipped = Vec::new();
     let mut seen = std::collections::HashSet::new();

@@ -7,6 +7,7 @@
 //! number of modules.
 
 mod bundle;
+pub mod deps;
 mod folder;
 pub mod keyless;
 mod module;

@@ -58,7 +58,7 @@ impl ModuleBytes for std::fs::File {
 }
 
 /// Any reader, read to the end (a zip entry).
-pub(super) struct Stream<'a, R>(&'a mut R);
+pub(super) struct Stream<'a, R>(pub(super) &'a mut R);
 
 impl<R: Read> Read for Stream<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {

@@ -216,6 +216,19 @@ pub struct ModuleScan {
     pub keyless_module_hash: Option<Sha256Digest>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ScanError>,
+    /// The payload of the custom section asked for with [`Scanner::keep_custom_section`].
+    #[serde(skip)]
+    pub kept_custom: Option<KeptCustom>,
+}
+
+/// The first custom section of a name a caller asked to keep ([`Scanner::keep_custom_section`]),
+/// e.g. cargo-auditable's `.dep-v0`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeptCustom {
+    /// Its payload after the name (complete only when the walk ended without error).
+    Payload(Vec<u8>),
+    /// Its payload declares more bytes than the caller's limit: not kept.
+    TooLarge { size: u64, max: u64 },
 }
 
 impl ModuleScan {
@@ -292,6 +305,11 @@ pub struct Scanner {
     prefix_hashes: Vec<PrefixHash>,
     module_hasher: Option<Sha256>,
     error: Option<ScanError>,
+    /// Custom section to keep (name, largest payload), what was kept, and whether the walk is
+    /// inside it now.
+    keep_custom: Option<(&'static str, u64)>,
+    kept_custom: Option<KeptCustom>,
+    keeping_custom: bool,
 }
 
 impl Scanner {
@@ -326,7 +344,17 @@ impl Scanner {
             prefix_hashes: Vec::new(),
             module_hasher: None,
             error: None,
+            keep_custom: None,
+            kept_custom: None,
+            keeping_custom: false,
         }
+    }
+
+    /// Keeps the payload of the first custom section named `name` (at most `max` bytes; a
+    /// larger one is recorded as [`KeptCustom::TooLarge`]) in [`ModuleScan::kept_custom`]. Its
+    /// bytes are then never [`Scanner::skippable`].
+    pub fn keep_custom_section(&mut self, name: &'static str, max: u64) {
+        self.keep_custom = Some((name, max));
     }
 
     /// Scans a whole in-memory module.
@@ -416,7 +444,7 @@ impl Scanner {
             || self.module_hasher.is_some()
             || (self.hash_covered && self.pos >= 8 && self.cover_mode != CoverMode::Paused);
         match self.state {
-            State::Payload if !hashing && !self.keep_payload => {
+            State::Payload if !hashing && !self.keep_payload && !self.keeping_custom => {
                 self.payload_start + self.payload_len - self.pos
             }
             _ => 0,
@@ -571,6 +599,11 @@ impl Scanner {
                         p.extend_from_slice(span);
                     }
                 }
+                if self.keeping_custom {
+                    if let Some(KeptCustom::Payload(p)) = self.kept_custom.as_mut() {
+                        p.extend_from_slice(span);
+                    }
+                }
                 if self.pos == self.payload_start + self.payload_len {
                     self.section_done();
                 }
@@ -631,6 +664,18 @@ impl Scanner {
         } else if self.cover_mode == CoverMode::Pending {
             self.cover_mode = CoverMode::Covering;
         }
+        if let Some((name, max)) = self.keep_custom {
+            if self.kept_custom.is_none() && self.name == name.as_bytes() {
+                let size = self.payload_start + self.payload_len - self.pos;
+                self.kept_custom = Some(if size > max {
+                    KeptCustom::TooLarge { size, max }
+                } else {
+                    self.keeping_custom = true;
+                    // Grows with the bytes that arrive; the declared size is only a claim.
+                    KeptCustom::Payload(Vec::with_capacity(size.min(64 * 1024) as usize))
+                });
+            }
+        }
         self.enter_payload();
     }
 
@@ -643,6 +688,7 @@ impl Scanner {
     }
 
     fn section_done(&mut self) {
+        self.keeping_custom = false;
         let index = self.section_count;
         let (name, name_irregular) = if self.sec_id == 0 {
             let valid = std::str::from_utf8(&self.name).is_ok();
@@ -753,6 +799,7 @@ impl Scanner {
                 .filter(|_| ok)
                 .map(|h| Sha256Digest(h.finalize().into())),
             error: self.error,
+            kept_custom: self.kept_custom,
         }
     }
 }

@@ -23,7 +23,7 @@ fn validator(file: &str) -> jsonschema::Validator {
 
 /// Panics with every error when `doc` does not match the schema `file`, each with the place in
 /// the document and in the schema (so a failed choice names what failed inside each branch).
-fn assert_valid(file: &str, doc: &Value, what: &str) {
+pub(crate) fn assert_valid(file: &str, doc: &Value, what: &str) {
     let v = validator(file);
     if v.is_valid(doc) {
         return;

@@ -37,6 +37,7 @@ mod report_e2e;
 mod report_props;
 mod report_render;
 mod scope;
+mod scope_deps;
 mod scope_keyless;
 mod secrets_sweep;
 mod terminal_escape;

@@ -71,6 +71,7 @@ fn args(inputs: Vec<PathBuf>, json: bool, list: Option<PathBuf>) -> ScopeArgs {
         // The list may be written again by the next measurement.
         force: true,
         json,
+        deps: Default::default(),
         inputs,
         keyless: Default::default(),
     }
