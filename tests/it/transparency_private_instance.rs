@@ -118,6 +118,44 @@ fn the_private_instance_passes_every_check_with_rekor_v1_and_v2() {
     }
 }
 
+/// The SET is the log's only signature over the integrated time: the inclusion proof and the
+/// checkpoint cover the entry body, not the time. Without a SET (and without a timestamp) the
+/// certificate's validity at signing cannot be established, whatever the time says: an edited
+/// time passed when proof and checkpoint were taken to cover it.
+#[test]
+fn without_a_set_the_integrated_time_is_not_a_trusted_time() {
+    let inst = Instance::new(Options::default());
+    let root = inst.trusted_root();
+    let mut b = inst.bundles_v1(ARTIFACT, 1).remove(0);
+    entry(&mut b)
+        .as_object_mut()
+        .unwrap()
+        .remove("inclusionPromise")
+        .expect("a v1 bundle of the instance carries a SET");
+    for edited in [false, true] {
+        if edited {
+            let t: i64 = entry(&mut b)["integratedTime"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            entry(&mut b)["integratedTime"] = json!((t + 3600).to_string());
+        }
+        let rep = judge(&b, &root);
+        for id in [CheckId::InclusionProof, CheckId::Checkpoint] {
+            assert!(rep.verification.outcome(id).unwrap().is_pass(), "{id:?}");
+        }
+        let chain = rep.verification.outcome(CheckId::CertificateChain).unwrap();
+        assert!(!chain.is_pass(), "edited {edited}: {}", chain.text());
+        assert!(
+            chain.text().contains("no trusted signing time"),
+            "{}",
+            chain.text()
+        );
+        assert_eq!(rep.verdict, Verdict::Failed);
+    }
+}
+
 // --- RFC 3161 timestamps ---
 
 #[test]

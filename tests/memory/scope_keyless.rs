@@ -59,6 +59,7 @@ fn peak(input: &Path) -> u64 {
                 identity: Some("*".into()),
                 ..KeylessArgs::default()
             },
+            deps: Default::default(),
         };
         let (p, status) = peak_of(|| run_to(&global, args, &mut std::io::sink()).unwrap());
         assert_eq!(status, Status::EvidenceProblem);
