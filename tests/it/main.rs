@@ -18,6 +18,7 @@ mod faults_disk_full;
 mod faults_names;
 mod faults_sigkill;
 mod fleet_ansible;
+mod fleet_velociraptor;
 mod hostile_bundles;
 mod hostile_cli;
 mod hostile_limits;
