@@ -359,3 +359,56 @@ fn playbook_collects_on_three_hosts_records_the_failed_one_and_is_repeatable() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// The manifest lines a fleet run writes, read by `verify --expect-digests` without Ansible: a
+/// failed host with no digest expects nothing; a failed line with a digest is still enforced;
+/// any other line without a digest is unusable (exit 2).
+#[test]
+fn expect_digests_skips_only_failed_manifest_lines_without_a_digest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tmp.path();
+    let bundle = tmp.join("IR-1-host-a.zip");
+    let out = common::cmd()
+        .args(["-q", "collect", "--json", "--case-id", "IR-1-host-a"])
+        .args(["--collected-at", COLLECTED_AT, "-o"])
+        .arg(&bundle)
+        .arg(common::fixture("wsc/modules/base.wasm"))
+        .output()
+        .unwrap();
+    assert!(out.status.code().unwrap_or(2) <= 1);
+    let digest = serde_json::from_slice::<Value>(&out.stdout).unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let verified = json!({"host": "host-a", "bundle": bundle.display().to_string(),
+                          "digest": digest, "status": "verified"});
+    let audit = |lines: &[Value]| {
+        let path = tmp.join("manifest.jsonl");
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(&path, text).unwrap();
+        common::cmd()
+            .args(["verify", "--expect-digests"])
+            .arg(&path)
+            .arg(&bundle)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+
+    let failed = json!({"host": "host-b", "bundle": null, "digest": null, "status": "failed",
+                        "reason": "no such file"});
+    assert_eq!(audit(&[verified.clone(), failed]), Some(0));
+    let failed_without_fields = json!({"host": "host-b", "status": "failed"});
+    assert_eq!(audit(&[verified.clone(), failed_without_fields]), Some(0));
+
+    // A failed line that names a bundle and digest is expected: that bundle is missing here.
+    let failed_with_digest = json!({"host": "host-b", "bundle": tmp.join("b.zip").display().to_string(),
+                                    "digest": digest, "status": "failed"});
+    assert_eq!(audit(&[verified.clone(), failed_with_digest]), Some(1));
+
+    // Only a failed host may lack a digest.
+    let verified_without_digest = json!({"host": "host-b", "bundle": "b.zip", "digest": null,
+                                         "status": "verified"});
+    assert_eq!(audit(&[verified, verified_without_digest]), Some(2));
+}
