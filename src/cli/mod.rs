@@ -318,6 +318,7 @@ pub fn first_missing_input(command: &Command) -> Option<&Path> {
 fn run(cli: Cli) -> anyhow::Result<Status> {
     match cli.command {
         Command::Collect(a) => collect::run(a, &cli.global),
+        Command::Verify(a) if a.is_archive() => verify_archive::run(&a, &cli.global),
         Command::Verify(a) => verify::run(a, &cli.global),
         Command::Inspect(args) => inspect::run(args, &cli.global),
         Command::Timeline(a) => timeline::run(a, &cli.global),

@@ -45,7 +45,7 @@ pub struct VerifyArgs {
 
 impl VerifyArgs {
     /// True when the arguments ask for an archive audit rather than one bag's report.
-    fn is_archive(&self) -> bool {
+    pub(crate) fn is_archive(&self) -> bool {
         self.bundles.len() > 1
             || self.expect_digests.is_some()
             || self.fixity_report.is_some()
@@ -91,10 +91,9 @@ impl BundleCheck {
     }
 }
 
+/// One bundle; an archive audit (`args.is_archive()`) is `verify_archive::run`, chosen by the
+/// dispatcher so that the two modules do not import each other.
 pub fn run(args: VerifyArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
-    if args.is_archive() {
-        return super::verify_archive::run(&args, global);
-    }
     let report = verify_bundle(&args.bundles[0], &args.check.options()?);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
