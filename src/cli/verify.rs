@@ -102,6 +102,7 @@ impl BundleCheck {
     }
 }
 
+/// One bundle's report, or an archive audit ([`archive`]) when the arguments ask for one.
 pub fn run(args: VerifyArgs, global: &GlobalArgs) -> anyhow::Result<Status> {
     if args.is_archive() {
         return archive::run(&args, global);

@@ -17,6 +17,8 @@ mod faults_concurrent;
 mod faults_disk_full;
 mod faults_names;
 mod faults_sigkill;
+mod fleet_ansible;
+mod fleet_velociraptor;
 mod hostile_bundles;
 mod hostile_cli;
 mod hostile_limits;
