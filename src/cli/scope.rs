@@ -80,6 +80,11 @@ pub fn run_to(global: &GlobalArgs, args: ScopeArgs, out: &mut dyn Write) -> anyh
         let d = &args.deps;
         return deps::run_to(global, d, key_flags, args.json, &args.inputs, out);
     }
+    key_scope(global, args, out)
+}
+
+/// INC-1's question: every module the keys signed, and whether each signature still holds.
+fn key_scope(global: &GlobalArgs, args: ScopeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     let mut query = ScopeQuery::default();
     for k in &args.key {
         query.add_key_arg(k, "--key")?;
