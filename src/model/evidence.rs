@@ -45,6 +45,16 @@ impl RecordedPath {
     }
 }
 
+impl RecordedPath {
+    /// The path's exact bytes: `raw_hex` decoded when recorded (and valid hex), else the text.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.raw_hex
+            .as_deref()
+            .and_then(|h| hex::decode(h).ok())
+            .unwrap_or_else(|| self.text.into_bytes())
+    }
+}
+
 impl fmt::Display for RecordedPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
@@ -267,5 +277,8 @@ mod tests {
         let r = RecordedPath::from_path(p);
         assert_eq!(r.raw_hex.as_deref(), Some("6d6f64ff756c652e7761736d"));
         assert_eq!(RecordedPath::from_path(Path::new("a b.wasm")).raw_hex, None);
+        assert_eq!(r.into_bytes(), b"mod\xffule.wasm");
+        let plain = RecordedPath::from_path(Path::new("a b.wasm"));
+        assert_eq!(plain.into_bytes(), b"a b.wasm");
     }
 }

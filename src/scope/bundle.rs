@@ -41,12 +41,7 @@ pub(super) fn scope_bundle(
             }
             IndexEvent::Item(item) => match (item.kind, item.bag_path) {
                 (ItemKind::Module, Some(bag_path)) => {
-                    let source = item
-                        .source
-                        .raw_hex
-                        .as_deref()
-                        .and_then(|h| hex::decode(h).ok())
-                        .unwrap_or_else(|| item.source.text.into_bytes());
+                    let source = item.source.into_bytes();
                     if let Err(e) = modules.push(&source, bag_path.as_bytes()) {
                         spill_error.get_or_insert(e);
                     }

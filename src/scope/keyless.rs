@@ -805,12 +805,7 @@ fn scope_bundle(
                     ItemKind::Module | ItemKind::SigstoreBundle | ItemKind::RekorEntry,
                     Some(bag_path),
                 ) => {
-                    let source = item
-                        .source
-                        .raw_hex
-                        .as_deref()
-                        .and_then(|h| hex::decode(h).ok())
-                        .unwrap_or_else(|| item.source.text.into_bytes());
+                    let source = item.source.into_bytes();
                     if let Err(e) = items.push(&source, bag_path.as_bytes()) {
                         spill_error.get_or_insert(e);
                     }
